@@ -1,0 +1,61 @@
+"""Domain and service errors. Each docstring is the default message.
+
+Adapters map these to their own shape (problem+json, a CLI line); nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+
+class TaskTrackError(Exception):
+    """Something went wrong in tasktrack."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class InvalidArgument(TaskTrackError):
+    """An argument is malformed."""
+
+
+class MissingArgument(InvalidArgument):
+    """A required argument is missing."""
+
+
+class InvalidTransition(TaskTrackError):
+    """The task's status does not allow this change."""
+
+
+class Conflict(TaskTrackError):
+    """The request conflicts with the task's current state."""
+
+
+class NotFound(TaskTrackError):
+    """No such resource."""
+
+
+class Unauthenticated(TaskTrackError):
+    """No valid credentials were given."""
+
+
+class Forbidden(TaskTrackError):
+    """The caller may not do this."""
+
+
+class UnknownTaskType(InvalidArgument):
+    """No task type of that name is registered."""
+
+
+class StorageError(TaskTrackError):
+    """The store failed."""
+
+
+class SchemaTooNew(StorageError):
+    """The database schema is newer than this version of tasktrack knows."""
+
+
+class LeaseLost(TaskTrackError):
+    """This claim is no longer the task's current attempt; its writes are refused."""

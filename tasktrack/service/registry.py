@@ -1,0 +1,108 @@
+"""The task-type registry: task names → handlers and their options. No I/O.
+
+Both the server (to accept ``POST /tasks`` only for known names) and the worker (to run them)
+load the same registry from the application module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from tasktrack.errors import UnknownTaskType
+
+Handler = Callable[..., Any]
+F = TypeVar("F", bound=Handler)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskType:
+    """A registered task type.
+
+    Attributes:
+        name: the task name clients create, e.g. ``"report.build"``.
+        handler: ``handler(data, ctx)``, sync or async.
+        total_steps: initial ``totalStep``; the handler may raise it while running.
+        max_attempts: runs at most this many times (1 = no retries).
+        retry_backoff: seconds before the first retry; doubled on each further retry.
+        timeout: seconds an attempt may run before it is stopped and fails; None = no limit.
+    """
+
+    name: str
+    handler: Handler
+    total_steps: int = 0
+    max_attempts: int = 1
+    retry_backoff: float = 1.0
+    timeout: float | None = None
+    description: str = ""
+    #: Checks ``data`` at creation; raises InvalidArgument with a message for the client.
+    validate: Callable[[dict[str, Any]], None] | None = None
+
+    def backoff(self, attempt: int) -> float:
+        """Delay before the retry that follows ``attempt`` (1-based), capped at an hour."""
+        return float(min(self.retry_backoff * 2 ** max(attempt - 1, 0), 3600.0))
+
+
+class TaskRegistry:
+    """Maps task names to :class:`TaskType`. Register with :meth:`task` or :meth:`add`."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, TaskType] = {}
+
+    def add(self, task_type: TaskType) -> TaskType:
+        if not task_type.name or len(task_type.name) > 200:
+            raise ValueError("a task name must be 1 to 200 characters")
+        if task_type.name in self._types:
+            raise ValueError(f"task type {task_type.name!r} is registered twice")
+        if task_type.max_attempts < 1 or task_type.total_steps < 0:
+            raise ValueError("max_attempts must be >= 1 and total_steps >= 0")
+        self._types[task_type.name] = task_type
+        return task_type
+
+    def task(
+        self,
+        name: str,
+        *,
+        total_steps: int = 0,
+        max_attempts: int = 1,
+        retry_backoff: float = 1.0,
+        timeout: float | None = None,
+        validate: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Callable[[F], F]:
+        """Decorator: register the function as the handler of ``name``."""
+
+        def register(fn: F) -> F:
+            self.add(
+                TaskType(
+                    name, fn, total_steps, max_attempts, retry_backoff, timeout,
+                    (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "",
+                    validate,
+                )
+            )
+            return fn
+
+        return register
+
+    def include(self, other: TaskRegistry) -> None:
+        """Add every type of ``other`` (to compose registries from several modules)."""
+        for task_type in other:
+            self.add(task_type)
+
+    def get(self, name: str) -> TaskType:
+        try:
+            return self._types[name]
+        except KeyError:
+            raise UnknownTaskType(f"unknown task name {name!r}") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def __iter__(self) -> Iterator[TaskType]:
+        return iter(list(self._types.values()))
+
+    def __len__(self) -> int:
+        return len(self._types)

@@ -1,0 +1,116 @@
+"""TaskService: the one place every adapter (API, CLI, worker, dashboard) goes through.
+
+Every use case takes the caller's :class:`~tasktrack.domain.identity.Principal` and is scoped
+to its organisation; nothing here knows HTTP or SQL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tasktrack.domain.identity import Principal
+from tasktrack.domain.ids import is_valid_id, new_id
+from tasktrack.domain.lifecycle import Status
+from tasktrack.domain.listing import ListQuery, Page, Scope
+from tasktrack.domain.task import Task
+from tasktrack.errors import Forbidden, InvalidArgument, NotFound
+from tasktrack.service.limits import check_data
+from tasktrack.service.registry import TaskRegistry
+from tasktrack.storage.base import TaskStore
+
+Clock = Callable[[], float]
+
+
+class TaskService:
+    """Create, read, list and cancel tasks for a caller.
+
+    Args:
+        store: where tasks live.
+        registry: the task types ``create`` accepts.
+        clock: the time source (tests pass a fake).
+    """
+
+    def __init__(self, store: TaskStore, registry: TaskRegistry, clock: Clock = time.time) -> None:
+        self.store = store
+        self.registry = registry
+        self.clock = clock
+
+    async def create(
+        self,
+        principal: Principal,
+        name: str,
+        data: Mapping[str, Any] | None = None,
+        project_id: str | None = None,
+    ) -> Task:
+        """Enqueue a task of a registered type; returns it once durably stored."""
+        _require_write(principal)
+        task_type = self.registry.get(name)
+        payload = dict(data or {})
+        check_data(payload)
+        if task_type.validate is not None:
+            task_type.validate(payload)
+        if project_id is not None and not is_valid_id(project_id):
+            raise InvalidArgument("projectId must be 24 lowercase hex characters")
+        now = self.clock()
+        task = Task(
+            id=new_id(now),
+            name=name,
+            data=payload,
+            status=Status.QUEUED,
+            org_id=principal.org_id,
+            project_id=project_id,
+            created_by=principal.user_id,
+            created_at=int(now),
+            last_changed=int(now),
+            last_changed_by=principal.user_id,
+            total_step=task_type.total_steps,
+            max_attempts=task_type.max_attempts,
+            run_after=now,
+        )
+        return await self.store.create(task)
+
+    async def get(self, principal: Principal, task_id: str, project_id: str | None = None) -> Task:
+        """The task, or NotFound (also for another organisation's task: no existence leak)."""
+        _check_id(task_id)
+        task = await self.store.get(task_id, Scope(principal.org_id, project_id))
+        if task is None:
+            raise NotFound(f"Task {task_id} not found")
+        return task
+
+    async def list(self, principal: Principal, query: ListQuery) -> Page:
+        """One page of the caller's tasks. ``query.scope`` must be the caller's organisation."""
+        if query.scope.org_id != principal.org_id:
+            raise Forbidden("a list is scoped to the caller's organisation")
+        return await self.store.list(query)
+
+    async def cancel(
+        self, principal: Principal, task_id: str, project_id: str | None = None
+    ) -> Task:
+        """Ask for a task to stop: queued → cancelled now, active → cancelling.
+
+        Raises NotFound, or Conflict when the task already ended done or error.
+        """
+        _require_write(principal)
+        _check_id(task_id)
+        return await self.store.request_cancel(
+            task_id, Scope(principal.org_id, project_id), principal.user_id, self.clock()
+        )
+
+    def scope(self, principal: Principal, project_id: str | None = None) -> Scope:
+        if project_id is not None and not is_valid_id(project_id):
+            raise InvalidArgument("projectId must be 24 lowercase hex characters")
+        return Scope(principal.org_id, project_id)
+
+
+def _check_id(task_id: str) -> None:
+    if not is_valid_id(task_id):
+        raise InvalidArgument(
+            f"taskId must be exactly 24 lowercase hex characters, got {task_id[:40]!r}"
+        )
+
+
+def _require_write(principal: Principal) -> None:
+    if principal.read_only:
+        raise Forbidden("this API key is read-only")

@@ -1,0 +1,132 @@
+"""The storage interfaces: the only view of a database the service layer has.
+
+Every write that belongs to a running attempt is *fenced*: it names the attempt number the
+claim returned and is applied only while that attempt is still the task's current one and
+the task is still running. A refused fenced write raises :class:`~tasktrack.errors.LeaseLost`.
+
+Lifecycle moves are enforced atomically inside each store (conditional updates), following
+the table in :mod:`tasktrack.domain.lifecycle`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Protocol
+
+from tasktrack.domain.identity import ApiKey, Organisation, User
+from tasktrack.domain.lifecycle import Status
+from tasktrack.domain.listing import ListQuery, Page, Scope
+from tasktrack.domain.task import Task
+
+
+class TaskStore(Protocol):
+    """Durable task storage. Implementations: memory, SQLite, PostgreSQL."""
+
+    async def create(self, task: Task) -> Task:
+        """Insert a new task; committed durably before this returns."""
+        ...
+
+    async def get(self, task_id: str, scope: Scope | None = None) -> Task | None:
+        """The task, or None if it does not exist or lies outside ``scope``."""
+        ...
+
+    async def list(self, query: ListQuery) -> Page:
+        """One page of tasks within ``query.scope``, with the total count of matches."""
+        ...
+
+    async def request_cancel(self, task_id: str, scope: Scope, user_id: str, now: float) -> Task:
+        """queued → cancelled, active → cancelling; cancelling/cancelled are returned unchanged.
+
+        Raises NotFound outside scope, Conflict for done/error.
+        """
+        ...
+
+    async def claim(
+        self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
+    ) -> list[Task]:
+        """Take up to ``limit`` runnable queued tasks of ``names``, oldest first, under a lease.
+
+        Each returned task is ``active`` with ``attempts`` incremented: the fencing token.
+        """
+        ...
+
+    async def renew_leases(
+        self, worker_id: str, claims: Collection[tuple[str, int]], lease_seconds: float, now: float
+    ) -> dict[str, Status]:
+        """Extend the leases of ``(task_id, attempt)`` still held; returns their statuses.
+
+        A claim missing from the result was lost (reclaimed, finished, or expired).
+        """
+        ...
+
+    async def record_progress(
+        self, task_id: str, attempt: int, current_step: int, total_step: int, now: float
+    ) -> Status:
+        """Store step progress of a running attempt; returns the status (to see cancelling)."""
+        ...
+
+    async def finish(self, task_id: str, attempt: int, now: float) -> Task:
+        """active/cancelling → done, with ``currentStep = totalStep``."""
+        ...
+
+    async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
+        """active/cancelling → error with ``reason``."""
+        ...
+
+    async def retry(self, task_id: str, attempt: int, run_after: float, now: float) -> Task:
+        """active → queued to run again after ``run_after``; cancelling → cancelled instead."""
+        ...
+
+    async def stop(self, task_id: str, attempt: int, now: float) -> Task:
+        """cancelling → cancelled: the handler stopped on a cancel request."""
+        ...
+
+    async def release(self, task_id: str, attempt: int, now: float) -> Task:
+        """Give a running task back (worker shutdown): active → queued without spending an
+        attempt; cancelling → cancelled."""
+        ...
+
+    async def expire_leases(self, now: float, lost_reason: str) -> list[Task]:
+        """Recover running tasks whose lease lapsed before ``now``.
+
+        active → queued while attempts remain, else error with ``lost_reason``;
+        cancelling → cancelled. Returns the recovered tasks as they now are.
+        """
+        ...
+
+    async def count_by_status(self) -> dict[Status, int]:
+        """Tasks per status across all organisations (for metrics)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class IdentityStore(Protocol):
+    """Organisations, users and API keys."""
+
+    async def create_organisation(self, org: Organisation) -> Organisation: ...
+
+    async def get_organisation(self, org_id: str) -> Organisation | None: ...
+
+    async def find_organisation(self, name: str) -> Organisation | None: ...
+
+    async def create_user(self, user: User) -> User: ...
+
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    async def find_user(self, email: str) -> User | None: ...
+
+    async def create_api_key(self, key: ApiKey) -> ApiKey: ...
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None: ...
+
+    async def revoke_api_key(self, key_id: str) -> bool: ...
+
+
+class Stores(Protocol):
+    """One database's stores, opened together and closed together."""
+
+    tasks: TaskStore
+    identity: IdentityStore
+
+    async def close(self) -> None: ...

@@ -1,0 +1,354 @@
+"""In-memory stores for unit tests and demos. State lives on the instance, never the class.
+
+It passes the same storage contract suite as SQLite and PostgreSQL, so a behaviour
+difference is a failing test rather than a surprise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from tasktrack.domain.identity import ApiKey, Organisation, User
+from tasktrack.domain.lifecycle import Status, transition
+from tasktrack.domain.listing import FieldFilter, ListQuery, Page, Scope, sort_value
+from tasktrack.domain.task import Task
+from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
+from tasktrack.storage.paging import page_from_window
+
+_RUNNING = (Status.ACTIVE, Status.CANCELLING)
+
+_FIELD_ATTR = {
+    "_id": "id",
+    "name": "name",
+    "status": "status",
+    "currentStep": "current_step",
+    "totalStep": "total_step",
+    "createdAt": "created_at",
+    "lastChanged": "last_changed",
+    "createdBy": "created_by",
+    "lastChangedBy": "last_changed_by",
+}
+
+
+def _dt(now: float) -> datetime:
+    return datetime.fromtimestamp(now, UTC)
+
+
+class MemoryTaskStore:
+    """A :class:`~tasktrack.storage.base.TaskStore` in a dict, guarded by an asyncio lock."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+        self._lock = asyncio.Lock()
+
+    async def create(self, task: Task) -> Task:
+        async with self._lock:
+            if task.id in self._tasks:
+                raise Conflict(f"task {task.id} exists")
+            self._tasks[task.id] = task
+            return task
+
+    async def get(self, task_id: str, scope: Scope | None = None) -> Task | None:
+        task = self._tasks.get(task_id)
+        if task is None or (scope is not None and not _in_scope(task, scope)):
+            return None
+        return task
+
+    async def list(self, query: ListQuery) -> Page:
+        matches = [t for t in self._tasks.values() if _matches(t, query)]
+        sort = query.cursor.sort if query.cursor else query.sort
+        total = len(matches)
+        backwards = query.cursor is not None and query.cursor.direction == "previous"
+
+        def key(t: Task) -> tuple[Any, ...]:
+            return tuple(_Directed(sort_value(t, k.field), k.direction == "desc") for k in sort)
+
+        matches.sort(key=key, reverse=backwards)
+        if query.cursor is not None:
+            boundary = tuple(
+                _Directed(v, k.direction == "desc")
+                for v, k in zip(query.cursor.values, sort, strict=True)
+            )
+            matches = [
+                t for t in matches if (key(t) < boundary if backwards else key(t) > boundary)
+            ]
+        window = matches[query.skip : query.skip + query.limit + 1]
+        more = len(window) > query.limit
+        items = window[: query.limit]
+        if backwards:
+            items.reverse()
+        return page_from_window(items, total, sort, more, query)
+
+    async def request_cancel(self, task_id: str, scope: Scope, user_id: str, now: float) -> Task:
+        async with self._lock:
+            task = await self.get(task_id, scope)
+            if task is None:
+                raise NotFound(f"Task {task_id} not found")
+            if task.status in (Status.CANCELLING, Status.CANCELLED):
+                return task
+            try:
+                status = transition(task.status, "cancel")
+            except InvalidTransition:
+                raise Conflict(f"Task {task_id} is already {task.status.value}") from None
+            changes: dict[str, Any] = {}
+            if status is Status.CANCELLED:
+                changes = {"last_finished_at": _dt(now), "lease_expires_at": None}
+            return self._put(
+                task, now, status=status, last_changed_by=user_id, **changes
+            )
+
+    async def claim(
+        self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
+    ) -> list[Task]:
+        async with self._lock:
+            ready = sorted(
+                (
+                    t
+                    for t in self._tasks.values()
+                    if t.status is Status.QUEUED and t.run_after <= now and t.name in names
+                ),
+                key=lambda t: (t.run_after, t.id),
+            )[:limit]
+            return [
+                self._put(
+                    t,
+                    now,
+                    status=Status.ACTIVE,
+                    attempts=t.attempts + 1,
+                    worker_id=worker_id,
+                    lease_expires_at=now + lease_seconds,
+                    last_run_at=_dt(now),
+                )
+                for t in ready
+            ]
+
+    async def renew_leases(
+        self, worker_id: str, claims: Collection[tuple[str, int]], lease_seconds: float, now: float
+    ) -> dict[str, Status]:
+        async with self._lock:
+            held: dict[str, Status] = {}
+            for task_id, attempt in claims:
+                task = self._tasks.get(task_id)
+                if task and task.attempts == attempt and task.status in _RUNNING:
+                    # Not a user-visible change: keep version and lastChanged as they are.
+                    self._tasks[task_id] = task.evolve(lease_expires_at=now + lease_seconds)
+                    held[task_id] = task.status
+            return held
+
+    async def record_progress(
+        self, task_id: str, attempt: int, current_step: int, total_step: int, now: float
+    ) -> Status:
+        async with self._lock:
+            task = self._fenced(task_id, attempt)
+            total = max(total_step, current_step)
+            if (task.current_step, task.total_step) != (current_step, total):
+                task = self._put(task, now, current_step=current_step, total_step=total)
+            return task.status
+
+    async def finish(self, task_id: str, attempt: int, now: float) -> Task:
+        return await self._end(task_id, attempt, now, "finish", finish=True)
+
+    async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
+        return await self._end(task_id, attempt, now, "fail", fail_reason=reason)
+
+    async def stop(self, task_id: str, attempt: int, now: float) -> Task:
+        return await self._end(task_id, attempt, now, "stop")
+
+    async def retry(self, task_id: str, attempt: int, run_after: float, now: float) -> Task:
+        async with self._lock:
+            task = self._fenced(task_id, attempt)
+            if task.status is Status.CANCELLING:
+                return self._terminal(task, now, Status.CANCELLED)
+            return self._put(
+                task,
+                now,
+                status=Status.QUEUED,
+                run_after=run_after,
+                worker_id=None,
+                lease_expires_at=None,
+            )
+
+    async def release(self, task_id: str, attempt: int, now: float) -> Task:
+        async with self._lock:
+            task = self._fenced(task_id, attempt)
+            if task.status is Status.CANCELLING:
+                return self._terminal(task, now, Status.CANCELLED)
+            return self._put(
+                task,
+                now,
+                status=Status.QUEUED,
+                max_attempts=task.max_attempts + 1,
+                worker_id=None,
+                lease_expires_at=None,
+            )
+
+    async def expire_leases(self, now: float, lost_reason: str) -> list[Task]:
+        async with self._lock:
+            stale = [
+                t
+                for t in self._tasks.values()
+                if t.status in _RUNNING and t.lease_expires_at is not None
+                and t.lease_expires_at < now
+            ]
+            out = []
+            for t in stale:
+                if t.status is Status.CANCELLING:
+                    out.append(self._terminal(t, now, Status.CANCELLED))
+                elif t.attempts < t.max_attempts:
+                    out.append(
+                        self._put(
+                            t, now, status=Status.QUEUED, worker_id=None, lease_expires_at=None
+                        )
+                    )
+                else:
+                    out.append(self._terminal(t, now, Status.ERROR, fail_reason=lost_reason))
+            return out
+
+    async def count_by_status(self) -> dict[Status, int]:
+        counts = dict.fromkeys(Status, 0)
+        for t in self._tasks.values():
+            counts[t.status] += 1
+        return counts
+
+    async def close(self) -> None:
+        return None
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _fenced(self, task_id: str, attempt: int) -> Task:
+        task = self._tasks.get(task_id)
+        if task is None or task.attempts != attempt or task.status not in _RUNNING:
+            raise LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
+        return task
+
+    async def _end(
+        self, task_id: str, attempt: int, now: float, verb: str, *, finish: bool = False,
+        fail_reason: str = "",
+    ) -> Task:
+        async with self._lock:
+            task = self._fenced(task_id, attempt)
+            try:
+                status = transition(task.status, verb)
+            except InvalidTransition as exc:
+                raise LeaseLost(str(exc)) from None
+            extra: dict[str, Any] = {"current_step": task.total_step} if finish else {}
+            return self._terminal(task, now, status, fail_reason=fail_reason, **extra)
+
+    def _terminal(self, task: Task, now: float, status: Status, **changes: Any) -> Task:
+        return self._put(
+            task,
+            now,
+            status=status,
+            last_finished_at=_dt(now),
+            lease_expires_at=None,
+            worker_id=None,
+            **changes,
+        )
+
+    def _put(self, task: Task, now: float, **changes: Any) -> Task:
+        new = task.evolve(last_changed=int(now), version=task.version + 1, **changes)
+        self._tasks[task.id] = new
+        return new
+
+
+class _Directed:
+    """A sort value that compares in its key's direction (for mixed asc/desc sorts)."""
+
+    __slots__ = ("desc", "value")
+
+    def __init__(self, value: Any, desc: bool) -> None:
+        self.value, self.desc = value, desc
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Directed) and self.value == other.value
+
+    def __lt__(self, other: _Directed) -> bool:
+        return bool(self.value > other.value if self.desc else self.value < other.value)
+
+    def __gt__(self, other: _Directed) -> bool:
+        return other < self
+
+
+def _in_scope(task: Task, scope: Scope) -> bool:
+    return task.org_id == scope.org_id and (
+        scope.project_id is None or task.project_id == scope.project_id
+    )
+
+
+def _matches(task: Task, query: ListQuery) -> bool:
+    if not _in_scope(task, query.scope):
+        return False
+    if query.text and query.text.lower() not in task.name.lower():
+        return False
+    return all(_filter_ok(task, f) for f in query.filters)
+
+
+def _filter_ok(task: Task, f: FieldFilter) -> bool:
+    value = getattr(task, _FIELD_ATTR[f.field])
+    if isinstance(value, Status):
+        value = value.value
+    if f.range is not None:
+        return bool(f.range[0] <= value <= f.range[1])
+    return value in f.values
+
+
+class MemoryIdentityStore:
+    """A :class:`~tasktrack.storage.base.IdentityStore` in dicts."""
+
+    def __init__(self) -> None:
+        self._orgs: dict[str, Organisation] = {}
+        self._users: dict[str, User] = {}
+        self._keys: dict[str, ApiKey] = {}
+
+    async def create_organisation(self, org: Organisation) -> Organisation:
+        if await self.find_organisation(org.name):
+            raise Conflict(f"organisation {org.name!r} exists")
+        self._orgs[org.id] = org
+        return org
+
+    async def get_organisation(self, org_id: str) -> Organisation | None:
+        return self._orgs.get(org_id)
+
+    async def find_organisation(self, name: str) -> Organisation | None:
+        return next((o for o in self._orgs.values() if o.name == name), None)
+
+    async def create_user(self, user: User) -> User:
+        if await self.find_user(user.email):
+            raise Conflict(f"user {user.email!r} exists")
+        self._users[user.id] = user
+        return user
+
+    async def get_user(self, user_id: str) -> User | None:
+        return self._users.get(user_id)
+
+    async def find_user(self, email: str) -> User | None:
+        return next((u for u in self._users.values() if u.email == email), None)
+
+    async def create_api_key(self, key: ApiKey) -> ApiKey:
+        self._keys[key.id] = key
+        return key
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None:
+        return self._keys.get(key_id)
+
+    async def revoke_api_key(self, key_id: str) -> bool:
+        key = self._keys.get(key_id)
+        if key is None or key.revoked:
+            return False
+        self._keys[key_id] = replace(key, revoked=True)
+        return True
+
+
+class MemoryStores:
+    """Both in-memory stores, for ``memory://``."""
+
+    def __init__(self) -> None:
+        self.tasks = MemoryTaskStore()
+        self.identity = MemoryIdentityStore()
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,49 @@
+"""Versioned migrations: ordered ``NNNN_name.sql`` files per backend, applied in place.
+
+The applied version lives in ``tasktrack_schema``. A database newer than the code refuses to
+open (:class:`~tasktrack.errors.SchemaTooNew`) rather than risk writing rows it misreads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from tasktrack.errors import SchemaTooNew
+
+_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations(backend: str) -> list[Migration]:
+    """The migrations shipped for ``backend`` ("sqlite" or "postgres"), in order."""
+    folder = resources.files("tasktrack.storage").joinpath(backend, "migrations")
+    found = []
+    for entry in folder.iterdir():
+        m = _NAME.match(entry.name)
+        if m:
+            found.append(Migration(int(m.group(1)), m.group(2), entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    for expected, mig in enumerate(found, start=1):
+        if mig.version != expected:
+            raise RuntimeError(f"{backend} migrations skip from {expected - 1} to {mig.version}")
+    return found
+
+
+def pending(backend: str, current: int) -> list[Migration]:
+    """Migrations after ``current``; raises SchemaTooNew if ``current`` is unknown to us."""
+    known = migrations(backend)
+    latest = known[-1].version if known else 0
+    if current > latest:
+        raise SchemaTooNew(
+            f"the database schema is version {current}, but this tasktrack knows only up to "
+            f"{latest}: upgrade tasktrack before running it against this database"
+        )
+    return [m for m in known if m.version > current]

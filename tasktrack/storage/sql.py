@@ -1,0 +1,96 @@
+"""SQL text shared by the SQLite and PostgreSQL stores: the list query builder.
+
+Both dialects take the same WHERE/ORDER BY; only the placeholder differs (``?`` vs ``%s``).
+Column names come from fixed tables here, never from user input, so building text is safe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasktrack.domain.listing import ListQuery, SortKey
+
+#: Contract field -> column.
+COLUMNS: dict[str, str] = {
+    "_id": "id",
+    "name": "name",
+    "status": "status",
+    "currentStep": "current_step",
+    "totalStep": "total_step",
+    "createdAt": "created_at",
+    "lastChanged": "last_changed",
+    "createdBy": "created_by",
+    "lastChangedBy": "last_changed_by",
+    "lastRunAt": "last_run_at",
+    "lastFinishedAt": "last_finished_at",
+}
+
+
+def list_sql(query: ListQuery, ph: str, like: str = "LIKE") -> tuple[str, str, list[Any], list[Any]]:
+    """Return (page SQL, count SQL, page params, count params) for ``query``.
+
+    The page SQL selects ``limit + 1`` rows so the caller learns whether more exist. Walking
+    backwards the order is reversed; the caller flips the rows back.
+    """
+    where = ["org_id = " + ph]
+    params: list[Any] = [query.scope.org_id]
+    if query.scope.project_id is not None:
+        where.append("project_id = " + ph)
+        params.append(query.scope.project_id)
+    if query.text:
+        escaped = query.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(f"lower(name) {like} {ph} ESCAPE '\\'")
+        params.append(f"%{escaped}%")
+    for f in query.filters:
+        col = COLUMNS[f.field]
+        if f.range is not None:
+            where.append(f"{col} BETWEEN {ph} AND {ph}")
+            params.extend(f.range)
+        elif len(f.values) == 1:
+            where.append(f"{col} = {ph}")
+            params.append(f.values[0])
+        else:
+            where.append(f"{col} IN ({', '.join([ph] * len(f.values))})")
+            params.extend(f.values)
+    count_params = list(params)
+    count_sql = "SELECT count(*) FROM tasks WHERE " + " AND ".join(where)
+
+    sort = query.cursor.sort if query.cursor else query.sort
+    backwards = query.cursor is not None and query.cursor.direction == "previous"
+    if query.cursor is not None:
+        clause, values = _keyset(sort, list(query.cursor.values), backwards, ph)
+        where.append(clause)
+        params.extend(values)
+    order = ", ".join(
+        f"{COLUMNS[k.field]} {_dir(k, backwards)}" for k in sort
+    )
+    sql = f"SELECT * FROM tasks WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {ph}"
+    params.append(query.limit + 1)
+    if query.skip:
+        sql += f" OFFSET {ph}"
+        params.append(query.skip)
+    return sql, count_sql, params, count_params
+
+
+def _dir(key: SortKey, backwards: bool) -> str:
+    desc = (key.direction == "desc") != backwards
+    return "DESC" if desc else "ASC"
+
+
+def _keyset(
+    sort: tuple[SortKey, ...], values: list[Any], backwards: bool, ph: str
+) -> tuple[str, list[Any]]:
+    """Rows strictly after the boundary in travel order, for any mix of directions:
+    (a > x) OR (a = x AND b > y) OR ... with > or < per key."""
+    ors: list[str] = []
+    params: list[Any] = []
+    for i, key in enumerate(sort):
+        ands = []
+        for prev, value in zip(sort[:i], values[:i], strict=True):
+            ands.append(f"{COLUMNS[prev.field]} = {ph}")
+            params.append(value)
+        op = ">" if _dir(key, backwards) == "ASC" else "<"
+        ands.append(f"{COLUMNS[key.field]} {op} {ph}")
+        params.append(values[i])
+        ors.append("(" + " AND ".join(ands) + ")")
+    return "(" + " OR ".join(ors) + ")", params

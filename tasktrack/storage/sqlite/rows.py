@@ -1,0 +1,67 @@
+"""Row <-> domain conversion shared by the SQL stores (column order of the tasks table)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from tasktrack.domain.lifecycle import Status
+from tasktrack.domain.task import Task
+
+TASK_COLUMNS = (
+    "id", "org_id", "project_id", "name", "data", "status", "current_step", "total_step",
+    "fail_reason", "last_run_at", "last_finished_at", "created_at", "last_changed",
+    "created_by", "last_changed_by", "attempts", "max_attempts", "run_after",
+    "lease_expires_at", "worker_id", "version",
+)
+INSERT_TASK = (
+    f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"
+)
+
+
+def _time(value: float) -> datetime | None:
+    return None if value < 0 else datetime.fromtimestamp(value, UTC)
+
+
+def _stamp(value: datetime | None) -> float:
+    return -1.0 if value is None else value.timestamp()
+
+
+def task_from_row(row: Sequence[Any]) -> Task:
+    data = row[4]
+    return Task(
+        id=row[0],
+        org_id=row[1],
+        project_id=row[2],
+        name=row[3],
+        data=orjson.loads(data) if isinstance(data, str | bytes) else data,
+        status=Status(row[5]),
+        current_step=row[6],
+        total_step=row[7],
+        fail_reason=row[8],
+        last_run_at=_time(row[9]),
+        last_finished_at=_time(row[10]),
+        created_at=row[11],
+        last_changed=row[12],
+        created_by=row[13],
+        last_changed_by=row[14],
+        attempts=row[15],
+        max_attempts=row[16],
+        run_after=row[17],
+        lease_expires_at=row[18],
+        worker_id=row[19],
+        version=row[20],
+    )
+
+
+def task_to_row(task: Task) -> tuple[Any, ...]:
+    return (
+        task.id, task.org_id, task.project_id, task.name, orjson.dumps(task.data).decode(),
+        task.status.value, task.current_step, task.total_step, task.fail_reason,
+        _stamp(task.last_run_at), _stamp(task.last_finished_at), task.created_at,
+        task.last_changed, task.created_by, task.last_changed_by, task.attempts,
+        task.max_attempts, task.run_after, task.lease_expires_at, task.worker_id, task.version,
+    )

@@ -1,0 +1,355 @@
+"""The SQLite stores: the default, one durable file.
+
+Each lifecycle move is one conditional ``UPDATE ... WHERE status IN (...) RETURNING`` inside an
+IMMEDIATE transaction, so the table in :mod:`tasktrack.domain.lifecycle` holds even with
+several processes on one file. Fenced writes also match ``attempts = ?``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection
+from typing import Any
+
+from tasktrack.domain.identity import ApiKey, Organisation, User
+from tasktrack.domain.lifecycle import Status, sources
+from tasktrack.domain.listing import ListQuery, Page, Scope
+from tasktrack.domain.task import Task
+from tasktrack.errors import Conflict, LeaseLost, NotFound
+from tasktrack.storage.paging import page_from_window
+from tasktrack.storage.sql import list_sql
+from tasktrack.storage.sqlite.connection import SQLiteDatabase
+from tasktrack.storage.sqlite.rows import INSERT_TASK, task_from_row, task_to_row
+
+_SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
+_RUNNING = ("active", "cancelling")
+#: Columns every user-visible change touches.
+_TOUCH = "last_changed = ?, version = version + 1"
+_END = (
+    f"UPDATE tasks SET status = ?, last_finished_at = ?, lease_expires_at = NULL, "
+    f"worker_id = NULL, {_TOUCH}"
+)
+
+
+def _in(values: Collection[str]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class SQLiteTaskStore:
+    """A :class:`~tasktrack.storage.base.TaskStore` on a :class:`SQLiteDatabase`."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+
+    async def create(self, task: Task) -> Task:
+        def insert(con: sqlite3.Connection) -> None:
+            try:
+                con.execute(INSERT_TASK, task_to_row(task))
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"task {task.id} exists") from exc
+
+        await self.db.write(insert)
+        return task
+
+    async def get(self, task_id: str, scope: Scope | None = None) -> Task | None:
+        row = self.db.read_inline(lambda con: con.execute(_SELECT_ONE, (task_id,)).fetchone())
+        if row is None:
+            return None
+        task = task_from_row(row)
+        if scope is not None and (
+            task.org_id != scope.org_id
+            or (scope.project_id is not None and task.project_id != scope.project_id)
+        ):
+            return None
+        return task
+
+    async def list(self, query: ListQuery) -> Page:
+        sql, count_sql, params, count_params = list_sql(query, "?")
+
+        def run(con: sqlite3.Connection) -> tuple[list[Any], int]:
+            # One read transaction, so the page and the total see the same snapshot.
+            con.execute("BEGIN")
+            try:
+                rows = con.execute(sql, params).fetchall()
+                total = con.execute(count_sql, count_params).fetchone()[0]
+            finally:
+                con.execute("COMMIT")
+            return rows, int(total)
+
+        rows, total = await self.db.read(run)
+        more = len(rows) > query.limit
+        items = [task_from_row(r) for r in rows[: query.limit]]
+        if query.cursor is not None and query.cursor.direction == "previous":
+            items.reverse()
+        sort = query.cursor.sort if query.cursor else query.sort
+        return page_from_window(items, total, sort, more, query)
+
+    async def request_cancel(self, task_id: str, scope: Scope, user_id: str, now: float) -> Task:
+        def cancel(con: sqlite3.Connection) -> Task:
+            row = con.execute(_SELECT_ONE, (task_id,)).fetchone()
+            task = task_from_row(row) if row else None
+            if task is None or task.org_id != scope.org_id or (
+                scope.project_id is not None and task.project_id != scope.project_id
+            ):
+                raise NotFound(f"Task {task_id} not found")
+            if task.status in (Status.CANCELLING, Status.CANCELLED):
+                return task
+            if task.status is Status.QUEUED:
+                sql = (
+                    f"UPDATE tasks SET status = 'cancelled', last_finished_at = ?, "
+                    f"last_changed_by = ?, {_TOUCH} WHERE id = ? AND status = 'queued' RETURNING *"
+                )
+                args: tuple[Any, ...] = (now, user_id, int(now), task_id)
+            elif task.status is Status.ACTIVE:
+                sql = (
+                    f"UPDATE tasks SET status = 'cancelling', last_changed_by = ?, {_TOUCH} "
+                    "WHERE id = ? AND status = 'active' RETURNING *"
+                )
+                args = (user_id, int(now), task_id)
+            else:
+                raise Conflict(f"Task {task_id} is already {task.status.value}")
+            return task_from_row(con.execute(sql, args).fetchone())
+
+        return await self.db.write(cancel)
+
+    async def claim(
+        self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
+    ) -> list[Task]:
+        names = list(names)
+        if not names or limit < 1:
+            return []
+        sql = (
+            f"UPDATE tasks SET status = 'active', attempts = attempts + 1, worker_id = ?, "
+            f"lease_expires_at = ?, last_run_at = ?, {_TOUCH} "
+            "WHERE id IN (SELECT id FROM tasks WHERE status = 'queued' AND run_after <= ? "
+            f"AND name IN ({', '.join('?' * len(names))}) ORDER BY run_after, id LIMIT ?) "
+            "RETURNING *"
+        )
+        args = (worker_id, now + lease_seconds, now, int(now), now, *names, limit)
+        rows = await self.db.write(lambda con: con.execute(sql, args).fetchall())
+        return sorted((task_from_row(r) for r in rows), key=lambda t: (t.run_after, t.id))
+
+    async def renew_leases(
+        self, worker_id: str, claims: Collection[tuple[str, int]], lease_seconds: float, now: float
+    ) -> dict[str, Status]:
+        if not claims:
+            return {}
+
+        def renew(con: sqlite3.Connection) -> dict[str, Status]:
+            held: dict[str, Status] = {}
+            for task_id, attempt in claims:
+                row = con.execute(
+                    "UPDATE tasks SET lease_expires_at = ? WHERE id = ? AND attempts = ? "
+                    f"AND status IN {_in(_RUNNING)} RETURNING status",
+                    (now + lease_seconds, task_id, attempt),
+                ).fetchone()
+                if row:
+                    held[task_id] = Status(row[0])
+            return held
+
+        return await self.db.write(renew)
+
+    async def record_progress(
+        self, task_id: str, attempt: int, current_step: int, total_step: int, now: float
+    ) -> Status:
+        total = max(total_step, current_step)
+
+        def progress(con: sqlite3.Connection) -> Status:
+            row = con.execute(
+                f"UPDATE tasks SET current_step = ?, total_step = ?, {_TOUCH} "
+                f"WHERE id = ? AND attempts = ? AND status IN {_in(_RUNNING)} "
+                "AND (current_step != ? OR total_step != ?) RETURNING status",
+                (current_step, total, int(now), task_id, attempt, current_step, total),
+            ).fetchone()
+            if row is None:  # unchanged, or not ours any more: tell which
+                row = con.execute(
+                    f"SELECT status FROM tasks WHERE id = ? AND attempts = ? "
+                    f"AND status IN {_in(_RUNNING)}",
+                    (task_id, attempt),
+                ).fetchone()
+                if row is None:
+                    raise LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
+            return Status(row[0])
+
+        return await self.db.write(progress)
+
+    async def finish(self, task_id: str, attempt: int, now: float) -> Task:
+        return await self._fenced(
+            f"{_END}, current_step = total_step WHERE id = ? AND attempts = ? "
+            f"AND status IN {_in(sources('finish'))} RETURNING *",
+            ("done", now, int(now), task_id, attempt), task_id, attempt,
+        )
+
+    async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
+        return await self._fenced(
+            f"{_END}, fail_reason = ? WHERE id = ? AND attempts = ? "
+            f"AND status IN {_in(sources('fail'))} RETURNING *",
+            ("error", now, int(now), reason, task_id, attempt), task_id, attempt,
+        )
+
+    async def stop(self, task_id: str, attempt: int, now: float) -> Task:
+        return await self._fenced(
+            f"{_END} WHERE id = ? AND attempts = ? AND status = 'cancelling' RETURNING *",
+            ("cancelled", now, int(now), task_id, attempt), task_id, attempt,
+        )
+
+    async def retry(self, task_id: str, attempt: int, run_after: float, now: float) -> Task:
+        return await self._requeue(task_id, attempt, now, "run_after = ?", (run_after,))
+
+    async def release(self, task_id: str, attempt: int, now: float) -> Task:
+        return await self._requeue(task_id, attempt, now, "max_attempts = max_attempts + 1", ())
+
+    async def _requeue(
+        self, task_id: str, attempt: int, now: float, extra: str, extra_args: tuple[Any, ...]
+    ) -> Task:
+        """active → queued, or cancelling → cancelled (a cancel request stops retries)."""
+
+        def requeue(con: sqlite3.Connection) -> Task:
+            row = con.execute(
+                f"UPDATE tasks SET status = 'queued', {extra}, worker_id = NULL, "
+                f"lease_expires_at = NULL, {_TOUCH} "
+                "WHERE id = ? AND attempts = ? AND status = 'active' RETURNING *",
+                (*extra_args, int(now), task_id, attempt),
+            ).fetchone()
+            if row is None:
+                row = con.execute(
+                    f"{_END} WHERE id = ? AND attempts = ? AND status = 'cancelling' RETURNING *",
+                    ("cancelled", now, int(now), task_id, attempt),
+                ).fetchone()
+            if row is None:
+                raise LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
+            return task_from_row(row)
+
+        return await self.db.write(requeue)
+
+    async def _fenced(self, sql: str, args: tuple[Any, ...], task_id: str, attempt: int) -> Task:
+        def run(con: sqlite3.Connection) -> Task:
+            row = con.execute(sql, args).fetchone()
+            if row is None:
+                raise LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
+            return task_from_row(row)
+
+        return await self.db.write(run)
+
+    async def expire_leases(self, now: float, lost_reason: str) -> list[Task]:
+        def expire(con: sqlite3.Connection) -> list[Task]:
+            stale = f"status IN {_in(_RUNNING)} AND lease_expires_at < ?"
+            rows = con.execute(
+                f"{_END} WHERE {stale} AND status = 'cancelling' RETURNING *",
+                ("cancelled", now, int(now), now),
+            ).fetchall()
+            rows += con.execute(
+                f"UPDATE tasks SET status = 'queued', worker_id = NULL, lease_expires_at = NULL, "
+                f"{_TOUCH} WHERE {stale} AND status = 'active' AND attempts < max_attempts "
+                "RETURNING *",
+                (int(now), now),
+            ).fetchall()
+            rows += con.execute(
+                f"{_END}, fail_reason = ? WHERE {stale} AND status = 'active' RETURNING *",
+                ("error", now, int(now), lost_reason, now),
+            ).fetchall()
+            return [task_from_row(r) for r in rows]
+
+        return await self.db.write(expire)
+
+    async def count_by_status(self) -> dict[Status, int]:
+        rows = await self.db.read(
+            lambda con: con.execute("SELECT status, count(*) FROM tasks GROUP BY status").fetchall()
+        )
+        counts = dict.fromkeys(Status, 0)
+        for status, n in rows:
+            counts[Status(status)] = int(n)
+        return counts
+
+    async def close(self) -> None:
+        return None
+
+
+class SQLiteIdentityStore:
+    """A :class:`~tasktrack.storage.base.IdentityStore` on a :class:`SQLiteDatabase`."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+
+    async def _insert(self, sql: str, args: tuple[Any, ...], what: str) -> None:
+        def run(con: sqlite3.Connection) -> None:
+            try:
+                con.execute(sql, args)
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"{what} exists") from exc
+
+        await self.db.write(run)
+
+    async def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
+        return self.db.read_inline(lambda con: con.execute(sql, args).fetchone())
+
+    async def create_organisation(self, org: Organisation) -> Organisation:
+        await self._insert(
+            "INSERT INTO organisations (id, name, created_at) VALUES (?, ?, ?)",
+            (org.id, org.name, org.created_at), f"organisation {org.name!r}",
+        )
+        return org
+
+    async def get_organisation(self, org_id: str) -> Organisation | None:
+        row = await self._one("SELECT id, name, created_at FROM organisations WHERE id = ?", (org_id,))
+        return Organisation(*row) if row else None
+
+    async def find_organisation(self, name: str) -> Organisation | None:
+        row = await self._one("SELECT id, name, created_at FROM organisations WHERE name = ?", (name,))
+        return Organisation(*row) if row else None
+
+    async def create_user(self, user: User) -> User:
+        await self._insert(
+            "INSERT INTO users (id, org_id, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            (user.id, user.org_id, user.email, user.password_hash, user.created_at),
+            f"user {user.email!r}",
+        )
+        return user
+
+    _USER = "SELECT id, org_id, email, created_at, password_hash FROM users WHERE "
+
+    async def get_user(self, user_id: str) -> User | None:
+        row = await self._one(self._USER + "id = ?", (user_id,))
+        return User(*row) if row else None
+
+    async def find_user(self, email: str) -> User | None:
+        row = await self._one(self._USER + "email = ?", (email,))
+        return User(*row) if row else None
+
+    async def create_api_key(self, key: ApiKey) -> ApiKey:
+        await self._insert(
+            "INSERT INTO api_keys (id, user_id, org_id, secret_hash, read_only, revoked, label, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key.id, key.user_id, key.org_id, key.secret_hash, int(key.read_only),
+             int(key.revoked), key.label, key.created_at),
+            "api key",
+        )
+        return key
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None:
+        row = await self._one(
+            "SELECT id, user_id, org_id, secret_hash, created_at, read_only, revoked, label "
+            "FROM api_keys WHERE id = ?", (key_id,),
+        )
+        if row is None:
+            return None
+        return ApiKey(*row[:5], read_only=bool(row[5]), revoked=bool(row[6]), label=row[7])
+
+    async def revoke_api_key(self, key_id: str) -> bool:
+        def run(con: sqlite3.Connection) -> bool:
+            cur = con.execute("UPDATE api_keys SET revoked = 1 WHERE id = ? AND revoked = 0", (key_id,))
+            return cur.rowcount == 1
+
+        return await self.db.write(run)
+
+
+class SQLiteStores:
+    """Both SQLite stores over one database file."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        self.tasks = SQLiteTaskStore(db)
+        self.identity = SQLiteIdentityStore(db)
+
+    async def close(self) -> None:
+        self.db.close()
