@@ -28,9 +28,7 @@ def new_id(now: float | None = None) -> str:
         if os.getpid() != _PID:  # forked: a child must not repeat its parent's ids
             _PID, _PROCESS_RANDOM = os.getpid(), os.urandom(5)
         count = next(_counter) & 0xFFFFFF
-    return (
-        seconds.to_bytes(4, "big") + _PROCESS_RANDOM + count.to_bytes(3, "big")
-    ).hex()
+    return (seconds.to_bytes(4, "big") + _PROCESS_RANDOM + count.to_bytes(3, "big")).hex()
 
 
 def is_valid_id(value: str) -> bool:

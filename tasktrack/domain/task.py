@@ -66,7 +66,8 @@ class Task:
     def __post_init__(self) -> None:
         if not 0 <= self.current_step <= self.total_step:
             raise ValueError(
-                f"currentStep must be within 0..totalStep, got {self.current_step}/{self.total_step}"
+                "currentStep must be within 0..totalStep, "
+                f"got {self.current_step}/{self.total_step}"
             )
 
     def evolve(self, **changes: Any) -> Task:

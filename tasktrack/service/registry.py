@@ -23,7 +23,8 @@ class TaskType:
     Attributes:
         name: the task name clients create, e.g. ``"report.build"``.
         handler: ``handler(data, ctx)``, sync or async.
-        total_steps: initial ``totalStep``; the handler may raise it while running.
+        total_steps: initial ``totalStep``, or a function of ``data`` giving it; the handler
+            may raise it while running.
         max_attempts: runs at most this many times (1 = no retries).
         retry_backoff: seconds before the first retry; doubled on each further retry.
         timeout: seconds an attempt may run before it is stopped and fails; None = no limit.
@@ -31,13 +32,18 @@ class TaskType:
 
     name: str
     handler: Handler
-    total_steps: int = 0
+    total_steps: int | Callable[[dict[str, Any]], int] = 0
     max_attempts: int = 1
     retry_backoff: float = 1.0
     timeout: float | None = None
     description: str = ""
     #: Checks ``data`` at creation; raises InvalidArgument with a message for the client.
     validate: Callable[[dict[str, Any]], None] | None = None
+
+    def initial_total(self, data: dict[str, Any]) -> int:
+        """``totalStep`` for a new task with ``data``."""
+        total = self.total_steps(data) if callable(self.total_steps) else self.total_steps
+        return max(int(total), 0)
 
     def backoff(self, attempt: int) -> float:
         """Delay before the retry that follows ``attempt`` (1-based), capped at an hour."""
@@ -55,8 +61,8 @@ class TaskRegistry:
             raise ValueError("a task name must be 1 to 200 characters")
         if task_type.name in self._types:
             raise ValueError(f"task type {task_type.name!r} is registered twice")
-        if task_type.max_attempts < 1 or task_type.total_steps < 0:
-            raise ValueError("max_attempts must be >= 1 and total_steps >= 0")
+        if task_type.max_attempts < 1:
+            raise ValueError("max_attempts must be >= 1")
         self._types[task_type.name] = task_type
         return task_type
 
@@ -64,7 +70,7 @@ class TaskRegistry:
         self,
         name: str,
         *,
-        total_steps: int = 0,
+        total_steps: int | Callable[[dict[str, Any]], int] = 0,
         max_attempts: int = 1,
         retry_backoff: float = 1.0,
         timeout: float | None = None,
@@ -75,7 +81,12 @@ class TaskRegistry:
         def register(fn: F) -> F:
             self.add(
                 TaskType(
-                    name, fn, total_steps, max_attempts, retry_backoff, timeout,
+                    name,
+                    fn,
+                    total_steps,
+                    max_attempts,
+                    retry_backoff,
+                    timeout,
                     (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "",
                     validate,
                 )

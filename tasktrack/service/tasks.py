@@ -65,7 +65,7 @@ class TaskService:
             created_at=int(now),
             last_changed=int(now),
             last_changed_by=principal.user_id,
-            total_step=task_type.total_steps,
+            total_step=task_type.initial_total(payload),
             max_attempts=task_type.max_attempts,
             run_after=now,
         )
@@ -83,7 +83,7 @@ class TaskService:
         """One page of the caller's tasks. ``query.scope`` must be the caller's organisation."""
         if query.scope.org_id != principal.org_id:
             raise Forbidden("a list is scoped to the caller's organisation")
-        return await self.store.list(query)
+        return await self.store.list_page(query)
 
     async def cancel(
         self, principal: Principal, task_id: str, project_id: str | None = None

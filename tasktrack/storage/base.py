@@ -30,7 +30,7 @@ class TaskStore(Protocol):
         """The task, or None if it does not exist or lies outside ``scope``."""
         ...
 
-    async def list(self, query: ListQuery) -> Page:
+    async def list_page(self, query: ListQuery) -> Page:
         """One page of tasks within ``query.scope``, with the total count of matches."""
         ...
 
@@ -126,7 +126,10 @@ class IdentityStore(Protocol):
 class Stores(Protocol):
     """One database's stores, opened together and closed together."""
 
-    tasks: TaskStore
-    identity: IdentityStore
+    @property
+    def tasks(self) -> TaskStore: ...
+
+    @property
+    def identity(self) -> IdentityStore: ...
 
     async def close(self) -> None: ...

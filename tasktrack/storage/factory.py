@@ -19,7 +19,9 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-async def open_stores(url: str, *, upgrade: bool = True, sqlite_synchronous: str = "FULL") -> Stores:
+async def open_stores(
+    url: str, *, upgrade: bool = True, sqlite_synchronous: str = "FULL"
+) -> Stores:
     """Open (and by default create or upgrade) the database at ``url``.
 
     Schemes: ``sqlite:///…``, ``postgresql://…``, ``memory://``.

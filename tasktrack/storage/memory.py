@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from tasktrack.domain.identity import ApiKey, Organisation, User
 from tasktrack.domain.lifecycle import Status, transition
 from tasktrack.domain.listing import FieldFilter, ListQuery, Page, Scope, sort_value
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
+from tasktrack.storage.memory_identity import MemoryIdentityStore
 from tasktrack.storage.paging import page_from_window
 
 _RUNNING = (Status.ACTIVE, Status.CANCELLING)
@@ -58,7 +57,7 @@ class MemoryTaskStore:
             return None
         return task
 
-    async def list(self, query: ListQuery) -> Page:
+    async def list_page(self, query: ListQuery) -> Page:
         matches = [t for t in self._tasks.values() if _matches(t, query)]
         sort = query.cursor.sort if query.cursor else query.sort
         total = len(matches)
@@ -97,9 +96,7 @@ class MemoryTaskStore:
             changes: dict[str, Any] = {}
             if status is Status.CANCELLED:
                 changes = {"last_finished_at": _dt(now), "lease_expires_at": None}
-            return self._put(
-                task, now, status=status, last_changed_by=user_id, **changes
-            )
+            return self._put(task, now, status=status, last_changed_by=user_id, **changes)
 
     async def claim(
         self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
@@ -191,7 +188,8 @@ class MemoryTaskStore:
             stale = [
                 t
                 for t in self._tasks.values()
-                if t.status in _RUNNING and t.lease_expires_at is not None
+                if t.status in _RUNNING
+                and t.lease_expires_at is not None
                 and t.lease_expires_at < now
             ]
             out = []
@@ -226,7 +224,13 @@ class MemoryTaskStore:
         return task
 
     async def _end(
-        self, task_id: str, attempt: int, now: float, verb: str, *, finish: bool = False,
+        self,
+        task_id: str,
+        attempt: int,
+        now: float,
+        verb: str,
+        *,
+        finish: bool = False,
         fail_reason: str = "",
     ) -> Task:
         async with self._lock:
@@ -294,53 +298,6 @@ def _filter_ok(task: Task, f: FieldFilter) -> bool:
     if f.range is not None:
         return bool(f.range[0] <= value <= f.range[1])
     return value in f.values
-
-
-class MemoryIdentityStore:
-    """A :class:`~tasktrack.storage.base.IdentityStore` in dicts."""
-
-    def __init__(self) -> None:
-        self._orgs: dict[str, Organisation] = {}
-        self._users: dict[str, User] = {}
-        self._keys: dict[str, ApiKey] = {}
-
-    async def create_organisation(self, org: Organisation) -> Organisation:
-        if await self.find_organisation(org.name):
-            raise Conflict(f"organisation {org.name!r} exists")
-        self._orgs[org.id] = org
-        return org
-
-    async def get_organisation(self, org_id: str) -> Organisation | None:
-        return self._orgs.get(org_id)
-
-    async def find_organisation(self, name: str) -> Organisation | None:
-        return next((o for o in self._orgs.values() if o.name == name), None)
-
-    async def create_user(self, user: User) -> User:
-        if await self.find_user(user.email):
-            raise Conflict(f"user {user.email!r} exists")
-        self._users[user.id] = user
-        return user
-
-    async def get_user(self, user_id: str) -> User | None:
-        return self._users.get(user_id)
-
-    async def find_user(self, email: str) -> User | None:
-        return next((u for u in self._users.values() if u.email == email), None)
-
-    async def create_api_key(self, key: ApiKey) -> ApiKey:
-        self._keys[key.id] = key
-        return key
-
-    async def get_api_key(self, key_id: str) -> ApiKey | None:
-        return self._keys.get(key_id)
-
-    async def revoke_api_key(self, key_id: str) -> bool:
-        key = self._keys.get(key_id)
-        if key is None or key.revoked:
-            return False
-        self._keys[key_id] = replace(key, revoked=True)
-        return True
 
 
 class MemoryStores:

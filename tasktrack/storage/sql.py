@@ -26,7 +26,9 @@ COLUMNS: dict[str, str] = {
 }
 
 
-def list_sql(query: ListQuery, ph: str, like: str = "LIKE") -> tuple[str, str, list[Any], list[Any]]:
+def list_sql(
+    query: ListQuery, ph: str, like: str = "LIKE"
+) -> tuple[str, str, list[Any], list[Any]]:
     """Return (page SQL, count SQL, page params, count params) for ``query``.
 
     The page SQL selects ``limit + 1`` rows so the caller learns whether more exist. Walking
@@ -61,9 +63,7 @@ def list_sql(query: ListQuery, ph: str, like: str = "LIKE") -> tuple[str, str, l
         clause, values = _keyset(sort, list(query.cursor.values), backwards, ph)
         where.append(clause)
         params.extend(values)
-    order = ", ".join(
-        f"{COLUMNS[k.field]} {_dir(k, backwards)}" for k in sort
-    )
+    order = ", ".join(f"{COLUMNS[k.field]} {_dir(k, backwards)}" for k in sort)
     sql = f"SELECT * FROM tasks WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {ph}"
     params.append(query.limit + 1)
     if query.skip:

@@ -17,14 +17,28 @@ LEASE = 30.0
 
 
 def new_task(
-    org: str = ORG_A, name: str = "job", now: float = NOW, max_attempts: int = 1,
-    total: int = 0, project: str | None = None, data: dict[str, object] | None = None,
+    org: str = ORG_A,
+    name: str = "job",
+    now: float = NOW,
+    max_attempts: int = 1,
+    total: int = 0,
+    project: str | None = None,
+    data: dict[str, object] | None = None,
 ) -> Task:
     return Task(
-        id=new_id(now), name=name, data=data if data is not None else {"k": [1, "two", None]},
-        status=Status.QUEUED, org_id=org, created_by=USER_A, created_at=int(now),
-        last_changed=int(now), last_changed_by=USER_A, total_step=total,
-        max_attempts=max_attempts, run_after=now, project_id=project,
+        id=new_id(now),
+        name=name,
+        data=data if data is not None else {"k": [1, "two", None]},
+        status=Status.QUEUED,
+        org_id=org,
+        created_by=USER_A,
+        created_at=int(now),
+        last_changed=int(now),
+        last_changed_by=USER_A,
+        total_step=total,
+        max_attempts=max_attempts,
+        run_after=now,
+        project_id=project,
     )
 
 
@@ -218,9 +232,7 @@ async def test_expired_leases_are_recovered(stores: Stores) -> None:
     await stores.tasks.claim("w", ["job"], 4, LEASE, NOW)
     await stores.tasks.request_cancel(cancelling.id, Scope(ORG_A), USER_A, NOW)
     await stores.tasks.renew_leases("w", [(healthy.id, 1)], LEASE * 3, NOW + LEASE)
-    recovered = {
-        t.id: t for t in await stores.tasks.expire_leases(NOW + LEASE + 1, "worker lost")
-    }
+    recovered = {t.id: t for t in await stores.tasks.expire_leases(NOW + LEASE + 1, "worker lost")}
     assert set(recovered) == {retryable.id, final.id, cancelling.id}
     assert recovered[retryable.id].status is Status.QUEUED
     assert recovered[final.id].status is Status.ERROR
@@ -266,34 +278,46 @@ async def seed_list(store: TaskStore, n: int = 30) -> list[Task]:
 
 async def walk(store: TaskStore, query: ListQuery) -> list[str]:
     seen: list[str] = []
-    page = await store.list(query)
+    page = await store.list_page(query)
     while True:
         seen += [t.id for t in page.items]
         if page.next_cursor is None:
             return seen
-        page = await store.list(
-            ListQuery(query.scope, query.filters, query.text, limit=query.limit,
-                      cursor=page.next_cursor)
+        page = await store.list_page(
+            ListQuery(
+                query.scope, query.filters, query.text, limit=query.limit, cursor=page.next_cursor
+            )
         )
 
 
 @pytest.mark.parametrize(
-    "sort", ["createdAt:desc", "createdAt:asc", "name:asc,createdAt:desc", "status:desc",
-             "lastRunAt:asc", "_id:asc", "totalStep:desc,name:desc"]
+    "sort",
+    [
+        "createdAt:desc",
+        "createdAt:asc",
+        "name:asc,createdAt:desc",
+        "status:desc",
+        "lastRunAt:asc",
+        "_id:asc",
+        "totalStep:desc,name:desc",
+    ],
 )
 async def test_cursor_walk_visits_each_once_in_order(stores: Stores, sort: str) -> None:
     tasks = await seed_list(stores.tasks)
     query = ListQuery(Scope(ORG_A), sort=parse_sort(sort), limit=7)
     forward = await walk(stores.tasks, query)
-    everything = await stores.tasks.list(ListQuery(Scope(ORG_A), sort=parse_sort(sort), limit=100))
+    everything = await stores.tasks.list_page(
+        ListQuery(Scope(ORG_A), sort=parse_sort(sort), limit=100)
+    )
     assert forward == [t.id for t in everything.items]
     assert sorted(forward) == sorted(t.id for t in tasks)
     # And backwards from the end.
-    page = await stores.tasks.list(ListQuery(Scope(ORG_A), sort=parse_sort(sort), limit=7,
-                                             skip=28))
+    page = await stores.tasks.list_page(
+        ListQuery(Scope(ORG_A), sort=parse_sort(sort), limit=7, skip=28)
+    )
     back: list[str] = [t.id for t in page.items]
     while page.previous_cursor is not None:
-        page = await stores.tasks.list(
+        page = await stores.tasks.list_page(
             ListQuery(Scope(ORG_A), limit=7, cursor=page.previous_cursor)
         )
         back = [t.id for t in page.items] + back
@@ -302,39 +326,40 @@ async def test_cursor_walk_visits_each_once_in_order(stores: Stores, sort: str) 
 
 async def test_list_total_filters_and_text(stores: Stores) -> None:
     await seed_list(stores.tasks)
-    page = await stores.tasks.list(ListQuery(Scope(ORG_A), limit=5))
+    page = await stores.tasks.list_page(ListQuery(Scope(ORG_A), limit=5))
     assert page.total == 30 and len(page.items) == 5
     assert page.previous_cursor is None and page.next_cursor is not None
-    by_name = await stores.tasks.list(
+    by_name = await stores.tasks.list_page(
         ListQuery(Scope(ORG_A), filters=(parse_field_filter("name", "Export,report"),))
     )
     assert by_name.total == 20
     assert {t.name for t in by_name.items} == {"Export", "report"}
-    text = await stores.tasks.list(ListQuery(Scope(ORG_A), text="PORT"))
+    text = await stores.tasks.list_page(ListQuery(Scope(ORG_A), text="PORT"))
     assert text.total == 30  # case-insensitive substring of Export, import, report
-    text = await stores.tasks.list(ListQuery(Scope(ORG_A), text="exp"))
+    text = await stores.tasks.list_page(ListQuery(Scope(ORG_A), text="exp"))
     assert text.total == 10
-    ranged = await stores.tasks.list(
-        ListQuery(Scope(ORG_A),
-                  filters=(parse_field_filter("createdAt", f"[{int(NOW)},{int(NOW) + 1}]"),))
+    ranged = await stores.tasks.list_page(
+        ListQuery(
+            Scope(ORG_A), filters=(parse_field_filter("createdAt", f"[{int(NOW)},{int(NOW) + 1}]"),)
+        )
     )
     assert ranged.total == 4
-    none = await stores.tasks.list(ListQuery(Scope(ORG_A), text="%"))
+    none = await stores.tasks.list_page(ListQuery(Scope(ORG_A), text="%"))
     assert none.total == 0 and none.items == () and none.next_cursor is None
 
 
 async def test_list_is_scoped(stores: Stores) -> None:
     await seed_list(stores.tasks, 4)
-    page = await stores.tasks.list(ListQuery(Scope(ORG_B)))
+    page = await stores.tasks.list_page(ListQuery(Scope(ORG_B)))
     assert page.total == 1 and all(t.org_id == ORG_B for t in page.items)
     project = new_task(project="c" * 24)
     await stores.tasks.create(project)
-    scoped = await stores.tasks.list(ListQuery(Scope(ORG_A, "c" * 24)))
+    scoped = await stores.tasks.list_page(ListQuery(Scope(ORG_A, "c" * 24)))
     assert [t.id for t in scoped.items] == [project.id]
 
 
 async def test_skip_pages(stores: Stores) -> None:
     tasks = await seed_list(stores.tasks, 10)
-    page = await stores.tasks.list(ListQuery(Scope(ORG_A), sort=parse_sort("_id:asc"), skip=8))
+    page = await stores.tasks.list_page(ListQuery(Scope(ORG_A), sort=parse_sort("_id:asc"), skip=8))
     assert [t.id for t in page.items] == sorted(t.id for t in tasks)[8:]
     assert page.next_cursor is None and page.previous_cursor is not None

@@ -47,7 +47,9 @@ class SQLiteDatabase:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is None:
             con = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False,
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
                 timeout=self.busy_timeout_ms / 1000,
             )
             con.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")

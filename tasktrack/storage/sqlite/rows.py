@@ -12,10 +12,27 @@ from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.task import Task
 
 TASK_COLUMNS = (
-    "id", "org_id", "project_id", "name", "data", "status", "current_step", "total_step",
-    "fail_reason", "last_run_at", "last_finished_at", "created_at", "last_changed",
-    "created_by", "last_changed_by", "attempts", "max_attempts", "run_after",
-    "lease_expires_at", "worker_id", "version",
+    "id",
+    "org_id",
+    "project_id",
+    "name",
+    "data",
+    "status",
+    "current_step",
+    "total_step",
+    "fail_reason",
+    "last_run_at",
+    "last_finished_at",
+    "created_at",
+    "last_changed",
+    "created_by",
+    "last_changed_by",
+    "attempts",
+    "max_attempts",
+    "run_after",
+    "lease_expires_at",
+    "worker_id",
+    "version",
 )
 INSERT_TASK = (
     f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"
@@ -59,9 +76,25 @@ def task_from_row(row: Sequence[Any]) -> Task:
 
 def task_to_row(task: Task) -> tuple[Any, ...]:
     return (
-        task.id, task.org_id, task.project_id, task.name, orjson.dumps(task.data).decode(),
-        task.status.value, task.current_step, task.total_step, task.fail_reason,
-        _stamp(task.last_run_at), _stamp(task.last_finished_at), task.created_at,
-        task.last_changed, task.created_by, task.last_changed_by, task.attempts,
-        task.max_attempts, task.run_after, task.lease_expires_at, task.worker_id, task.version,
+        task.id,
+        task.org_id,
+        task.project_id,
+        task.name,
+        orjson.dumps(task.data).decode(),
+        task.status.value,
+        task.current_step,
+        task.total_step,
+        task.fail_reason,
+        _stamp(task.last_run_at),
+        _stamp(task.last_finished_at),
+        task.created_at,
+        task.last_changed,
+        task.created_by,
+        task.last_changed_by,
+        task.attempts,
+        task.max_attempts,
+        task.run_after,
+        task.lease_expires_at,
+        task.worker_id,
+        task.version,
     )

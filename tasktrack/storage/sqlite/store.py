@@ -11,7 +11,6 @@ import sqlite3
 from collections.abc import Collection
 from typing import Any
 
-from tasktrack.domain.identity import ApiKey, Organisation, User
 from tasktrack.domain.lifecycle import Status, sources
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.task import Task
@@ -19,6 +18,7 @@ from tasktrack.errors import Conflict, LeaseLost, NotFound
 from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.sql import list_sql
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
+from tasktrack.storage.sqlite.identity import SQLiteIdentityStore
 from tasktrack.storage.sqlite.rows import INSERT_TASK, task_from_row, task_to_row
 
 _SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
@@ -63,7 +63,7 @@ class SQLiteTaskStore:
             return None
         return task
 
-    async def list(self, query: ListQuery) -> Page:
+    async def list_page(self, query: ListQuery) -> Page:
         sql, count_sql, params, count_params = list_sql(query, "?")
 
         def run(con: sqlite3.Connection) -> tuple[list[Any], int]:
@@ -88,8 +88,10 @@ class SQLiteTaskStore:
         def cancel(con: sqlite3.Connection) -> Task:
             row = con.execute(_SELECT_ONE, (task_id,)).fetchone()
             task = task_from_row(row) if row else None
-            if task is None or task.org_id != scope.org_id or (
-                scope.project_id is not None and task.project_id != scope.project_id
+            if (
+                task is None
+                or task.org_id != scope.org_id
+                or (scope.project_id is not None and task.project_id != scope.project_id)
             ):
                 raise NotFound(f"Task {task_id} not found")
             if task.status in (Status.CANCELLING, Status.CANCELLED):
@@ -177,20 +179,26 @@ class SQLiteTaskStore:
         return await self._fenced(
             f"{_END}, current_step = total_step WHERE id = ? AND attempts = ? "
             f"AND status IN {_in(sources('finish'))} RETURNING *",
-            ("done", now, int(now), task_id, attempt), task_id, attempt,
+            ("done", now, int(now), task_id, attempt),
+            task_id,
+            attempt,
         )
 
     async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
         return await self._fenced(
             f"{_END}, fail_reason = ? WHERE id = ? AND attempts = ? "
             f"AND status IN {_in(sources('fail'))} RETURNING *",
-            ("error", now, int(now), reason, task_id, attempt), task_id, attempt,
+            ("error", now, int(now), reason, task_id, attempt),
+            task_id,
+            attempt,
         )
 
     async def stop(self, task_id: str, attempt: int, now: float) -> Task:
         return await self._fenced(
             f"{_END} WHERE id = ? AND attempts = ? AND status = 'cancelling' RETURNING *",
-            ("cancelled", now, int(now), task_id, attempt), task_id, attempt,
+            ("cancelled", now, int(now), task_id, attempt),
+            task_id,
+            attempt,
         )
 
     async def retry(self, task_id: str, attempt: int, run_after: float, now: float) -> Task:
@@ -263,84 +271,6 @@ class SQLiteTaskStore:
 
     async def close(self) -> None:
         return None
-
-
-class SQLiteIdentityStore:
-    """A :class:`~tasktrack.storage.base.IdentityStore` on a :class:`SQLiteDatabase`."""
-
-    def __init__(self, db: SQLiteDatabase) -> None:
-        self.db = db
-
-    async def _insert(self, sql: str, args: tuple[Any, ...], what: str) -> None:
-        def run(con: sqlite3.Connection) -> None:
-            try:
-                con.execute(sql, args)
-            except sqlite3.IntegrityError as exc:
-                raise Conflict(f"{what} exists") from exc
-
-        await self.db.write(run)
-
-    async def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
-        return self.db.read_inline(lambda con: con.execute(sql, args).fetchone())
-
-    async def create_organisation(self, org: Organisation) -> Organisation:
-        await self._insert(
-            "INSERT INTO organisations (id, name, created_at) VALUES (?, ?, ?)",
-            (org.id, org.name, org.created_at), f"organisation {org.name!r}",
-        )
-        return org
-
-    async def get_organisation(self, org_id: str) -> Organisation | None:
-        row = await self._one("SELECT id, name, created_at FROM organisations WHERE id = ?", (org_id,))
-        return Organisation(*row) if row else None
-
-    async def find_organisation(self, name: str) -> Organisation | None:
-        row = await self._one("SELECT id, name, created_at FROM organisations WHERE name = ?", (name,))
-        return Organisation(*row) if row else None
-
-    async def create_user(self, user: User) -> User:
-        await self._insert(
-            "INSERT INTO users (id, org_id, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-            (user.id, user.org_id, user.email, user.password_hash, user.created_at),
-            f"user {user.email!r}",
-        )
-        return user
-
-    _USER = "SELECT id, org_id, email, created_at, password_hash FROM users WHERE "
-
-    async def get_user(self, user_id: str) -> User | None:
-        row = await self._one(self._USER + "id = ?", (user_id,))
-        return User(*row) if row else None
-
-    async def find_user(self, email: str) -> User | None:
-        row = await self._one(self._USER + "email = ?", (email,))
-        return User(*row) if row else None
-
-    async def create_api_key(self, key: ApiKey) -> ApiKey:
-        await self._insert(
-            "INSERT INTO api_keys (id, user_id, org_id, secret_hash, read_only, revoked, label, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key.id, key.user_id, key.org_id, key.secret_hash, int(key.read_only),
-             int(key.revoked), key.label, key.created_at),
-            "api key",
-        )
-        return key
-
-    async def get_api_key(self, key_id: str) -> ApiKey | None:
-        row = await self._one(
-            "SELECT id, user_id, org_id, secret_hash, created_at, read_only, revoked, label "
-            "FROM api_keys WHERE id = ?", (key_id,),
-        )
-        if row is None:
-            return None
-        return ApiKey(*row[:5], read_only=bool(row[5]), revoked=bool(row[6]), label=row[7])
-
-    async def revoke_api_key(self, key_id: str) -> bool:
-        def run(con: sqlite3.Connection) -> bool:
-            cur = con.execute("UPDATE api_keys SET revoked = 1 WHERE id = ? AND revoked = 0", (key_id,))
-            return cur.rowcount == 1
-
-        return await self.db.write(run)
 
 
 class SQLiteStores:

@@ -49,5 +49,10 @@ def test_unknown_verb_is_a_programming_error() -> None:
 
 def test_wire_values_are_the_contracts() -> None:
     assert [s.value for s in Status] == [
-        "queued", "active", "done", "cancelling", "cancelled", "error",
+        "queued",
+        "active",
+        "done",
+        "cancelling",
+        "cancelled",
+        "error",
     ]

@@ -9,8 +9,13 @@ from tasktrack.domain.task import CONTRACT_FIELDS, Task
 
 def make(**kw: object) -> Task:
     base: dict[str, object] = dict(
-        id=new_id(), name="n", data={}, status=Status.QUEUED, org_id="o" * 24,
-        created_by="u" * 24, created_at=1,
+        id=new_id(),
+        name="n",
+        data={},
+        status=Status.QUEUED,
+        org_id="o" * 24,
+        created_by="u" * 24,
+        created_at=1,
     )
     base.update(kw)
     return Task(**base)  # type: ignore[arg-type]
@@ -50,6 +55,17 @@ def test_invalid_ids_are_refused(bad: str) -> None:
 
 def test_contract_field_order_is_the_seeds() -> None:
     assert CONTRACT_FIELDS == (
-        "name", "data", "status", "currentStep", "totalStep", "failReason", "lastRunAt",
-        "lastFinishedAt", "_id", "createdAt", "lastChanged", "createdBy", "lastChangedBy",
+        "name",
+        "data",
+        "status",
+        "currentStep",
+        "totalStep",
+        "failReason",
+        "lastRunAt",
+        "lastFinishedAt",
+        "_id",
+        "createdAt",
+        "lastChanged",
+        "createdBy",
+        "lastChangedBy",
     )

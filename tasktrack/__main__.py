@@ -1,0 +1,3 @@
+from tasktrack.cli.main import main
+
+main()

@@ -1,0 +1,108 @@
+"""``create_app``: the Starlette application serving the Tasks API.
+
+Plain Starlette routes rather than FastAPI's dependency injection: the GET-one benchmark
+showed FastAPI's per-request machinery and generic encoder cost most of the budget, and the
+contract's five media types want hand-rendered bytes anyway. The OpenAPI document is written
+out in :mod:`tasktrack.api.openapi` instead of being derived.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tasktrack.api.access_log import AccessLogMiddleware
+from tasktrack.api.context import ApiContext
+from tasktrack.api.openapi import openapi_document
+from tasktrack.api.problems import problem
+from tasktrack.api.routes.tasks import handlers
+from tasktrack.api.security import Authenticator
+from tasktrack.config import Settings
+from tasktrack.service.identity import IdentityService
+from tasktrack.service.registry import TaskRegistry
+from tasktrack.service.tasks import TaskService
+from tasktrack.storage.base import Stores
+from tasktrack.storage.factory import open_stores
+
+PREFIXES = ("/new/v2.0", "/v2.0")
+
+
+def create_app(
+    settings: Settings,
+    registry: TaskRegistry,
+    stores: Stores | None = None,
+    on_ready: Callable[[ApiContext], None] | None = None,
+) -> Starlette:
+    """The API app. Opens (and upgrades) the database at start-up unless ``stores`` is given."""
+    holder: dict[str, ApiContext] = {}
+
+    class _Lazy:
+        """Routes are built before start-up; they reach the context through this proxy."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(holder["ctx"], name)
+
+    endpoints = handlers(_Lazy())  # type: ignore[arg-type]
+    routes = []
+    for prefix in PREFIXES:
+        routes += [
+            Route(f"{prefix}/tasks", endpoints["list_tasks"], methods=["GET"]),
+            Route(f"{prefix}/tasks", endpoints["create_task"], methods=["POST"]),
+            Route(f"{prefix}/tasks/{{task_id}}", endpoints["get_task"], methods=["GET"]),
+            Route(f"{prefix}/tasks/{{task_id}}/cancel", endpoints["cancel_task"], methods=["POST"]),
+        ]
+    document = openapi_document(registry)
+
+    async def openapi(request: Request) -> Response:
+        return Response(document, media_type="application/json")
+
+    async def health(request: Request) -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    routes += [
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own = stores is None
+        opened = stores or await open_stores(
+            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
+        )
+        identity = IdentityService(opened.identity)
+        await identity.ensure_default()
+        ctx = ApiContext(
+            settings=settings,
+            stores=opened,
+            tasks=TaskService(opened.tasks, registry),
+            identity=identity,
+            authenticator=Authenticator(identity),
+        )
+        holder["ctx"] = ctx
+        app.state.ctx = ctx
+        if on_ready is not None:
+            on_ready(ctx)
+        try:
+            yield
+        finally:
+            if own:
+                await opened.close()
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return problem(request, exc.status_code, str(exc.detail))
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
+    )
+    app.add_middleware(AccessLogMiddleware)
+    return app

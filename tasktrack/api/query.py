@@ -1,0 +1,78 @@
+"""Parse the query string of ``GET /tasks`` into a :class:`~tasktrack.domain.listing.ListQuery`."""
+
+from __future__ import annotations
+
+from starlette.datastructures import QueryParams
+
+from tasktrack.domain.ids import is_valid_id
+from tasktrack.domain.listing import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Cursor,
+    ListQuery,
+    Scope,
+    parse_field_filter,
+    parse_sort,
+)
+from tasktrack.errors import InvalidArgument
+
+#: Parameters with their own meaning; any other name must be a filterable field.
+RESERVED = frozenset(
+    {"limit", "skip", "next", "previous", "sort", "filter", "projectId", "api_key"}
+)
+
+
+def _int(params: QueryParams, name: str, default: int, lo: int, hi: int) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidArgument(f"{name} must be an integer, got {raw[:40]!r}") from None
+    if not lo <= value <= hi:
+        raise InvalidArgument(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def parse_list_query(params: QueryParams, org_id: str) -> ListQuery:
+    """Validate every parameter; the first problem found is raised as InvalidArgument."""
+    project_id = params.get("projectId")
+    if project_id is not None and not is_valid_id(project_id):
+        raise InvalidArgument("projectId must be 24 lowercase hex characters")
+    limit = _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    skip = _int(params, "skip", 0, 0, 10_000_000)
+
+    nxt, prev = params.get("next"), params.get("previous")
+    if nxt is not None and prev is not None:
+        raise InvalidArgument("give either next or previous, not both")
+    cursor = None
+    if nxt is not None:
+        cursor = Cursor.decode(nxt, "next")
+    elif prev is not None:
+        cursor = Cursor.decode(prev, "previous")
+
+    sort = parse_sort(params.get("sort"))
+    if cursor is not None and params.get("sort") is not None and sort != cursor.sort:
+        raise InvalidArgument("sort differs from the sort the cursor was made with")
+    if cursor is not None and skip:
+        raise InvalidArgument("skip cannot be combined with a cursor")
+
+    text = params.get("filter")
+    if text is not None and len(text) > 200:
+        raise InvalidArgument("filter is longer than 200 characters")
+
+    filters = []
+    for name in dict.fromkeys(params.keys()):
+        if name in RESERVED:
+            continue
+        filters.append(parse_field_filter(name, ",".join(params.getlist(name))))
+    return ListQuery(
+        scope=Scope(org_id, project_id),
+        filters=tuple(filters),
+        text=text or None,
+        sort=cursor.sort if cursor else sort,
+        limit=limit,
+        skip=skip,
+        cursor=cursor,
+    )

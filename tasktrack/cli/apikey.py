@@ -1,0 +1,84 @@
+"""``tasktrack apikey``: create and revoke API keys."""
+
+from __future__ import annotations
+
+import click
+
+from tasktrack.cli.main import run_async, settings_from
+from tasktrack.errors import NotFound
+from tasktrack.service.identity import IdentityService
+from tasktrack.storage.factory import open_stores
+
+
+@click.group()
+def apikey() -> None:
+    """Manage API keys."""
+
+
+@apikey.command("create")
+@click.option(
+    "--user", "user", help="User id or e-mail the key acts as (default: the default user)."
+)
+@click.option("--read-only", is_flag=True, help="The key can read and list, not create or cancel.")
+@click.option("--label", default="", help="A note to recognise the key by.")
+@click.option("--database-url", help="[env: TASKTRACK_DATABASE_URL]")
+@click.pass_context
+def create(
+    ctx: click.Context, user: str | None, read_only: bool, label: str, database_url: str | None
+) -> None:
+    """Create an API key and print it as the last line (it is shown only once).
+
+    \b
+    Example:
+      KEY=$(tasktrack apikey create --label ci | tail -n 1)
+    """
+    settings = settings_from(ctx, database_url=database_url)
+
+    async def go() -> str:
+        stores = await open_stores(
+            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
+        )
+        try:
+            identity = IdentityService(stores.identity)
+            _, default_user = await identity.ensure_default()
+            user_id = default_user.id
+            if user:
+                found = await stores.identity.get_user(user) or await stores.identity.find_user(
+                    user
+                )
+                if found is None:
+                    raise NotFound(f"no user {user!r}")
+                user_id = found.id
+            key, plaintext = await identity.create_api_key(
+                user_id, read_only=read_only, label=label
+            )
+            click.echo(f"created API key {key.id}{' (read-only)' if read_only else ''}")
+            return plaintext
+        finally:
+            await stores.close()
+
+    click.echo(run_async(go))
+
+
+@apikey.command("revoke")
+@click.argument("key_id")
+@click.option("--database-url", help="[env: TASKTRACK_DATABASE_URL]")
+@click.pass_context
+def revoke(ctx: click.Context, key_id: str, database_url: str | None) -> None:
+    """Revoke an API key by its id (the 24 hex characters after `tt_`).
+
+    \b
+    Example:
+      tasktrack apikey revoke 65a1f0c2e4b0a1b2c3d4e5f6
+    """
+    settings = settings_from(ctx, database_url=database_url)
+
+    async def go() -> None:
+        stores = await open_stores(settings.database_url)
+        try:
+            await IdentityService(stores.identity).revoke_api_key(key_id)
+        finally:
+            await stores.close()
+
+    run_async(go)
+    click.echo(f"revoked API key {key_id}")

@@ -1,0 +1,62 @@
+"""``tasktrack serve``: the API (and, from the runtime on, an in-process worker)."""
+
+from __future__ import annotations
+
+import click
+import uvicorn
+
+from tasktrack.api.app import create_app
+from tasktrack.cli.main import fail, settings_from
+from tasktrack.errors import TaskTrackError
+from tasktrack.loader import load_registry
+
+
+@click.command()
+@click.option("--host", help="Interface to listen on. [env: TASKTRACK_HOST; default 127.0.0.1]")
+@click.option("--port", type=int, help="Port to listen on. [env: TASKTRACK_PORT; default 8000]")
+@click.option(
+    "--database-url",
+    help="Database URL, e.g. sqlite:///data/tasktrack.db [env: TASKTRACK_DATABASE_URL]",
+)
+@click.option(
+    "--app",
+    "apps",
+    multiple=True,
+    help="Module with a TaskRegistry named `registry` (repeatable). [env: TASKTRACK_APP_MODULES]",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    database_url: str | None,
+    apps: tuple[str, ...],
+) -> None:
+    """Serve the Tasks API over HTTP.
+
+    \b
+    Example:
+      tasktrack serve --host 0.0.0.0 --port 8000
+    """
+    settings = settings_from(
+        ctx, host=host, port=port, database_url=database_url, app_modules=apps or None
+    )
+    try:
+        registry = load_registry(settings.app_modules)
+    except TaskTrackError as exc:
+        fail(exc.message)
+    app = create_app(
+        settings,
+        registry,
+        on_ready=lambda _: click.echo(
+            f"tasktrack is serving on http://{settings.host}:{settings.port}/", err=True
+        ),
+    )
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,  # ours leaves out query strings, where api_key may be
+        log_level=settings.log_level,
+        server_header=False,
+    )

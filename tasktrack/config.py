@@ -1,0 +1,63 @@
+"""Settings, read once from the environment (``TASKTRACK_*``); CLI flags override them.
+
+Every setting is listed in the README. Validation happens here, so a bad value is one clear
+error at start-up rather than a failure later.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+DEFAULT_DATABASE_URL = "sqlite:///data/tasktrack.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All of tasktrack's knobs, with defaults that suit ``make run``."""
+
+    #: Where tasks live: ``sqlite:///relative.db``, ``sqlite:////abs.db``, ``postgresql://…``.
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: SQLite ``PRAGMA synchronous``: FULL (durable, default); NORMAL only if asked for.
+    sqlite_synchronous: str = "FULL"
+    #: Largest request body accepted (413 beyond).
+    max_body_bytes: int = 256 * 1024
+    #: Modules whose task types are registered (comma-separated in the environment).
+    app_modules: tuple[str, ...] = field(default_factory=tuple)
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``TASKTRACK_<NAME>`` variables, then ``overrides`` (None = unset)."""
+        env = dict(os.environ) if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"TASKTRACK_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0..65535, got {self.port}")
+        if self.sqlite_synchronous.upper() not in ("FULL", "EXTRA", "NORMAL", "OFF"):
+            raise ValueError("TASKTRACK_SQLITE_SYNCHRONOUS must be FULL, EXTRA, NORMAL or OFF")
+        if self.max_body_bytes < 1024:
+            raise ValueError("TASKTRACK_MAX_BODY_BYTES must be at least 1024")
+
+
+def _convert(name: str, kind: Any, raw: str) -> Any:
+    if kind in ("int", int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"TASKTRACK_{name.upper()} must be an integer, got {raw!r}") from None
+    if "tuple" in str(kind):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
