@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tasktrack.worker.worker import WorkerOptions
 
 DEFAULT_DATABASE_URL = "sqlite:///data/tasktrack.db"
 
@@ -28,6 +31,15 @@ class Settings:
     #: Modules whose task types are registered (comma-separated in the environment).
     app_modules: tuple[str, ...] = field(default_factory=tuple)
     log_level: str = "info"
+    #: Run a worker inside ``tasktrack serve`` (set 0 to serve the API only).
+    worker: int = 1
+    #: Worker knobs (see tasktrack.worker.worker.WorkerOptions).
+    concurrency: int = 2
+    lease_seconds: float = 30.0
+    poll_interval: float = 0.5
+    reaper_interval: float = 5.0
+    cancel_grace: float = 10.0
+    shutdown_timeout: float = 30.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -48,8 +60,27 @@ class Settings:
             raise ValueError(f"port must be 0..65535, got {self.port}")
         if self.sqlite_synchronous.upper() not in ("FULL", "EXTRA", "NORMAL", "OFF"):
             raise ValueError("TASKTRACK_SQLITE_SYNCHRONOUS must be FULL, EXTRA, NORMAL or OFF")
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        for name in ("lease_seconds", "poll_interval", "reaper_interval"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"TASKTRACK_{name.upper()} must be positive")
         if self.max_body_bytes < 1024:
             raise ValueError("TASKTRACK_MAX_BODY_BYTES must be at least 1024")
+
+    def worker_options(self) -> WorkerOptions:
+        from tasktrack.worker.worker import WorkerOptions
+
+        return WorkerOptions(
+            concurrency=self.concurrency,
+            lease_seconds=self.lease_seconds,
+            poll_interval=self.poll_interval,
+            reaper_interval=self.reaper_interval,
+            cancel_grace=self.cancel_grace,
+            shutdown_timeout=self.shutdown_timeout,
+            app_modules=self.app_modules,
+            log_level=self.log_level,
+        )
 
 
 def _convert(name: str, kind: Any, raw: str) -> Any:
@@ -58,6 +89,11 @@ def _convert(name: str, kind: Any, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise ValueError(f"TASKTRACK_{name.upper()} must be an integer, got {raw!r}") from None
+    if kind in ("float", float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"TASKTRACK_{name.upper()} must be a number, got {raw!r}") from None
     if "tuple" in str(kind):
         return tuple(part.strip() for part in raw.split(",") if part.strip())
     return raw

@@ -9,7 +9,8 @@ out in :mod:`tasktrack.api.openapi` instead of being derived.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -38,8 +39,13 @@ def create_app(
     registry: TaskRegistry,
     stores: Stores | None = None,
     on_ready: Callable[[ApiContext], None] | None = None,
+    extensions: Sequence[Callable[[ApiContext], AbstractAsyncContextManager[None]]] = (),
 ) -> Starlette:
-    """The API app. Opens (and upgrades) the database at start-up unless ``stores`` is given."""
+    """The API app. Opens (and upgrades) the database at start-up unless ``stores`` is given.
+
+    ``extensions`` run for the app's lifetime once the context exists (the in-process worker
+    of ``tasktrack serve`` is one).
+    """
     holder: dict[str, ApiContext] = {}
 
     class _Lazy:
@@ -87,10 +93,13 @@ def create_app(
         )
         holder["ctx"] = ctx
         app.state.ctx = ctx
-        if on_ready is not None:
-            on_ready(ctx)
         try:
-            yield
+            async with contextlib.AsyncExitStack() as stack:
+                for extension in extensions:
+                    await stack.enter_async_context(extension(ctx))
+                if on_ready is not None:
+                    on_ready(ctx)
+                yield
         finally:
             if own:
                 await opened.close()

@@ -64,8 +64,9 @@ def cli() -> None:
 
 
 def main() -> None:
-    from tasktrack.cli import apikey, serve
+    from tasktrack.cli import apikey, serve, worker
 
     cli.add_command(serve.serve)
+    cli.add_command(worker.worker)
     cli.add_command(apikey.apikey)
     cli(prog_name="tasktrack")

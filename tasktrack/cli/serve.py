@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
 import click
 import uvicorn
 
 from tasktrack.api.app import create_app
+from tasktrack.api.context import ApiContext
 from tasktrack.cli.main import fail, settings_from
 from tasktrack.errors import TaskTrackError
 from tasktrack.loader import load_registry
+from tasktrack.worker.embedded import embedded_worker
 
 
 @click.command()
@@ -24,6 +29,18 @@ from tasktrack.loader import load_registry
     multiple=True,
     help="Module with a TaskRegistry named `registry` (repeatable). [env: TASKTRACK_APP_MODULES]",
 )
+@click.option(
+    "--worker/--no-worker",
+    "run_worker",
+    default=None,
+    help="Run a worker in the server process. [env: TASKTRACK_WORKER=1|0; default on]",
+)
+@click.option(
+    "--concurrency",
+    "-c",
+    type=int,
+    help="In-process worker's concurrency. [env: TASKTRACK_CONCURRENCY; default 2]",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -31,6 +48,8 @@ def serve(
     port: int | None,
     database_url: str | None,
     apps: tuple[str, ...],
+    run_worker: bool | None,
+    concurrency: int | None,
 ) -> None:
     """Serve the Tasks API over HTTP.
 
@@ -39,15 +58,30 @@ def serve(
       tasktrack serve --host 0.0.0.0 --port 8000
     """
     settings = settings_from(
-        ctx, host=host, port=port, database_url=database_url, app_modules=apps or None
+        ctx,
+        host=host,
+        port=port,
+        database_url=database_url,
+        app_modules=apps or None,
+        worker=None if run_worker is None else int(run_worker),
+        concurrency=concurrency,
     )
     try:
         registry = load_registry(settings.app_modules)
     except TaskTrackError as exc:
         fail(exc.message)
+    extensions = []
+    if settings.worker:
+        options = settings.worker_options()
+
+        def in_process_worker(api: ApiContext) -> AbstractAsyncContextManager[Any]:
+            return embedded_worker(api.stores.tasks, api.tasks, registry, options)
+
+        extensions.append(in_process_worker)
     app = create_app(
         settings,
         registry,
+        extensions=extensions,
         on_ready=lambda _: click.echo(
             f"tasktrack is serving on http://{settings.host}:{settings.port}/", err=True
         ),

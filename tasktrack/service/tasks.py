@@ -6,13 +6,14 @@ to its organisation; nothing here knows HTTP or SQL.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.ids import is_valid_id, new_id
-from tasktrack.domain.lifecycle import Status
+from tasktrack.domain.lifecycle import TERMINAL, Status
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.task import Task
 from tasktrack.errors import Forbidden, InvalidArgument, NotFound
@@ -21,6 +22,8 @@ from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.base import TaskStore
 
 Clock = Callable[[], float]
+#: Longest ``?wait=`` a read may ask for, in seconds.
+MAX_WAIT = 60.0
 
 
 class TaskService:
@@ -36,6 +39,9 @@ class TaskService:
         self.store = store
         self.registry = registry
         self.clock = clock
+        self.wait_poll_interval = 0.1
+        #: Called with each created task (an in-process worker wakes up on it).
+        self.on_created: list[Callable[[Task], None]] = []
 
     async def create(
         self,
@@ -69,7 +75,10 @@ class TaskService:
             max_attempts=task_type.max_attempts,
             run_after=now,
         )
-        return await self.store.create(task)
+        created = await self.store.create(task)
+        for listener in self.on_created:
+            listener(created)
+        return created
 
     async def get(self, principal: Principal, task_id: str, project_id: str | None = None) -> Task:
         """The task, or NotFound (also for another organisation's task: no existence leak)."""
@@ -97,6 +106,34 @@ class TaskService:
         return await self.store.request_cancel(
             task_id, Scope(principal.org_id, project_id), principal.user_id, self.clock()
         )
+
+    async def wait_for_change(
+        self,
+        principal: Principal,
+        task_id: str,
+        seen_version: int | None,
+        timeout: float,
+        project_id: str | None = None,
+    ) -> Task:
+        """The task once its version differs from ``seen_version``, or after ``timeout``.
+
+        With ``seen_version`` None the baseline is the task as it is now. Polls the store's
+        cheap primary-key read every :attr:`wait_poll_interval` seconds, which works across
+        processes and hosts for every backend.
+        """
+        if not 0 <= timeout <= MAX_WAIT:
+            raise InvalidArgument(f"wait must be between 0 and {MAX_WAIT:g} seconds")
+        task = await self.get(principal, task_id, project_id)
+        baseline = task.version if seen_version is None else seen_version
+        deadline = asyncio.get_running_loop().time() + timeout
+        # A terminal task never changes again: waiting on it would only burn the timeout.
+        while task.version == baseline and task.status not in TERMINAL:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            await asyncio.sleep(min(self.wait_poll_interval, remaining))
+            task = await self.get(principal, task_id, project_id)
+        return task
 
     def scope(self, principal: Principal, project_id: str | None = None) -> Scope:
         if project_id is not None and not is_valid_id(project_id):

@@ -94,6 +94,10 @@ class TaskStore(Protocol):
         """
         ...
 
+    async def statuses(self, task_ids: Collection[str]) -> dict[str, Status]:
+        """Current status of each existing task in ``task_ids`` (a cheap read for polling)."""
+        ...
+
     async def count_by_status(self) -> dict[Status, int]:
         """Tasks per status across all organisations (for metrics)."""
         ...

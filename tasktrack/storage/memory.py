@@ -206,6 +206,9 @@ class MemoryTaskStore:
                     out.append(self._terminal(t, now, Status.ERROR, fail_reason=lost_reason))
             return out
 
+    async def statuses(self, task_ids: Collection[str]) -> dict[str, Status]:
+        return {i: self._tasks[i].status for i in task_ids if i in self._tasks}
+
     async def count_by_status(self) -> dict[Status, int]:
         counts = dict.fromkeys(Status, 0)
         for t in self._tasks.values():

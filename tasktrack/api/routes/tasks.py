@@ -23,6 +23,7 @@ from tasktrack.api.renderers import RENDERERS, Renderer
 from tasktrack.api.representation import task_fields
 from tasktrack.domain.task import SERVER_OWNED_FIELDS, Task
 from tasktrack.errors import InvalidArgument, MissingArgument, TaskTrackError
+from tasktrack.service.tasks import MAX_WAIT
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -80,9 +81,18 @@ def handlers(ctx: ApiContext) -> dict[str, Endpoint]:
     async def get_task(request: Request) -> Response:
         principal = await ctx.authenticate(request)
         renderer = _renderer(request)
-        task = await ctx.tasks.get(
-            principal, request.path_params["task_id"], request.query_params.get("projectId")
-        )
+        task_id = request.path_params["task_id"]
+        project_id = request.query_params.get("projectId")
+        seen = _seen_version(request.headers.get("if-none-match"), task_id)
+        wait = request.query_params.get("wait")
+        if wait is None:
+            task = await ctx.tasks.get(principal, task_id, project_id)
+        else:
+            task = await ctx.tasks.wait_for_change(
+                principal, task_id, seen, _wait_seconds(wait), project_id
+            )
+        if seen is not None and seen == task.version:
+            return Response(status_code=304, headers={"ETag": _etag(task)})
         return _one(request, renderer, task)
 
     @guarded
@@ -141,6 +151,28 @@ def handlers(ctx: ApiContext) -> dict[str, Endpoint]:
         "create_task": create_task,
         "cancel_task": cancel_task,
     }
+
+
+def _wait_seconds(raw: str) -> float:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise InvalidArgument(f"wait must be a number of seconds, got {raw[:40]!r}") from None
+    if not 0 <= seconds <= MAX_WAIT:  # also refuses nan and inf
+        raise InvalidArgument(f"wait must be between 0 and {MAX_WAIT:g} seconds")
+    return seconds
+
+
+def _seen_version(header: str | None, task_id: str) -> int | None:
+    """The version named by an ``If-None-Match`` ETag of this task, if any (weak compare)."""
+    if not header:
+        return None
+    for tag in header.split(","):
+        tag = tag.strip().removeprefix("W/").strip('"')
+        tid, _, version = tag.partition(".")
+        if tid == task_id and version.isdigit() and len(version) < 19:
+            return int(version)
+    return None
 
 
 def _list_headers(total: int, nxt: str | None, prev: str | None) -> dict[str, str]:

@@ -1,7 +1,11 @@
 """SQLite connections: one writer thread, thread-local readers, durable commits.
 
 SQLite admits one writer at a time, so every write runs on a single dedicated thread (no
-SQLITE_BUSY between our own writes, and the event loop never waits on an fsync). Reads use a
+SQLITE_BUSY between our own writes, and the event loop never waits on an fsync). That thread
+*group-commits*: it takes every write waiting in its queue, runs each inside its own SAVEPOINT
+(so one failing write rolls back alone) and commits them with one fsync. Callers hear back
+only after the commit, so a reply still means "durable"; under load, many task transitions
+share one fsync instead of paying one each. Reads use a
 connection per thread: a primary-key read is a few microseconds, so ``get`` runs inline on the
 event loop's thread rather than paying a thread hop; longer reads (lists) go to a small pool.
 WAL lets readers run while the writer commits. Other processes (a separate worker) are
@@ -11,18 +15,22 @@ serialised by ``BEGIN IMMEDIATE`` and ``busy_timeout``.
 from __future__ import annotations
 
 import asyncio
+import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tasktrack.errors import StorageError
 from tasktrack.storage.migrate import pending
 
 T = TypeVar("T")
 SYNCHRONOUS_LEVELS = ("FULL", "EXTRA", "NORMAL", "OFF")
+#: Most writes one commit carries; bounds how long the first one waits for the fsync.
+MAX_GROUP = 256
+_Job = tuple[Callable[[sqlite3.Connection], Any], "Future[Any]"]
 
 
 class SQLiteDatabase:
@@ -37,7 +45,12 @@ class SQLiteDatabase:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="tasktrack-sqlite-writer")
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(
+            target=self._write_loop, name="tasktrack-sqlite-writer", daemon=True
+        )
+        self._writer_started = False
+        self._start_lock = threading.Lock()
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="tasktrack-sqlite-reader")
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
@@ -91,13 +104,74 @@ class SQLiteDatabase:
         return int(row[0] or 0)
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in one IMMEDIATE transaction on the writer thread; commit before return."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, self._transaction, fn)
+        """Run ``fn`` atomically on the writer thread; returns once it is committed."""
+        return await asyncio.wrap_future(self._submit(fn))
 
     def write_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """The same as :meth:`write`, for callers without an event loop."""
-        return self._writer.submit(self._transaction, fn).result()
+        return self._submit(fn).result()
+
+    def _submit(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        if not self._writer_started:
+            with self._start_lock:
+                if not self._writer_started:
+                    self._writer.start()
+                    self._writer_started = True
+        future: Future[T] = Future()
+        self._queue.put((fn, future))
+        return future
+
+    def _write_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            stop = False
+            while len(group) < MAX_GROUP:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                group.append(job)
+            self._commit_group(group)
+            if stop:
+                return
+
+    def _commit_group(self, group: list[_Job]) -> None:
+        con = self.connection()
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            for fn, _ in group:
+                con.execute("SAVEPOINT job")
+                try:
+                    outcomes.append((True, fn(con)))
+                    con.execute("RELEASE job")
+                except Exception as exc:
+                    con.execute("ROLLBACK TO job")
+                    con.execute("RELEASE job")
+                    if isinstance(exc, sqlite3.Error):
+                        wrapped = StorageError(f"SQLite write failed: {exc}")
+                        wrapped.__cause__ = exc
+                        exc = wrapped
+                    outcomes.append((False, exc))
+            con.execute("COMMIT")
+        except BaseException as exc:  # the commit itself failed: nobody's write is durable
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            error = StorageError(f"SQLite commit failed: {exc}")
+            for _, future in group:
+                future.set_exception(error)
+            return
+        for (_, future), (ok, value) in zip(group, outcomes, strict=True):
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` on a reader thread (for reads that may take more than microseconds)."""
@@ -114,22 +188,10 @@ class SQLiteDatabase:
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite read failed: {exc}") from exc
 
-    def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        con = self.connection()
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            result = fn(con)
-            con.execute("COMMIT")
-            return result
-        except BaseException as exc:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise StorageError(f"SQLite write failed: {exc}") from exc
-            raise
-
     def close(self) -> None:
-        self._writer.shutdown(wait=True)
+        if self._writer_started:
+            self._queue.put(None)
+            self._writer.join()
         self._readers.shutdown(wait=True)
         with self._all_lock:
             for con in self._all:

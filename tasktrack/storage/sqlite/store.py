@@ -260,6 +260,14 @@ class SQLiteTaskStore:
 
         return await self.db.write(expire)
 
+    async def statuses(self, task_ids: Collection[str]) -> dict[str, Status]:
+        ids = list(task_ids)
+        if not ids:
+            return {}
+        sql = f"SELECT id, status FROM tasks WHERE id IN ({', '.join('?' * len(ids))})"
+        rows = self.db.read_inline(lambda con: con.execute(sql, ids).fetchall())
+        return {row[0]: Status(row[1]) for row in rows}
+
     async def count_by_status(self) -> dict[Status, int]:
         rows = await self.db.read(
             lambda con: con.execute("SELECT status, count(*) FROM tasks GROUP BY status").fetchall()

@@ -1,0 +1,136 @@
+"""The child process that runs handlers, one task at a time.
+
+Handlers run in a child process, not a thread, so that a handler that ignores a cancel
+request, or burns CPU past its timeout, can really be stopped: the worker kills the child
+and starts a fresh one. A child is reused from task to task, so the cost of starting a
+process is paid once, not per task (as Celery's prefork pool does).
+
+Wire protocol (pickled tuples over a multiprocessing Pipe):
+
+* parent → child: ``("run", task_id, name, attempt, current, total, data)``,
+  ``("cancel", task_id)``, ``("exit",)``
+* child → parent: ``("ready",)``, ``("progress", task_id, current, total)``,
+  ``("result", task_id, kind, message)`` with kind ``done``, ``error`` or ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import queue
+import signal
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from tasktrack.worker.context import TaskCancelled, TaskContext
+
+log = logging.getLogger("tasktrack.worker.child")
+
+#: How often pending progress is pushed to the parent while a handler runs.
+FLUSH_INTERVAL = 0.05
+MAX_REASON = 2000
+
+
+def child_main(conn: Connection, app_modules: tuple[str, ...], demo: bool, log_level: str) -> None:
+    """Entry point of a child process (spawned, so it imports the registry itself)."""
+    # The worker decides when children stop; a Ctrl-C or SIGTERM sent to the whole process
+    # group must not kill handlers behind the worker's back.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    from tasktrack.loader import load_registry
+
+    registry = load_registry(app_modules, demo=demo)
+    Runner(conn, registry).serve()
+
+
+class Runner:
+    def __init__(self, conn: Connection, registry: Any) -> None:
+        self.conn = conn
+        self.registry = registry
+        self.send_lock = threading.Lock()
+        self.jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self.ctx: TaskContext | None = None
+        self.loop = asyncio.new_event_loop()
+        self.async_task: asyncio.Task[Any] | None = None
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        with self.send_lock:
+            self.conn.send(message)
+
+    def serve(self) -> None:
+        threading.Thread(target=self._read, name="tasktrack-child-reader", daemon=True).start()
+        self.send(("ready",))
+        while (job := self.jobs.get()) is not None:
+            _, task_id, name, attempt, current, total, data = job
+            kind, message = self._run(task_id, name, attempt, current, total, data)
+            self.send(("result", task_id, kind, message[:MAX_REASON]))
+
+    def _read(self) -> None:
+        """Receive messages; between them, push coalesced progress to the parent."""
+        try:
+            while True:
+                if not self.conn.poll(FLUSH_INTERVAL):
+                    ctx = self.ctx
+                    if ctx is not None:
+                        ctx.flush()
+                    continue
+                message = self.conn.recv()
+                if message[0] == "run":
+                    self.jobs.put(message)
+                elif message[0] == "cancel":
+                    self._cancel(message[1])
+                elif message[0] == "exit":
+                    break
+        except (EOFError, OSError):
+            # The worker died (e.g. SIGKILL): nobody can receive this task's outcome and its
+            # lease will be recovered, so stop now rather than run on as an orphan.
+            os._exit(0)
+        self.jobs.put(None)
+
+    def _cancel(self, task_id: str) -> None:
+        ctx = self.ctx
+        if ctx is None or ctx.task_id != task_id:
+            return
+        ctx._request_cancel()
+        task = self.async_task
+        if task is not None:
+            # Async handlers are interrupted at their next await, as asyncio cancellation does.
+            self.loop.call_soon_threadsafe(task.cancel)
+
+    def _run(
+        self, task_id: str, name: str, attempt: int, current: int, total: int, data: Any
+    ) -> tuple[str, str]:
+        ctx = TaskContext(
+            task_id,
+            name,
+            attempt,
+            current,
+            total,
+            lambda c, t: self.send(("progress", task_id, c, t)),
+            flush_interval=FLUSH_INTERVAL,
+        )
+        self.ctx = ctx
+        try:
+            handler = self.registry.get(name).handler
+            if inspect.iscoroutinefunction(handler):
+                self.async_task = self.loop.create_task(handler(data, ctx))
+                self.loop.run_until_complete(self.async_task)
+            else:
+                handler(data, ctx)
+            return "done", ""
+        except (TaskCancelled, asyncio.CancelledError):
+            return ("cancelled", "") if ctx.cancelled else ("error", "handler was cancelled")
+        except Exception as exc:
+            # The traceback is for the operator's log; the API shows only the message.
+            log.error("task %s (%s) attempt %d failed", task_id, name, attempt, exc_info=exc)
+            return "error", str(exc) or type(exc).__name__
+        finally:
+            ctx.flush()
+            self.ctx = None
+            self.async_task = None

@@ -1,0 +1,32 @@
+"""Running a worker inside the API process (``tasktrack serve``'s default)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from tasktrack.service.registry import TaskRegistry
+from tasktrack.service.tasks import TaskService
+from tasktrack.storage.base import TaskStore
+from tasktrack.worker.worker import Worker, WorkerOptions
+
+
+@contextlib.asynccontextmanager
+async def embedded_worker(
+    store: TaskStore, service: TaskService, registry: TaskRegistry, options: WorkerOptions
+) -> AsyncIterator[Worker]:
+    """Start a worker for the lifetime of the block; tasks created here wake it at once."""
+    worker = Worker(store, registry, options)
+    running = asyncio.create_task(worker.run())
+    service.on_created.append(lambda _task: worker.wake())
+    try:
+        started = asyncio.create_task(worker.started.wait())
+        await asyncio.wait({running, started}, return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            running.result()  # start-up failed: raise it here
+        started.cancel()
+        yield worker
+    finally:
+        worker.stop()
+        await running

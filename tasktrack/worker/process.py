@@ -1,0 +1,166 @@
+"""The worker's handle on one child process (see :mod:`tasktrack.worker.child`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from tasktrack.worker.child import child_main
+
+log = logging.getLogger("tasktrack.worker")
+
+# Spawned, not forked: the worker has threads (SQLite writer, asyncio) that fork would copy
+# in an arbitrary state.
+_MP = multiprocessing.get_context("spawn")
+START_TIMEOUT = 60.0
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an attempt ended, as seen by the worker.
+
+    kind: ``done``, ``error``, ``cancelled``, ``killed`` (we stopped it) or ``lost``
+    (the child died on its own).
+    """
+
+    kind: str
+    message: str = ""
+
+
+class ChildProcess:
+    """One child that runs one task at a time."""
+
+    def __init__(self, app_modules: tuple[str, ...], demo: bool, log_level: str) -> None:
+        self._args = (app_modules, demo, log_level)
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._result: asyncio.Future[Outcome] | None = None
+        self._progress: ProgressCallback | None = None
+        self._task_id: str | None = None
+        self._killed = False
+
+    @property
+    def busy(self) -> bool:
+        return self._task_id is not None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        parent, child = _MP.Pipe(duplex=True)
+        self._process = _MP.Process(
+            target=child_main, args=(child, *self._args), daemon=True, name="tasktrack-child"
+        )
+        self._process.start()
+        child.close()
+        self._conn = parent
+        self._killed = False
+        self._ready = loop.create_future()
+        loop.add_reader(parent.fileno(), self._on_readable)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ready), START_TIMEOUT)
+        except BaseException:
+            self.kill()
+            raise
+
+    async def run(
+        self,
+        task_id: str,
+        name: str,
+        attempt: int,
+        current: int,
+        total: int,
+        data: dict[str, Any],
+        on_progress: ProgressCallback,
+    ) -> Outcome:
+        """Run one task in the child; returns when it ends (or the child is killed)."""
+        if self._conn is None or self.busy:
+            raise RuntimeError("child process is not idle")
+        self._task_id = task_id
+        self._progress = on_progress
+        self._result = asyncio.get_running_loop().create_future()
+        try:
+            self._conn.send(("run", task_id, name, attempt, current, total, data))
+            return await self._result
+        finally:
+            self._task_id = None
+            self._progress = None
+            self._result = None
+
+    def cancel(self, task_id: str) -> None:
+        """Ask the handler of ``task_id`` to stop (it sees ``ctx.cancelled``)."""
+        if self._conn is not None and self._task_id == task_id:
+            try:
+                self._conn.send(("cancel", task_id))
+            except OSError:
+                pass
+
+    def kill(self) -> None:
+        """Stop the child at once (SIGKILL); a running task ends as ``killed``."""
+        self._killed = True
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+        self._detach(Outcome("killed", "stopped by the worker"))
+
+    async def stop(self) -> None:
+        """Ask an idle child to exit; kill it if it does not."""
+        if self._conn is not None and self._process is not None:
+            self._killed = True  # an exit we asked for is not a crash
+            try:
+                self._conn.send(("exit",))
+            except OSError:
+                pass
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self._process.join, 5.0)
+        self.kill()
+        if self._process is not None:
+            self._process.join(1.0)
+            self._process.close()
+            self._process = None
+
+    def _on_readable(self) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            while conn.poll():
+                self._dispatch(conn.recv())
+        except (EOFError, OSError):
+            code = self._process.exitcode if self._process else None
+            if not self._killed:
+                log.warning("child process exited unexpectedly (exit code %s)", code)
+            self._detach(Outcome("lost", f"worker process died (exit code {code})"))
+
+    def _dispatch(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "ready" and self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+        elif kind == "progress" and message[1] == self._task_id and self._progress:
+            self._progress(message[2], message[3])
+        elif kind == "result" and message[1] == self._task_id:
+            if self._result is not None and not self._result.done():
+                self._result.set_result(Outcome(message[2], message[3]))
+
+    def _detach(self, outcome: Outcome) -> None:
+        if self._conn is not None:
+            try:
+                asyncio.get_running_loop().remove_reader(self._conn.fileno())
+            except (RuntimeError, ValueError, OSError):
+                pass
+            self._conn.close()
+            self._conn = None
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(RuntimeError(outcome.message))
+        if self._result is not None and not self._result.done():
+            self._result.set_result(outcome)
+
+    @property
+    def alive(self) -> bool:
+        return self._conn is not None and self._process is not None and self._process.is_alive()

@@ -1,0 +1,117 @@
+"""Task handlers the runtime tests register (imported by worker child processes too).
+
+Handlers that must be observed from the test write to files named in their ``data``:
+a child process shares nothing else with the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tasktrack import TaskContext, TaskRegistry
+
+registry = TaskRegistry()
+
+
+def _append(path: str | None, line: str) -> None:
+    if path:
+        # O_APPEND writes of a short line are atomic, so concurrent children never interleave.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (line + "\n").encode())
+        finally:
+            os.close(fd)
+
+
+@registry.task("test.noop")
+def noop(data: dict[str, Any], ctx: TaskContext) -> None:
+    """Do nothing; record the run if asked."""
+    _append(data.get("log"), f"{ctx.task_id} {ctx.attempt}")
+
+
+@registry.task("test.steps", total_steps=lambda d: int(d.get("steps", 3)))
+async def steps(data: dict[str, Any], ctx: TaskContext) -> None:
+    """Step ``steps`` times, ``pause`` seconds apart."""
+    for _ in range(int(data.get("steps", 3))):
+        await asyncio.sleep(float(data.get("pause", 0.0)))
+        ctx.step()
+
+
+@registry.task("test.tight_loop")
+def tight_loop(data: dict[str, Any], ctx: TaskContext) -> None:
+    """Report a million steps as fast as possible (coalescing keeps the store calm)."""
+    ctx.set_total(int(data.get("steps", 1_000_000)))
+    for _ in range(int(data.get("steps", 1_000_000))):
+        ctx.step()
+
+
+@registry.task("test.fail")
+def fail(data: dict[str, Any], ctx: TaskContext) -> None:
+    """Fail with ``message``."""
+    raise ValueError(data.get("message", "it broke"))
+
+
+@registry.task("test.flaky", max_attempts=3, retry_backoff=0.2)
+def flaky(data: dict[str, Any], ctx: TaskContext) -> None:
+    """Fail until attempt ``succeed_on``; record each attempt's start."""
+    _append(data.get("log"), f"{ctx.attempt} {time.time()}")
+    if ctx.attempt < int(data.get("succeed_on", 3)):
+        raise RuntimeError(f"attempt {ctx.attempt} failed")
+
+
+@registry.task("test.cooperative")
+async def cooperative(data: dict[str, Any], ctx: TaskContext) -> None:
+    """Run until cancelled, noting the moment it noticed."""
+    _append(data.get("log"), f"started {time.time()}")
+    try:
+        while True:
+            await asyncio.sleep(0.01)
+    except asyncio.CancelledError:
+        _append(data.get("log"), f"cancelled {time.time()}")
+        raise
+
+
+@registry.task("test.cooperative_sync")
+def cooperative_sync(data: dict[str, Any], ctx: TaskContext) -> None:
+    """A sync handler polling ``ctx.cancelled``."""
+    _append(data.get("log"), f"started {time.time()}")
+    while not ctx.wait_cancelled(0.01):
+        pass
+    _append(data.get("log"), f"cancelled {time.time()}")
+    ctx.raise_if_cancelled()
+
+
+@registry.task("test.stubborn")
+def stubborn(data: dict[str, Any], ctx: TaskContext) -> None:
+    """Burn CPU and never look at cancellation."""
+    _append(data.get("log"), f"started {time.time()}")
+    while True:
+        pass
+
+
+@registry.task("test.spin", timeout=0.5)
+def spin(data: dict[str, Any], ctx: TaskContext) -> None:
+    """CPU-bound past its 0.5 s timeout."""
+    while True:
+        pass
+
+
+@registry.task("test.sleep")
+def sleep(data: dict[str, Any], ctx: TaskContext) -> None:
+    """Sleep ``seconds`` (ignoring cancellation); record start and finish."""
+    _append(data.get("log"), f"start {ctx.task_id} {ctx.attempt}")
+    time.sleep(float(data.get("seconds", 1.0)))
+    _append(data.get("log"), f"finish {ctx.task_id} {ctx.attempt}")
+
+
+@registry.task("test.signal_file")
+def signal_file(data: dict[str, Any], ctx: TaskContext) -> None:
+    """Wait until ``release`` exists; ``started`` marks that it began."""
+    Path(data["started"]).touch()
+    while not Path(data["release"]).exists():
+        time.sleep(0.01)
+    _append(data.get("log"), f"finish {ctx.task_id} {ctx.attempt}")
