@@ -11,8 +11,11 @@ T = TypeVar("T")
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], until: Callable[[T], bool], timeout: float = 10.0,
-    interval: float = 0.02, what: str = "condition",
+    probe: Callable[[], Awaitable[T]],
+    until: Callable[[T], bool],
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    what: str = "condition",
 ) -> T:
     """Poll ``probe`` until ``until(result)``; fail with the last result after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -26,8 +29,11 @@ async def eventually(
 
 
 def wait_sync(
-    probe: Callable[[], T], until: Callable[[T], bool], timeout: float = 10.0,
-    interval: float = 0.02, what: str = "condition",
+    probe: Callable[[], T],
+    until: Callable[[T], bool],
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    what: str = "condition",
 ) -> T:
     """The same, for synchronous probes."""
     deadline = time.monotonic() + timeout

@@ -115,3 +115,13 @@ def signal_file(data: dict[str, Any], ctx: TaskContext) -> None:
     while not Path(data["release"]).exists():
         time.sleep(0.01)
     _append(data.get("log"), f"finish {ctx.task_id} {ctx.attempt}")
+
+
+@registry.task("test.hold_first", max_attempts=2, retry_backoff=0.1)
+def hold_first(data: dict[str, Any], ctx: TaskContext) -> None:
+    """Attempt 1 marks ``started`` and blocks forever; later attempts finish at once."""
+    _append(data.get("log"), f"start {ctx.task_id} {ctx.attempt}")
+    if ctx.attempt == 1:
+        Path(data["started"]).touch()
+        while True:
+            time.sleep(0.05)

@@ -41,8 +41,13 @@ def service(db: Stores) -> TaskService:
 @contextlib.asynccontextmanager
 async def running_worker(db: Stores, **options: Any) -> AsyncIterator[Worker]:
     opts: dict[str, Any] = dict(
-        concurrency=2, poll_interval=0.1, lease_seconds=5.0, reaper_interval=0.5,
-        cancel_grace=2.0, shutdown_timeout=5.0, app_modules=("tests.apps.handlers",),
+        concurrency=2,
+        poll_interval=0.1,
+        lease_seconds=5.0,
+        reaper_interval=0.5,
+        cancel_grace=2.0,
+        shutdown_timeout=5.0,
+        app_modules=("tests.apps.handlers",),
     )
     opts.update(options)
     worker = Worker(db.tasks, REGISTRY, WorkerOptions(**opts))
@@ -63,7 +68,9 @@ async def _started(worker: Worker, run: asyncio.Task[None]) -> bool:
 
 async def settled(service: TaskService, task: Task, timeout: float = 20.0) -> Task:
     return await eventually(
-        lambda: service.get(ALICE, task.id), lambda t: t.status in TERMINAL, timeout,
+        lambda: service.get(ALICE, task.id),
+        lambda t: t.status in TERMINAL,
+        timeout,
         what=f"task {task.name} terminal",
     )
 
