@@ -40,8 +40,6 @@ class TaskService:
         self.registry = registry
         self.clock = clock
         self.wait_poll_interval = 0.1
-        #: Called with each created task (an in-process worker wakes up on it).
-        self.on_created: list[Callable[[Task], None]] = []
 
     async def create(
         self,
@@ -75,10 +73,7 @@ class TaskService:
             max_attempts=task_type.max_attempts,
             run_after=now,
         )
-        created = await self.store.create(task)
-        for listener in self.on_created:
-            listener(created)
-        return created
+        return await self.store.create(task)
 
     async def get(self, principal: Principal, task_id: str, project_id: str | None = None) -> Task:
         """The task, or NotFound (also for another organisation's task: no existence leak)."""
@@ -117,9 +112,9 @@ class TaskService:
     ) -> Task:
         """The task once its version differs from ``seen_version``, or after ``timeout``.
 
-        With ``seen_version`` None the baseline is the task as it is now. Polls the store's
-        cheap primary-key read every :attr:`wait_poll_interval` seconds, which works across
-        processes and hosts for every backend.
+        With ``seen_version`` None the baseline is the task as it is now. Wakes on the
+        store's change signal and re-reads at least every :attr:`wait_poll_interval` seconds
+        (a cheap primary-key read), so it works across processes and hosts for every backend.
         """
         if not 0 <= timeout <= MAX_WAIT:
             raise InvalidArgument(f"wait must be between 0 and {MAX_WAIT:g} seconds")
@@ -131,7 +126,7 @@ class TaskService:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 break
-            await asyncio.sleep(min(self.wait_poll_interval, remaining))
+            await self.store.wait_changed([task_id], min(self.wait_poll_interval, remaining))
             task = await self.get(principal, task_id, project_id)
         return task
 

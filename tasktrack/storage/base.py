@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
-from tasktrack.domain.identity import ApiKey, Organisation, User
+from tasktrack.domain.identity import (
+    ApiKey,
+    Grant,
+    OAuthClient,
+    Organisation,
+    RefreshToken,
+    User,
+)
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.task import Task
@@ -102,29 +109,102 @@ class TaskStore(Protocol):
         """Tasks per status across all organisations (for metrics)."""
         ...
 
+    async def wait_queued(self, timeout: float) -> None:
+        """Return when a task may have become claimable, or after ``timeout`` seconds.
+
+        A hint, not a promise: callers re-check. Backends with push notifications
+        (PostgreSQL LISTEN/NOTIFY) return early across processes; others only for changes
+        made through this store object.
+        """
+        ...
+
+    async def wait_changed(self, task_ids: Collection[str], timeout: float) -> None:
+        """Return when one of ``task_ids`` may have changed, or after ``timeout`` seconds."""
+        ...
+
     async def close(self) -> None: ...
 
 
 class IdentityStore(Protocol):
-    """Organisations, users and API keys."""
+    """Organisations, users and their credentials: API keys, OAuth clients, grants with
+    their refresh tokens, and the server's own secrets (the token signing key).
 
-    async def create_organisation(self, org: Organisation) -> Organisation: ...
+    Secrets arrive already hashed; a store never sees a plaintext credential. Methods that
+    change several rows (disabling a user, revoking a client, rotating a refresh token) are
+    atomic, so a concurrent sign-in sees either all of the change or none of it.
+    """
+
+    async def create_organisation(self, org: Organisation) -> Organisation:
+        """Insert; Conflict if the name is taken."""
+        ...
 
     async def get_organisation(self, org_id: str) -> Organisation | None: ...
 
     async def find_organisation(self, name: str) -> Organisation | None: ...
 
-    async def create_user(self, user: User) -> User: ...
+    async def create_user(self, user: User) -> User:
+        """Insert; Conflict if the e-mail is taken (e-mails are unique across organisations,
+        because the password grant names a user by e-mail alone)."""
+        ...
 
     async def get_user(self, user_id: str) -> User | None: ...
 
     async def find_user(self, email: str) -> User | None: ...
+
+    async def set_password(self, user_id: str, password_hash: str | None) -> bool:
+        """Replace a user's password hash; False if there is no such user."""
+        ...
+
+    async def disable_user(self, user_id: str) -> bool:
+        """Disable the user, revoke their API keys, their grants and any OAuth client acting
+        as them; False if there is no enabled user ``user_id``."""
+        ...
 
     async def create_api_key(self, key: ApiKey) -> ApiKey: ...
 
     async def get_api_key(self, key_id: str) -> ApiKey | None: ...
 
     async def revoke_api_key(self, key_id: str) -> bool: ...
+
+    async def create_oauth_client(self, client: OAuthClient, service_user: User) -> OAuthClient:
+        """Insert the client together with its service user (``client.user_id``)."""
+        ...
+
+    async def get_oauth_client(self, client_id: str) -> OAuthClient | None: ...
+
+    async def revoke_oauth_client(self, client_id: str) -> bool:
+        """Revoke the client, disable its service user and revoke every grant issued to it or
+        to its service user; False if there is no active client ``client_id``."""
+        ...
+
+    async def create_grant(self, grant: Grant, first: RefreshToken) -> Grant:
+        """Insert a grant together with its first refresh token."""
+        ...
+
+    async def active_grant(self, grant_id: str) -> Grant | None:
+        """The grant if it is not revoked and its user is not disabled, else None.
+
+        Called on every bearer-authenticated request: one primary-key read.
+        """
+        ...
+
+    async def revoke_grant(self, grant_id: str) -> bool:
+        """Revoke a grant (and so all its tokens); False if it was unknown or revoked."""
+        ...
+
+    async def get_refresh_token(self, token_id: str) -> RefreshToken | None: ...
+
+    async def rotate_refresh_token(self, token_id: str, successor: RefreshToken) -> bool:
+        """Mark ``token_id`` used and insert ``successor``, atomically, if ``token_id`` is still
+        unused and unexpired at ``successor.created_at``; False (and no change) otherwise."""
+        ...
+
+    async def server_secret(self, name: str, candidate: str) -> str:
+        """The secret stored under ``name``, storing ``candidate`` first if there is none.
+
+        Several processes racing on a new database all end up with the same value.
+        """
+        ...
 
 
 class Stores(Protocol):

@@ -15,6 +15,7 @@ from tasktrack.domain.lifecycle import Status, transition
 from tasktrack.domain.listing import FieldFilter, ListQuery, Page, Scope, sort_value
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
+from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.memory_identity import MemoryIdentityStore
 from tasktrack.storage.paging import page_from_window
 
@@ -43,12 +44,14 @@ class MemoryTaskStore:
     def __init__(self) -> None:
         self._tasks: dict[str, Task] = {}
         self._lock = asyncio.Lock()
+        self.events = LocalEvents()
 
     async def create(self, task: Task) -> Task:
         async with self._lock:
             if task.id in self._tasks:
                 raise Conflict(f"task {task.id} exists")
             self._tasks[task.id] = task
+            self.events.notify([task])
             return task
 
     async def get(self, task_id: str, scope: Scope | None = None) -> Task | None:
@@ -215,6 +218,12 @@ class MemoryTaskStore:
             counts[t.status] += 1
         return counts
 
+    async def wait_queued(self, timeout: float) -> None:
+        await self.events.wait_queued(timeout)
+
+    async def wait_changed(self, task_ids: Collection[str], timeout: float) -> None:
+        await self.events.wait_changed(task_ids, timeout)
+
     async def close(self) -> None:
         return None
 
@@ -259,6 +268,7 @@ class MemoryTaskStore:
     def _put(self, task: Task, now: float, **changes: Any) -> Task:
         new = task.evolve(last_changed=int(now), version=task.version + 1, **changes)
         self._tasks[task.id] = new
+        self.events.notify([new])
         return new
 
 

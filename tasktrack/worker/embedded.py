@@ -16,10 +16,12 @@ from tasktrack.worker.worker import Worker, WorkerOptions
 async def embedded_worker(
     store: TaskStore, service: TaskService, registry: TaskRegistry, options: WorkerOptions
 ) -> AsyncIterator[Worker]:
-    """Start a worker for the lifetime of the block; tasks created here wake it at once."""
+    """Start a worker for the lifetime of the block.
+
+    It shares the API's store object, so tasks created through the API wake it at once.
+    """
     worker = Worker(store, registry, options)
     running = asyncio.create_task(worker.run())
-    service.on_created.append(lambda _task: worker.wake())
     try:
         started = asyncio.create_task(worker.started.wait())
         await asyncio.wait({running, started}, return_when=asyncio.FIRST_COMPLETED)

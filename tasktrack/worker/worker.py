@@ -102,17 +102,12 @@ class Worker:
         self._free: list[ChildProcess] = []
         self._children: list[ChildProcess] = []
         self._slot_free = asyncio.Event()
-        self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._force = asyncio.Event()
         self._executions: set[asyncio.Task[None]] = set()
         self.started = asyncio.Event()
 
     # -- public --------------------------------------------------------------------------
-
-    def wake(self) -> None:
-        """New work may be waiting: claim now instead of at the next poll."""
-        self._wake.set()
 
     def stop(self, force: bool = False) -> None:
         """Stop claiming; running tasks get ``shutdown_timeout`` (none if ``force``)."""
@@ -179,9 +174,8 @@ class Worker:
                 self._executions.add(execution)
                 execution.add_done_callback(self._executions.discard)
             if not tasks:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.options.poll_interval)
+                # Push-capable stores (PostgreSQL) end this early when work arrives.
+                await self.store.wait_queued(self.options.poll_interval)
 
     async def _execute(self, child: ChildProcess, task: Task) -> None:
         task_type = self.registry.get(task.name)
@@ -333,12 +327,14 @@ class Worker:
                     self._begin_cancel(run)
 
     async def _watch_loop(self) -> None:
-        """Notice cancel requests within ``poll_interval`` (a cheap read, not a write)."""
+        """Notice cancel requests within ``poll_interval`` (a cheap read, not a write), or at
+        once where the store pushes changes."""
         while True:
-            await asyncio.sleep(self.options.poll_interval)
             runs = list(self._running.values())
             if not runs:
+                await asyncio.sleep(self.options.poll_interval)
                 continue
+            await self.store.wait_changed([r.task.id for r in runs], self.options.poll_interval)
             try:
                 statuses = await self.store.statuses([r.task.id for r in runs])
             except TaskTrackError as exc:
@@ -355,8 +351,6 @@ class Worker:
                     log.warning(
                         "recovered task %s from a lost worker: now %s", task.id, task.status.value
                     )
-                    if task.status is Status.QUEUED:
-                        self.wake()
             except TaskTrackError as exc:
                 log.error("reaper failed: %s", exc)
             await asyncio.sleep(self.options.reaper_interval)

@@ -15,6 +15,7 @@ serialised by ``BEGIN IMMEDIATE`` and ``busy_timeout``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import sqlite3
 import threading
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 from tasktrack.errors import StorageError
 from tasktrack.storage.migrate import pending
 
+log = logging.getLogger("tasktrack.storage")
 T = TypeVar("T")
 SYNCHRONOUS_LEVELS = ("FULL", "EXTRA", "NORMAL", "OFF")
 #: Most writes one commit carries; bounds how long the first one waits for the fsync.
@@ -122,6 +124,7 @@ class SQLiteDatabase:
         return future
 
     def _write_loop(self) -> None:
+        # Nothing may end this thread but the sentinel: every write after it would hang.
         while True:
             first = self._queue.get()
             if first is None:
@@ -137,7 +140,17 @@ class SQLiteDatabase:
                     stop = True
                     break
                 group.append(job)
-            self._commit_group(group)
+            # A future whose awaiter was cancelled is skipped; the rest can no longer be
+            # cancelled, so setting their results below cannot fail.
+            group = [job for job in group if job[1].set_running_or_notify_cancel()]
+            if group:
+                try:
+                    self._commit_group(group)
+                except BaseException as exc:  # pragma: no cover - a bug; keep serving
+                    log.exception("SQLite writer failed")
+                    for _, future in group:
+                        if not future.done():
+                            future.set_exception(StorageError(f"SQLite writer failed: {exc}"))
             if stop:
                 return
 

@@ -15,6 +15,7 @@ from tasktrack.domain.lifecycle import Status, sources
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, LeaseLost, NotFound
+from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.sql import list_sql
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
@@ -40,6 +41,7 @@ class SQLiteTaskStore:
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
+        self.events = LocalEvents()
 
     async def create(self, task: Task) -> Task:
         def insert(con: sqlite3.Connection) -> None:
@@ -49,6 +51,7 @@ class SQLiteTaskStore:
                 raise Conflict(f"task {task.id} exists") from exc
 
         await self.db.write(insert)
+        self.events.notify([task])
         return task
 
     async def get(self, task_id: str, scope: Scope | None = None) -> Task | None:
@@ -112,7 +115,7 @@ class SQLiteTaskStore:
                 raise Conflict(f"Task {task_id} is already {task.status.value}")
             return task_from_row(con.execute(sql, args).fetchone())
 
-        return await self.db.write(cancel)
+        return self._notify(await self.db.write(cancel))
 
     async def claim(
         self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
@@ -129,7 +132,9 @@ class SQLiteTaskStore:
         )
         args = (worker_id, now + lease_seconds, now, int(now), now, *names, limit)
         rows = await self.db.write(lambda con: con.execute(sql, args).fetchall())
-        return sorted((task_from_row(r) for r in rows), key=lambda t: (t.run_after, t.id))
+        tasks = sorted((task_from_row(r) for r in rows), key=lambda t: (t.run_after, t.id))
+        self.events.notify(tasks)
+        return tasks
 
     async def renew_leases(
         self, worker_id: str, claims: Collection[tuple[str, int]], lease_seconds: float, now: float
@@ -173,7 +178,9 @@ class SQLiteTaskStore:
                     raise LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
             return Status(row[0])
 
-        return await self.db.write(progress)
+        status = await self.db.write(progress)
+        self.events.touch(task_id)
+        return status
 
     async def finish(self, task_id: str, attempt: int, now: float) -> Task:
         return await self._fenced(
@@ -228,7 +235,7 @@ class SQLiteTaskStore:
                 raise LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
             return task_from_row(row)
 
-        return await self.db.write(requeue)
+        return self._notify(await self.db.write(requeue))
 
     async def _fenced(self, sql: str, args: tuple[Any, ...], task_id: str, attempt: int) -> Task:
         def run(con: sqlite3.Connection) -> Task:
@@ -237,7 +244,11 @@ class SQLiteTaskStore:
                 raise LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
             return task_from_row(row)
 
-        return await self.db.write(run)
+        return self._notify(await self.db.write(run))
+
+    def _notify(self, task: Task) -> Task:
+        self.events.notify([task])
+        return task
 
     async def expire_leases(self, now: float, lost_reason: str) -> list[Task]:
         def expire(con: sqlite3.Connection) -> list[Task]:
@@ -258,7 +269,9 @@ class SQLiteTaskStore:
             ).fetchall()
             return [task_from_row(r) for r in rows]
 
-        return await self.db.write(expire)
+        recovered = await self.db.write(expire)
+        self.events.notify(recovered)
+        return recovered
 
     async def statuses(self, task_ids: Collection[str]) -> dict[str, Status]:
         ids = list(task_ids)
@@ -276,6 +289,12 @@ class SQLiteTaskStore:
         for status, n in rows:
             counts[Status(status)] = int(n)
         return counts
+
+    async def wait_queued(self, timeout: float) -> None:
+        await self.events.wait_queued(timeout)
+
+    async def wait_changed(self, task_ids: Collection[str], timeout: float) -> None:
+        await self.events.wait_changed(task_ids, timeout)
 
     async def close(self) -> None:
         return None

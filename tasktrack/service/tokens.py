@@ -1,0 +1,141 @@
+"""Token formats: signed JWT access tokens and opaque refresh tokens.
+
+Access tokens are HS256 JWTs (PyJWT). Signing lets a forged or tampered token be refused
+before any database read, and several API processes on one database verify each other's
+tokens because the key lives in the database (``server_secrets``), made on first start.
+Being signed is not enough to be valid, though: :class:`~tasktrack.service.oauth.OAuthService`
+also reads the token's grant, so a revoked sign-in or a disabled user stops working at once
+rather than when the token expires.
+
+Refresh tokens are opaque, ``ttr_<24-hex id>_<43-char secret>`` like API keys: the id finds
+the row, only a SHA-256 digest of the 256-bit secret is stored, compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from tasktrack.errors import Unauthenticated
+
+#: Name of the signing key in the store's ``server_secret``.
+SIGNING_KEY_NAME = "access_token_hs256_key"
+ISSUER = "tasktrack"
+_REFRESH = re.compile(r"ttr_([0-9a-f]{24})_([A-Za-z0-9_-]{43})\Z")
+_ENV = {"access_ttl": "TASKTRACK_ACCESS_TOKEN_TTL", "refresh_ttl": "TASKTRACK_REFRESH_TOKEN_TTL"}
+_CLAIMS = ["exp", "iat", "sub", "org", "jti", "gid", "iss"]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPolicy:
+    """Token lifetimes in seconds.
+
+    Args:
+        access_ttl: how long an access token is accepted (default 15 minutes).
+        refresh_ttl: how long an unused refresh token can be exchanged (default 30 days).
+    """
+
+    access_ttl: float = 900.0
+    refresh_ttl: float = 30 * 86400.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TokenPolicy:
+        """From ``TASKTRACK_ACCESS_TOKEN_TTL`` and ``TASKTRACK_REFRESH_TOKEN_TTL`` (seconds)."""
+        env = os.environ if env is None else env
+        values: dict[str, float] = {}
+        for name, var in _ENV.items():
+            raw = env.get(var, "")
+            if raw:
+                try:
+                    values[name] = float(raw)
+                except ValueError:
+                    raise ValueError(f"{var} must be a number of seconds") from None
+                if not values[name] > 0:
+                    raise ValueError(f"{var} must be positive")
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """What a verified access token says; the grant still has to be checked."""
+
+    user_id: str
+    org_id: str
+    grant_id: str
+    expires_at: int
+
+
+class AccessTokens:
+    """Signs and verifies access tokens with one HS256 key, on an injectable clock."""
+
+    def __init__(self, key: str, ttl: float, clock: Callable[[], float]) -> None:
+        self._key = key
+        self.ttl = ttl
+        self.clock = clock
+
+    def issue(self, user_id: str, org_id: str, grant_id: str) -> str:
+        now = int(self.clock())
+        claims = {
+            "iss": ISSUER,
+            "sub": user_id,
+            "org": org_id,
+            "gid": grant_id,
+            "jti": secrets.token_hex(12),
+            "iat": now,
+            "exp": now + max(1, round(self.ttl)),
+        }
+        return jwt.encode(claims, self._key, algorithm="HS256")
+
+    def verify(self, token: str, *, allow_expired: bool = False) -> AccessClaims:
+        """The claims of a token this server signed; Unauthenticated otherwise.
+
+        The algorithm is pinned to HS256, so ``alg: none`` and key-confusion tricks fail.
+        """
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key,
+                algorithms=["HS256"],
+                issuer=ISSUER,
+                # Expiry is checked below against our clock (tests fake it).
+                options={"require": _CLAIMS, "verify_exp": False, "verify_iat": False},
+            )
+        except jwt.PyJWTError:
+            raise Unauthenticated("invalid bearer token") from None
+        exp = claims["exp"]
+        fields = (claims["sub"], claims["org"], claims["gid"])
+        if not isinstance(exp, int) or not all(isinstance(f, str) for f in fields):
+            raise Unauthenticated("invalid bearer token")
+        if exp <= self.clock() and not allow_expired:
+            raise Unauthenticated("bearer token expired")
+        return AccessClaims(claims["sub"], claims["org"], claims["gid"], exp)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_refresh_secret(token_id: str) -> tuple[str, str]:
+    """A new refresh token for row ``token_id``: (the token, the digest to store)."""
+    secret = secrets.token_urlsafe(32)
+    return f"ttr_{token_id}_{secret}", digest(secret)
+
+
+def parse_refresh_token(presented: str) -> tuple[str, str] | None:
+    """(row id, digest of the secret) of a well-formed refresh token, else None."""
+    m = _REFRESH.match(presented)
+    return (m.group(1), digest(m.group(2))) if m else None
+
+
+def digests_match(stored: str | None, presented: str | None) -> bool:
+    """Constant-time comparison that also spends the time when either side is missing."""
+    ok = hmac.compare_digest(stored or digest(""), presented or digest("-"))
+    return ok and stored is not None and presented is not None
