@@ -25,6 +25,10 @@ class MissingArgument(InvalidArgument):
     """A required argument is missing."""
 
 
+class BodyTooLarge(TaskTrackError):
+    """The request body is larger than the server accepts."""
+
+
 class InvalidTransition(TaskTrackError):
     """The task's status does not allow this change."""
 

@@ -7,11 +7,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from tasktrack.errors import InvalidArgument, TaskTrackError
-
-
-class BodyTooLarge(TaskTrackError):
-    """The request body is larger than the server accepts."""
+from tasktrack.errors import BodyTooLarge, InvalidArgument
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tasktrack.errors import (
+    BodyTooLarge,
     Conflict,
     Forbidden,
     InvalidArgument,
@@ -82,6 +83,8 @@ def from_exception(request: Request, exc: Exception) -> Response:
         return problem(request, 404, exc.message)
     if isinstance(exc, Conflict):
         return problem(request, 409, exc.message)
+    if isinstance(exc, BodyTooLarge):
+        return problem(request, 413, exc.message)
     response = problem(request, 500, "internal error; quote the traceId when reporting it")
     log.error(
         "unhandled error on %s %s (traceId %s)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -108,15 +109,20 @@ class Cursor:
         if len(values) != len(sort) or sort[-1].field != "_id":
             raise bad
         for key, value in zip(sort, values, strict=True):
-            kind = SORTABLE[key.field]
-            ok = (
-                isinstance(value, str)
-                if kind == "str"
-                else isinstance(value, int | float) and not isinstance(value, bool)
-            )
-            if not ok:
+            if not _valid_cursor_value(SORTABLE[key.field], value):
                 raise bad
         return cls(direction, sort, tuple(values))
+
+
+def _valid_cursor_value(kind: str, value: Any) -> bool:
+    if kind == "str":
+        return isinstance(value, str) and len(value) <= 1000
+    if isinstance(value, bool):
+        return False
+    if kind == "int":
+        return isinstance(value, int) and -_INT_LIMIT <= value <= _INT_LIMIT
+    # "time": Unix seconds as stored, -1 for never; NaN and infinities are not times.
+    return isinstance(value, int | float) and math.isfinite(value) and abs(value) < 1e11
 
 
 def parse_sort(spec: str | None, *, tiebreak: bool = True) -> tuple[SortKey, ...]:

@@ -27,9 +27,12 @@ COLUMNS: dict[str, str] = {
 
 
 def list_sql(
-    query: ListQuery, ph: str, like: str = "LIKE"
+    query: ListQuery, ph: str, lower: str = "lower"
 ) -> tuple[str, str, list[Any], list[Any]]:
     """Return (page SQL, count SQL, page params, count params) for ``query``.
+
+    ``lower`` names a Unicode-aware lower-case SQL function (SQLite's own ``lower`` folds
+    ASCII only, so the SQLite store registers ``tt_lower``).
 
     The page SQL selects ``limit + 1`` rows so the caller learns whether more exist. Walking
     backwards the order is reversed; the caller flips the rows back.
@@ -41,7 +44,7 @@ def list_sql(
         params.append(query.scope.project_id)
     if query.text:
         escaped = query.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(f"lower(name) {like} {ph} ESCAPE '\\'")
+        where.append(f"{lower}(name) LIKE {ph} ESCAPE '\\'")
         params.append(f"%{escaped}%")
     for f in query.filters:
         col = COLUMNS[f.field]

@@ -71,6 +71,8 @@ class SQLiteDatabase:
             con.execute("PRAGMA journal_mode = WAL")
             con.execute(f"PRAGMA synchronous = {self.synchronous}")
             con.execute("PRAGMA foreign_keys = ON")
+            # Unicode-aware lower(), for the case-insensitive name filter.
+            con.create_function("tt_lower", 1, _lower, deterministic=True)
             self._local.con = con
             with self._all_lock:
                 self._all.append(con)
@@ -211,6 +213,10 @@ class SQLiteDatabase:
                 con.close()
             self._all.clear()
         self._local = threading.local()
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _statements(script: str) -> list[str]:

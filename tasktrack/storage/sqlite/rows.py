@@ -39,6 +39,15 @@ INSERT_TASK = (
 )
 
 
+def exact_time(now: float) -> float:
+    """``now`` at the microsecond precision of the datetimes handed out.
+
+    Stored times must equal what ``Task.last_run_at.timestamp()`` gives back, or keyset
+    cursors built from them (``last_run_at = ?``) would never match the stored value.
+    """
+    return datetime.fromtimestamp(now, UTC).timestamp()
+
+
 def _time(value: float) -> datetime | None:
     return None if value < 0 else datetime.fromtimestamp(value, UTC)
 

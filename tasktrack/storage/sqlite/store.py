@@ -20,7 +20,7 @@ from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.sql import list_sql
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
 from tasktrack.storage.sqlite.identity import SQLiteIdentityStore
-from tasktrack.storage.sqlite.rows import INSERT_TASK, task_from_row, task_to_row
+from tasktrack.storage.sqlite.rows import INSERT_TASK, exact_time, task_from_row, task_to_row
 
 _SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
 _RUNNING = ("active", "cancelling")
@@ -67,7 +67,7 @@ class SQLiteTaskStore:
         return task
 
     async def list_page(self, query: ListQuery) -> Page:
-        sql, count_sql, params, count_params = list_sql(query, "?")
+        sql, count_sql, params, count_params = list_sql(query, "?", lower="tt_lower")
 
         def run(con: sqlite3.Connection) -> tuple[list[Any], int]:
             # One read transaction, so the page and the total see the same snapshot.
@@ -88,6 +88,8 @@ class SQLiteTaskStore:
         return page_from_window(items, total, sort, more, query)
 
     async def request_cancel(self, task_id: str, scope: Scope, user_id: str, now: float) -> Task:
+        now = exact_time(now)
+
         def cancel(con: sqlite3.Connection) -> Task:
             row = con.execute(_SELECT_ONE, (task_id,)).fetchone()
             task = task_from_row(row) if row else None
@@ -120,6 +122,7 @@ class SQLiteTaskStore:
     async def claim(
         self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
     ) -> list[Task]:
+        now = exact_time(now)
         names = list(names)
         if not names or limit < 1:
             return []
@@ -183,6 +186,7 @@ class SQLiteTaskStore:
         return status
 
     async def finish(self, task_id: str, attempt: int, now: float) -> Task:
+        now = exact_time(now)
         return await self._fenced(
             f"{_END}, current_step = total_step WHERE id = ? AND attempts = ? "
             f"AND status IN {_in(sources('finish'))} RETURNING *",
@@ -192,6 +196,7 @@ class SQLiteTaskStore:
         )
 
     async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
+        now = exact_time(now)
         return await self._fenced(
             f"{_END}, fail_reason = ? WHERE id = ? AND attempts = ? "
             f"AND status IN {_in(sources('fail'))} RETURNING *",
@@ -201,6 +206,7 @@ class SQLiteTaskStore:
         )
 
     async def stop(self, task_id: str, attempt: int, now: float) -> Task:
+        now = exact_time(now)
         return await self._fenced(
             f"{_END} WHERE id = ? AND attempts = ? AND status = 'cancelling' RETURNING *",
             ("cancelled", now, int(now), task_id, attempt),
@@ -218,6 +224,7 @@ class SQLiteTaskStore:
         self, task_id: str, attempt: int, now: float, extra: str, extra_args: tuple[Any, ...]
     ) -> Task:
         """active → queued, or cancelling → cancelled (a cancel request stops retries)."""
+        now = exact_time(now)
 
         def requeue(con: sqlite3.Connection) -> Task:
             row = con.execute(
@@ -251,6 +258,8 @@ class SQLiteTaskStore:
         return task
 
     async def expire_leases(self, now: float, lost_reason: str) -> list[Task]:
+        now = exact_time(now)
+
         def expire(con: sqlite3.Connection) -> list[Task]:
             stale = f"status IN {_in(_RUNNING)} AND lease_expires_at < ?"
             rows = con.execute(

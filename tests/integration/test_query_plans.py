@@ -1,0 +1,195 @@
+"""The list queries use an index for every access to ``tasks`` and never sort in a temp B-tree.
+
+100,000 tasks are written straight into a SQLite file made by the store (so the schema is the
+migrations'), without ``ANALYZE`` (the server never runs it, so this is the planner's view in
+production). For each filter and each sort key of ``SORTABLE`` in both directions, the page
+query (first page, and after a ``next`` and a ``previous`` cursor) and the count query built by
+:func:`tasktrack.storage.sql.list_sql` are explained, and every plan step is checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import pytest
+
+from tasktrack.domain.listing import (
+    SORTABLE,
+    Cursor,
+    FieldFilter,
+    ListQuery,
+    Scope,
+    parse_field_filter,
+    parse_sort,
+)
+from tasktrack.storage.factory import open_stores
+from tasktrack.storage.sql import list_sql
+from tasktrack.storage.sqlite.rows import INSERT_TASK, TASK_COLUMNS
+
+ROWS = 100_000
+SEED_BUDGET = 15.0
+ORG = "a" * 24
+OTHER_ORG = "b" * 24
+USER = "c" * 24
+STATUSES = ("queued", "active", "done", "cancelling", "cancelled", "error")
+INDEXED = ("USING INDEX", "USING COVERING INDEX", "USING PRIMARY KEY", "USING INTEGER PRIMARY KEY")
+
+
+def _rows() -> Iterator[tuple[Any, ...]]:
+    base = 1_700_000_000
+    for i in range(ROWS):
+        status = STATUSES[i % len(STATUSES)]
+        ran = status != "queued"
+        ended = status in ("done", "cancelled", "error")
+        total = i % 11
+        row = {
+            "id": f"{base + i // 50:08x}{i:016x}",
+            "org_id": OTHER_ORG if i % 10 == 9 else ORG,
+            "project_id": None if i % 4 else f"{i % 3:024x}",
+            "name": f"task.type{i % 50}",
+            "data": f'{{"i": {i}}}',
+            "status": status,
+            "current_step": total if status == "done" else min(i % 5, total),
+            "total_step": total,
+            "fail_reason": "boom" if status == "error" else "",
+            "last_run_at": base + i / 50 + 0.123456 if ran else -1.0,
+            "last_finished_at": base + i / 50 + 7.5 if ended else -1.0,
+            "created_at": base + i // 50,
+            "last_changed": base + i // 50 + i % 7,
+            "created_by": USER,
+            "last_changed_by": USER,
+            "attempts": 1 if ran else 0,
+            "max_attempts": 1,
+            "run_after": float(base + i // 50),
+            "lease_expires_at": base + 3600.0 if status in ("active", "cancelling") else None,
+            "worker_id": "w1" if status in ("active", "cancelling") else None,
+            "version": 1,
+        }
+        yield tuple(row[column] for column in TASK_COLUMNS)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
+    path = tmp_path_factory.mktemp("plans") / "tasks.db"
+
+    async def create_schema() -> None:
+        stores = await open_stores(f"sqlite:///{path}")
+        await stores.close()
+
+    asyncio.run(create_schema())
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("PRAGMA synchronous = OFF")
+        started = time.perf_counter()
+        con.execute("BEGIN")
+        con.executemany(INSERT_TASK, _rows())
+        con.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+        assert elapsed < SEED_BUDGET, f"seeding {ROWS} rows took {elapsed:.1f}s"
+        assert con.execute("SELECT count(*) FROM tasks").fetchone()[0] == ROWS
+        yield con
+    finally:
+        con.close()
+
+
+def plan(con: sqlite3.Connection, sql: str, params: list[Any]) -> list[str]:
+    return [str(row[3]) for row in con.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+
+
+def plan_problems(steps: list[str], *, ordered: bool) -> list[str]:
+    """What is wrong with a plan: a step on ``tasks`` without an index, or (for a page
+    query, ``ordered``) a temp B-tree for the ORDER BY (any part of it)."""
+    problems = []
+    for step in steps:
+        words = step.split()
+        touches_tasks = len(words) > 1 and words[0] in ("SCAN", "SEARCH") and words[1] == "tasks"
+        if touches_tasks and not any(how in step for how in INDEXED):
+            problems.append(f"no index: {step!r}")
+        if ordered and "TEMP B-TREE" in step and "ORDER BY" in step:
+            problems.append(f"sorts in a temp B-tree: {step!r}")
+    return problems
+
+
+def _sample_value(field: str) -> Any:
+    kind = SORTABLE[field]
+    if kind == "str":
+        return "task.type7" if field == "name" else "queued" if field == "status" else "0" * 24
+    if kind == "time":
+        return 1_700_000_500.123456
+    return 1_700_000_500 if field in ("createdAt", "lastChanged") else 3
+
+
+FILTERS: dict[str, tuple[FieldFilter, ...]] = {
+    "no-filter": (),
+    "status": (parse_field_filter("status", "queued"),),
+    "status-alternatives": (parse_field_filter("status", "queued,active"),),
+    "name": (parse_field_filter("name", "task.type7"),),
+}
+
+
+def _queries(
+    filters: tuple[FieldFilter, ...], sort_spec: str, text: str | None
+) -> Iterator[tuple[str, ListQuery]]:
+    sort = parse_sort(sort_spec)
+    values = tuple(_sample_value(key.field) for key in sort)
+    scope = Scope(ORG)
+    yield "first page", ListQuery(scope, filters, text, sort, limit=25)
+    directions: tuple[Literal["next"], Literal["previous"]] = ("next", "previous")
+    for direction in directions:
+        cursor = Cursor(direction, sort, values)
+        yield f"{direction} page", ListQuery(scope, filters, text, sort, limit=25, cursor=cursor)
+
+
+def check(
+    con: sqlite3.Connection, filters: tuple[FieldFilter, ...], sort: str, text: str | None = None
+) -> None:
+    report = []
+    counted = False
+    for label, query in _queries(filters, sort, text):
+        sql, count_sql, params, count_params = list_sql(query, "?")
+        steps = plan(con, sql, params)
+        problems = plan_problems(steps, ordered=True)
+        if problems:
+            report.append(f"{label}: {problems}\n    SQL: {sql}\n    plan: {steps}")
+        if not counted:
+            counted = True
+            steps = plan(con, count_sql, count_params)
+            problems = plan_problems(steps, ordered=False)
+            if problems:
+                report.append(f"count: {problems}\n    SQL: {count_sql}\n    plan: {steps}")
+    assert not report, f"sort={sort} filters={filters} text={text!r}:\n" + "\n".join(report)
+
+
+SORT_SPECS = [f"{field}:{direction}" for field in SORTABLE for direction in ("asc", "desc")]
+
+
+@pytest.mark.parametrize("sort", SORT_SPECS)
+@pytest.mark.parametrize("filter_name", list(FILTERS))
+def test_list_queries_use_indexes_and_no_sort(
+    db: sqlite3.Connection, filter_name: str, sort: str
+) -> None:
+    check(db, FILTERS[filter_name], sort)
+
+
+@pytest.mark.parametrize("sort", ["createdAt:desc", "createdAt:asc", "_id:asc"])
+def test_text_filter_queries_use_indexes_and_no_sort(db: sqlite3.Connection, sort: str) -> None:
+    check(db, (), sort, text="Type7")
+
+
+def test_project_scoped_queries_use_indexes(db: sqlite3.Connection) -> None:
+    query = ListQuery(Scope(ORG, "0" * 24), limit=25)
+    sql, count_sql, params, count_params = list_sql(query, "?")
+    assert not plan_problems(plan(db, sql, params), ordered=True), plan(db, sql, params)
+    assert not plan_problems(plan(db, count_sql, count_params), ordered=False)
+
+
+def test_the_checker_catches_a_bad_plan(db: sqlite3.Connection) -> None:
+    """A query with no usable index and an unindexed ORDER BY is reported."""
+    steps = plan(db, "SELECT * FROM tasks WHERE fail_reason = ? ORDER BY data", ["boom"])
+    problems = plan_problems(steps, ordered=True)
+    assert any("no index" in p for p in problems), steps
+    assert any("temp B-tree" in p for p in problems), steps
