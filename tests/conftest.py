@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,8 +10,9 @@ import pytest
 from tasktrack.domain.identity import Principal
 from tasktrack.storage.base import Stores
 from tasktrack.storage.factory import open_stores
+from tests import pg
 
-BACKENDS = ["memory", "sqlite"]
+BACKENDS = ["memory", "sqlite", "postgres"]
 
 
 class FakeClock:
@@ -32,17 +33,32 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-async def open_backend(backend: str, tmp_path: Path) -> Stores:
-    if backend == "memory":
-        return await open_stores("memory://")
-    if backend == "sqlite":
-        return await open_stores(f"sqlite:///{tmp_path}/tasks.db")
-    raise ValueError(backend)
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated PostgreSQL template database for this test session."""
+    name = pg.create_template()
+    yield name
+    pg.drop(name)
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test."""
+    yield from pg.database_from(pg_template)
 
 
 @pytest.fixture(params=BACKENDS)
-async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
-    opened = await open_backend(request.param, tmp_path)
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/tasks.db"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+async def stores(backend_url: str) -> AsyncIterator[Stores]:
+    opened = await open_stores(backend_url)
     yield opened
     await opened.close()
 

@@ -33,6 +33,15 @@ class LocalEvents:
         if queued:
             self._queued.set()
 
+    def wake_queued(self) -> None:
+        self._queued.set()
+
+    def wake_all(self) -> None:
+        """Wake every waiter (after a gap in notifications, anything may have changed)."""
+        self._queued.set()
+        for event, _ in self._changed.values():
+            event.set()
+
     async def wait_queued(self, timeout: float) -> None:
         event = self._queued
         try:

@@ -45,6 +45,8 @@ async def open_stores(
 
             pending("sqlite", db.schema_version())
         return SQLiteStores(db)
-    if scheme in ("postgresql", "postgres"):
-        raise InvalidArgument("PostgreSQL support is not built yet")
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        from tasktrack.storage.postgres.stores import open_postgres
+
+        return await open_postgres(url, upgrade=upgrade)
     raise InvalidArgument(f"unsupported database URL scheme {scheme!r}")

@@ -1,0 +1,122 @@
+"""PostgreSQL connections: a psycopg 3 async pool, migrations, and the LISTEN channel.
+
+One pool serves every query of a process; one extra connection LISTENs, so an idle worker
+wakes when any process queues work and a waiter hears when any process changes a task.
+If that connection drops, waits fall back to their timeouts (polling) while it reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from tasktrack.errors import StorageError
+from tasktrack.storage.events import LocalEvents
+from tasktrack.storage.migrate import Migration, pending
+
+log = logging.getLogger("tasktrack.storage")
+
+#: Serialises migrations across processes (any fixed 64-bit number works).
+MIGRATION_LOCK = 0x7461736B74726B  # "tasktrk"
+CHANNELS = ("tasktrack_queued", "tasktrack_changed")
+
+
+class PostgresDatabase:
+    """Owns the pool and the listener of one database."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        self.url = url
+        self.pool = AsyncConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            kwargs={"autocommit": True},
+            name="tasktrack",
+        )
+        self.events = LocalEvents()
+        self._listener: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        try:
+            await self.pool.open(wait=True, timeout=10)
+        except Exception as exc:
+            await self.pool.close()
+            raise StorageError(f"cannot connect to PostgreSQL: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        await self.pool.close()
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        try:
+            async with self.pool.connection() as con:
+                yield con
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL failed: {exc}") from exc
+
+    # -- migrations -----------------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        async with self.connection() as con:
+            row = await (await con.execute("SELECT to_regclass('tasktrack_schema')")).fetchone()
+            if row is None or row[0] is None:
+                return 0
+            row = await (await con.execute("SELECT max(version) FROM tasktrack_schema")).fetchone()
+            return int(row[0] or 0) if row else 0
+
+    async def upgrade(self) -> list[Migration]:
+        """Apply pending migrations in one transaction, under an advisory lock so that
+        processes starting together apply each migration once. Returns what was applied."""
+        async with self.connection() as con, con.transaction():
+            await con.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            await con.execute(
+                "CREATE TABLE IF NOT EXISTS tasktrack_schema (version integer NOT NULL)"
+            )
+            row = await (await con.execute("SELECT max(version) FROM tasktrack_schema")).fetchone()
+            todo = pending("postgres", int(row[0] or 0) if row else 0)
+            for mig in todo:
+                await con.execute(mig.sql.encode())  # several statements, no parameters
+                await con.execute(
+                    "INSERT INTO tasktrack_schema (version) VALUES (%s)", (mig.version,)
+                )
+            return todo
+
+    # -- notifications --------------------------------------------------------------------
+
+    def listen(self) -> None:
+        """Start the LISTEN loop (idempotent; needs a running event loop)."""
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen_forever())
+
+    async def _listen_forever(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                con = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+                async with con:
+                    for channel in CHANNELS:
+                        await con.execute(f"LISTEN {channel}")
+                    delay = 0.5
+                    # Anything may have changed while we were not listening.
+                    self.events.wake_all()
+                    async for note in con.notifies():
+                        if note.channel == "tasktrack_queued":
+                            self.events.wake_queued()
+                        else:
+                            self.events.touch(note.payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("PostgreSQL LISTEN connection lost (%s); retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
