@@ -37,6 +37,7 @@ def admin() -> psycopg.Connection:
 def create_template() -> str:
     """A migrated template database; returns its name."""
     import asyncio
+    import concurrent.futures
 
     from tasktrack.storage.factory import open_stores
 
@@ -48,7 +49,10 @@ def create_template() -> str:
         stores = await open_stores(url_for(name))
         await stores.close()
 
-    asyncio.run(migrate())
+    # A thread of its own: this may be called from inside a running event loop (an async
+    # fixture asking for the session template), where asyncio.run() is not allowed.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, migrate()).result()
     return name
 
 

@@ -34,6 +34,7 @@ JsonObject = dict[str, Any]
 #: URL prefix of the task routes -> the suffix of their operationIds.
 PREFIXES: dict[str, str] = {"/new/v2.0": "New", "/v2.0": ""}
 TOKEN_PATH = "/auth/oauth2/token"
+REVOKE_PATH = "/auth/oauth2/revoke"
 ID_PATTERN = "^[0-9a-f]{24}$"
 #: Largest Unix time the contract's integer timestamps take (2**31 - 1).
 MAX_UNIX_TIME = 2_147_483_647
@@ -87,8 +88,10 @@ def build_document(registry: TaskRegistry) -> JsonObject:
         },
         "tags": [
             {"name": "Tasks", "description": "Create, read, list and cancel tasks."},
-            {"name": "Authentication", "description": "OAuth 2.0 access tokens."},
+            {"name": "Authentication", "description": "OAuth 2.0 tokens: issue and revoke."},
+            {"name": "Events", "description": "A live stream of task changes (ours)."},
             {"name": "Operations", "description": "Health, metrics and this document."},
+            {"name": "Dashboard", "description": "The web dashboard's page and assets."},
         ],
         "security": [{name: []} for name in _SECURITY_SCHEMES],
         "paths": paths,
@@ -121,12 +124,13 @@ def build_document(registry: TaskRegistry) -> JsonObject:
 _DESCRIPTION = """\
 Wire-compatible with the Tasks resource of Cognigy.AI's REST API v2.0; every task route is \
 served under both `/new/v2.0` and `/v2.0`. Creating tasks (`POST /tasks`), the `wait` long-poll, \
-ETags and the OAuth 2.0 token endpoint are extensions of ours.
+ETags, the event stream, the dashboard and the OAuth 2.0 endpoints are extensions of ours.
 
 **Authentication.** Any one of: the `X-API-Key` header, the `api_key` query parameter, or \
-`Authorization: Bearer <access token>` from `POST /auth/oauth2/token`. Read-only API keys may \
-read and list but get a 403 on create and cancel. Repeated failed authentication is rate \
-limited (429 with `Retry-After`).
+`Authorization: Bearer <access token>` from `POST /auth/oauth2/token`. Read-only credentials \
+(read-only API keys, tokens of read-only OAuth clients) may read and list but get a 403 on \
+create and cancel. Repeated failed authentication from one address is rate limited (429 with \
+`Retry-After`).
 
 **Media types.** Task replies come as `application/hal+json` (the default: the JSON body plus \
 `_links`), `application/json`, `application/xml`, `text/xml` or `text/csv`, chosen by `Accept` \
@@ -134,8 +138,8 @@ limited (429 with `Retry-After`).
 
 **Errors** are `application/problem+json` (RFC 7807) with Cognigy's members `code`, `traceId` \
 and `details`: 400 → code 1005 (invalid argument) or 1000 (missing argument), 404 → 1002, \
-409 → 1004, 500 → 1008, any other status → the status itself. The OAuth 2.0 token endpoint \
-answers RFC 6749 errors instead.
+409 → 1004, 500 → 1008, any other status → the status itself. The OAuth 2.0 endpoints \
+answer their 400 and 401 as RFC 6749 errors (`{"error", "error_description"}`) instead.
 """
 
 
@@ -334,9 +338,11 @@ def _schemas(registry: TaskRegistry) -> JsonObject:
         "TokenRequest": {
             "type": "object",
             "description": (
-                "RFC 6749 token request. `password` takes username and password (and the client's "
-                "credentials); `client_credentials` takes client_id and client_secret; "
-                "`refresh_token` takes refresh_token."
+                "RFC 6749 token request. `password` takes username and password; "
+                "`client_credentials` needs the client's credentials; `refresh_token` takes "
+                "refresh_token. Client credentials go in client_id and client_secret or in "
+                "HTTP Basic (optional for the password and refresh_token grants). Other fields "
+                "are ignored."
             ),
             "properties": {
                 "grant_type": {
@@ -365,7 +371,15 @@ def _schemas(registry: TaskRegistry) -> JsonObject:
                 "refresh_token": {"type": "string"},
                 "scope": {"type": "string"},
             },
-            "required": ["access_token", "token_type", "expires_in"],
+            "required": ["access_token", "token_type", "expires_in", "refresh_token"],
+        },
+        "RevokeRequest": {
+            "type": "object",
+            "properties": {
+                "token": {"type": "string", "description": "A refresh or access token."},
+                "token_type_hint": {"type": "string"},
+            },
+            "required": ["token"],
         },
         "OAuth2Error": {
             "type": "object",
@@ -471,7 +485,10 @@ def _parameters() -> JsonObject:
             "name": "If-None-Match",
             "in": "header",
             "required": False,
-            "description": "An ETag of an earlier read: 304 (no body) while the task still has it.",
+            "description": (
+                'ETag(s) of earlier reads (`W/"<id>.<version>"`, comma-separated): the reply '
+                "is a 304 without a body while the task still has that version."
+            ),
             "schema": {"type": "string"},
         },
         "Wait": {
@@ -479,10 +496,30 @@ def _parameters() -> JsonObject:
             "in": "query",
             "required": False,
             "description": (
-                "Long-poll (ours): wait up to this many seconds for the task to change "
-                "(from the version named by If-None-Match) before answering."
+                "Long-poll (ours): hold the reply up to this many seconds until the task "
+                "changes from the version named by If-None-Match (without it: from the "
+                "version it had when the request arrived). A terminal task is answered at "
+                "once; if If-None-Match still matches at the end, the reply is a 304."
             ),
             "schema": {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS},
+        },
+        "EventsProjectId": {
+            "name": "projectId",
+            "in": "query",
+            "required": False,
+            "description": "Only changes of this project's tasks (a malformed id is a 400).",
+            "schema": id_schema,
+        },
+        "Since": {
+            "name": "since",
+            "in": "query",
+            "required": False,
+            "description": (
+                "Resume after this event id: changes since then are sent first and `ready` "
+                "says resumed=true. Older than five minutes: a fresh start (reload). A future "
+                "or malformed value is a 400."
+            ),
+            "schema": {"type": "string", "pattern": "^[0-9]{1,10}$"},
         },
         "Limit": {
             "name": "limit",
@@ -674,7 +711,9 @@ def _responses() -> JsonObject:
             (413,),
         ),
         "TooManyRequests": _problem(
-            "Too many failed authentication attempts; try again after Retry-After seconds.",
+            "This client address failed authentication too often: every request from it "
+            "that carries credentials (even correct ones) or goes to /auth/oauth2/ gets a "
+            "429 until Retry-After seconds have passed.",
             429,
             (429,),
             **{"Retry-After": _ref("headers", "Retry-After")},
@@ -792,6 +831,32 @@ def _task_paths() -> dict[str, dict[str, JsonObject]]:
                 },
             },
         },
+        "/events": {
+            "get": {
+                "operationId": "streamEvents",
+                "tags": ["Events"],
+                "summary": "Stream task changes (ours)",
+                "description": (
+                    "A server-sent-events stream of changes to the caller's tasks, for the "
+                    "dashboard. Events: `ready` (data {resumed, interval}; once the baseline "
+                    "is taken), `task` (data: the 13 Task fields; one per changed task), "
+                    "`reset` (more changed than one poll reads: reload), `tick` (keep-alive) "
+                    "and `bye` (stream over: reconnect). Every event but `task` has an `id:`, "
+                    "a resume point for `since`. A stream lasts at most a minute."
+                ),
+                "parameters": _params("EventsProjectId", "Since"),
+                "responses": {
+                    "200": {
+                        "description": "The event stream (`text/event-stream`).",
+                        "headers": {
+                            "Cache-Control": {"description": "no-store", "schema": _TEXT_BODY}
+                        },
+                        "content": {"text/event-stream": {"schema": _TEXT_BODY}},
+                    },
+                    **_replies("BadRequest", "Unauthorized", "TooManyRequests", "InternalError"),
+                },
+            },
+        },
         "/tasks/{taskId}/cancel": {
             "post": {
                 "operationId": "cancelTask",
@@ -821,25 +886,49 @@ def _task_paths() -> dict[str, dict[str, JsonObject]]:
     }
 
 
+_NO_STORE_HEADERS: JsonObject = {
+    "Cache-Control": {"description": "no-store", "schema": {"type": "string"}},
+    "Pragma": {"description": "no-cache", "schema": {"type": "string"}},
+}
+
+
+_ASSET_ETAG: JsonObject = {
+    "description": "Validator of this version of the file.",
+    "required": True,
+    "schema": {"type": "string"},
+}
+
+
 def _oauth_error(description: str, **headers: Any) -> JsonObject:
     return {
         "description": description,
-        "headers": {"Cache-Control": {"schema": {"type": "string"}}, **headers},
+        "headers": {**_NO_STORE_HEADERS, **headers},
         "content": {"application/json": {"schema": _ref("schemas", "OAuth2Error")}},
     }
 
 
+def _limited(*responses: tuple[str, JsonObject]) -> JsonObject:
+    """Responses of an operation outside the task routes, plus the rate limiter's 429."""
+    return {**dict(responses), "429": _ref("responses", "TooManyRequests")}
+
+
 def _other_paths() -> dict[str, dict[str, JsonObject]]:
     ops = ["Operations"]
+    auth = ["Authentication"]
     return {
         TOKEN_PATH: {
             "post": {
                 "operationId": "issueToken",
-                "tags": ["Authentication"],
+                "tags": auth,
                 "summary": "Get an OAuth 2.0 access token",
                 "description": (
-                    "RFC 6749 token endpoint: grants password, client_credentials and "
-                    "refresh_token. Use the access token as `Authorization: Bearer <token>`."
+                    "RFC 6749 token endpoint (form-encoded): grants password, "
+                    "client_credentials and refresh_token. A client authenticates with HTTP "
+                    "Basic or with client_id and client_secret fields, never both. Blank fields "
+                    "count as absent; a repeated field, a body that is not "
+                    "application/x-www-form-urlencoded or one over 16 KiB is invalid_request. "
+                    "Refresh tokens rotate: each is good once. Use the access token as "
+                    "`Authorization: Bearer <token>`."
                 ),
                 "security": [],
                 "requestBody": {
@@ -850,32 +939,127 @@ def _other_paths() -> dict[str, dict[str, JsonObject]]:
                         }
                     },
                 },
-                "responses": {
-                    "200": {
-                        "description": "An access token (and a refresh token).",
-                        "headers": {"Cache-Control": {"schema": {"type": "string"}}},
-                        "content": {
-                            "application/json": {"schema": _ref("schemas", "TokenResponse")}
+                "responses": _limited(
+                    (
+                        "200",
+                        {
+                            "description": "An access token and its refresh token.",
+                            "headers": _NO_STORE_HEADERS,
+                            "content": {
+                                "application/json": {"schema": _ref("schemas", "TokenResponse")}
+                            },
                         },
-                    },
-                    "400": _oauth_error(
-                        "Malformed request, unsupported grant type, or an invalid grant "
-                        "(wrong password, expired or revoked refresh token)."
                     ),
-                    "401": _oauth_error(
-                        "Client authentication failed (invalid_client).",
-                        **{"WWW-Authenticate": _ref("headers", "WWW-Authenticate")},
+                    (
+                        "400",
+                        _oauth_error(
+                            "invalid_request, unsupported_grant_type, or invalid_grant (wrong "
+                            "username or password, an expired, used or revoked refresh token)."
+                        ),
                     ),
-                    "429": {
-                        "description": "Too many failed attempts; try again after Retry-After.",
-                        "headers": {"Retry-After": _ref("headers", "Retry-After")},
-                        "content": {
-                            "application/json": {"schema": _ref("schemas", "OAuth2Error")},
-                            PROBLEM_JSON: {"schema": _ref("schemas", "Problem")},
+                    (
+                        "401",
+                        _oauth_error(
+                            "Client authentication failed (invalid_client).",
+                            **{"WWW-Authenticate": _ref("headers", "WWW-Authenticate")},
+                        ),
+                    ),
+                    ("500", _ref("responses", "InternalError")),
+                ),
+            }
+        },
+        REVOKE_PATH: {
+            "post": {
+                "operationId": "revokeToken",
+                "tags": auth,
+                "summary": "Revoke a token (RFC 7009)",
+                "description": (
+                    "Ends the grant of a refresh or access token: every token issued from the "
+                    "same sign-in stops working. Form-encoded or JSON. The reply is a 200 "
+                    "whether or not the token was known."
+                ),
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": _ref("schemas", "RevokeRequest")
                         },
+                        "application/json": {"schema": _ref("schemas", "RevokeRequest")},
                     },
-                    "500": _ref("responses", "InternalError"),
                 },
+                "responses": _limited(
+                    (
+                        "200",
+                        {
+                            "description": "Revoked (or unknown); no body.",
+                            "headers": _NO_STORE_HEADERS,
+                        },
+                    ),
+                    ("400", _oauth_error("invalid_request: no token, or a malformed body.")),
+                    ("500", _ref("responses", "InternalError")),
+                ),
+            }
+        },
+        "/": {
+            "get": {
+                "operationId": "dashboard",
+                "tags": ["Dashboard"],
+                "summary": "The dashboard page",
+                "description": (
+                    "The web dashboard (public: it holds no data; it signs in and calls this "
+                    "API from the browser)."
+                ),
+                "security": [],
+                "responses": _limited(
+                    (
+                        "200",
+                        {"description": "HTML.", "content": {"text/html": {"schema": _TEXT_BODY}}},
+                    )
+                ),
+            }
+        },
+        "/static/{path}": {
+            "get": {
+                "operationId": "dashboardAsset",
+                "tags": ["Dashboard"],
+                "summary": "A dashboard asset",
+                "description": "A file the dashboard page loads; revalidated by ETag.",
+                "security": [],
+                "parameters": [
+                    {
+                        "name": "path",
+                        "in": "path",
+                        "required": True,
+                        "description": "The file's name under the assets directory.",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "If-None-Match",
+                        "in": "header",
+                        "required": False,
+                        "description": "The ETag of an earlier copy: 304 while it is current.",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": _limited(
+                    (
+                        "200",
+                        {
+                            "description": "The file, typed by its extension.",
+                            "headers": {"ETag": _ASSET_ETAG},
+                            "content": {"*/*": {"schema": _TEXT_BODY}},
+                        },
+                    ),
+                    (
+                        "304",
+                        {
+                            "description": "The copy named by If-None-Match is current.",
+                            "headers": {"ETag": _ASSET_ETAG},
+                        },
+                    ),
+                    ("404", _problem("No such asset.", 404, (1002,))),
+                ),
             }
         },
         "/health": {
@@ -884,12 +1068,15 @@ def _other_paths() -> dict[str, dict[str, JsonObject]]:
                 "tags": ops,
                 "summary": "Liveness",
                 "security": [],
-                "responses": {
-                    "200": {
-                        "description": "The server is up.",
-                        "content": {"application/json": {"schema": _ref("schemas", "Health")}},
-                    }
-                },
+                "responses": _limited(
+                    (
+                        "200",
+                        {
+                            "description": "The server is up.",
+                            "content": {"application/json": {"schema": _ref("schemas", "Health")}},
+                        },
+                    )
+                ),
             }
         },
         "/metrics": {
@@ -899,12 +1086,15 @@ def _other_paths() -> dict[str, dict[str, JsonObject]]:
                 "summary": "Prometheus metrics",
                 "description": "Metrics in the Prometheus text exposition format, for a scraper.",
                 "security": [],
-                "responses": {
-                    "200": {
-                        "description": "Prometheus text format (version 0.0.4).",
-                        "content": {"text/plain": {"schema": _TEXT_BODY}},
-                    }
-                },
+                "responses": _limited(
+                    (
+                        "200",
+                        {
+                            "description": "Prometheus text format (version 0.0.4).",
+                            "content": {"text/plain": {"schema": _TEXT_BODY}},
+                        },
+                    )
+                ),
             }
         },
         "/openapi.json": {
@@ -913,12 +1103,15 @@ def _other_paths() -> dict[str, dict[str, JsonObject]]:
                 "tags": ops,
                 "summary": "This document",
                 "security": [],
-                "responses": {
-                    "200": {
-                        "description": "The OpenAPI 3.1 document of this API.",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
-                },
+                "responses": _limited(
+                    (
+                        "200",
+                        {
+                            "description": "The OpenAPI 3.1 document of this API.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                    )
+                ),
             }
         },
     }

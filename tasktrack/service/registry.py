@@ -57,8 +57,9 @@ class TaskRegistry:
         self._types: dict[str, TaskType] = {}
 
     def add(self, task_type: TaskType) -> TaskType:
-        if not task_type.name or len(task_type.name) > 200:
-            raise ValueError("a task name must be 1 to 200 characters")
+        name = task_type.name
+        if not name or len(name) > 200 or not name.isprintable():
+            raise ValueError("a task name must be 1 to 200 printable characters")
         if task_type.name in self._types:
             raise ValueError(f"task type {task_type.name!r} is registered twice")
         if task_type.max_attempts < 1:

@@ -49,6 +49,12 @@ def child_main(conn: Connection, app_modules: tuple[str, ...], demo: bool, log_l
     Runner(conn, registry).serve()
 
 
+def reason_text(message: str) -> str:
+    """An exception message fit to store as ``failReason``: bounded, and without NUL, which
+    PostgreSQL text cannot hold (written as the visible escape ``\\x00`` instead)."""
+    return message[:MAX_REASON].replace("\x00", "\\x00")
+
+
 class Runner:
     def __init__(self, conn: Connection, registry: Any) -> None:
         self.conn = conn
@@ -69,7 +75,7 @@ class Runner:
         while (job := self.jobs.get()) is not None:
             _, task_id, name, attempt, current, total, data = job
             kind, message = self._run(task_id, name, attempt, current, total, data)
-            self.send(("result", task_id, kind, message[:MAX_REASON]))
+            self.send(("result", task_id, kind, reason_text(message)))
 
     def _read(self) -> None:
         """Receive messages; between them, push coalesced progress to the parent."""

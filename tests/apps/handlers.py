@@ -125,3 +125,9 @@ def hold_first(data: dict[str, Any], ctx: TaskContext) -> None:
         Path(data["started"]).touch()
         while True:
             time.sleep(0.05)
+
+
+@registry.task("test.fail_nul")
+def fail_nul(data: dict[str, Any], ctx: TaskContext) -> None:
+    """Fail with a message holding NUL, which PostgreSQL text cannot store."""
+    raise ValueError("before\x00after")

@@ -35,6 +35,7 @@ from tasktrack.domain.task import Task
 from tasktrack.service.identity import IdentityService
 from tasktrack.storage.base import Stores
 from tasktrack.storage.factory import open_stores
+from tests import pg
 
 #: How long a server may take to answer /health after the process starts.
 START_DEADLINE = 30.0
@@ -170,7 +171,9 @@ def _free_port() -> int:
 
 async def _prepare(db_url: str, seed: Seed | None) -> tuple[str, str, str, Any]:
     """Create the database, an API key and the seed; returns (key, org id, user id, seeded)."""
-    stores = await open_stores(db_url + "?synchronous=OFF")
+    # Seeding need not be durable: nothing has seen it yet.
+    fast = db_url + "?synchronous=OFF" if db_url.startswith("sqlite") else db_url
+    stores = await open_stores(fast)
     try:
         identity = IdentityService(stores.identity)
         org, user = await identity.ensure_default()
@@ -206,15 +209,19 @@ def _wait_healthy(process: subprocess.Popen[bytes], base_url: str, log_path: Pat
 
 
 def start_server(
-    workdir: Path, seed: Seed | None = None, env: dict[str, str] | None = None
+    workdir: Path,
+    seed: Seed | None = None,
+    env: dict[str, str] | None = None,
+    db_url: str | None = None,
 ) -> Server:
     """Prepare a database in ``workdir`` and start a server on it; returns once it is healthy.
 
     ``env`` adds to (or overrides) the server's environment, e.g. ``TASKTRACK_*`` settings.
+    ``db_url`` picks the database (default: a SQLite file in ``workdir``).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = (workdir / "tasks.db").resolve()
-    db_url = f"sqlite:///{db_path}"
+    db_url = db_url or f"sqlite:///{db_path}"
     key, org_id, user_id, seeded = asyncio.run(_prepare(db_url, seed))
     server_env = {
         **os.environ,
@@ -318,32 +325,51 @@ def check_server_log(request: pytest.FixtureRequest) -> Callable[[Server], None]
 
 
 @contextlib.contextmanager
-def _factory(base: Path) -> Iterator[StartServer]:
+def _factory(base: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[StartServer]:
     started: list[Server] = []
+    databases = contextlib.ExitStack()
 
     def start(seed: Seed | None = None, env: dict[str, str] | None = None) -> Server:
-        server = start_server(base / f"server{len(started)}", seed, env)
+        db_url = None
+        if backend == "postgres":
+            template = request.getfixturevalue("pg_template")
+            db_url = databases.enter_context(contextlib.contextmanager(pg.database_from)(template))
+        server = start_server(base / f"server{len(started)}", seed, env, db_url)
         started.append(server)
         return server
 
-    try:
-        yield start
-    finally:
-        for server in started:
-            stop_server(server)
+    with databases:
+        try:
+            yield start
+        finally:
+            for server in started:
+                stop_server(server)
+
+
+#: Every API integration test runs against both SQL backends.
+API_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="module", params=API_BACKENDS)
+def api_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
-def module_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServer]:
+def module_server_factory(
+    tmp_path_factory: pytest.TempPathFactory, api_backend: str, request: pytest.FixtureRequest
+) -> Iterator[StartServer]:
     """Start servers that live until the end of the module: ``start(seed=..., env=...)``."""
-    with _factory(tmp_path_factory.mktemp("servers")) as start:
+    with _factory(tmp_path_factory.mktemp("servers"), api_backend, request) as start:
         yield start
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[StartServer]:
+def server_factory(
+    tmp_path: Path, api_backend: str, request: pytest.FixtureRequest
+) -> Iterator[StartServer]:
     """Start servers that live until the end of the test: ``start(seed=..., env=...)``."""
-    with _factory(tmp_path) as start:
+    with _factory(tmp_path, api_backend, request) as start:
         yield start
 
 

@@ -372,7 +372,7 @@ def test_a_chunked_body_over_the_limit_is_a_413(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/v2.0/nothing", "/v3.0/tasks", "/new/v2.0/tasks/x/y/z", "/", "/v2.0/task"]
+    "path", ["/v2.0/nothing", "/v3.0/tasks", "/new/v2.0/tasks/x/y/z", "/nope", "/v2.0/task"]
 )
 def test_an_unknown_route_is_a_404_problem(client: httpx.Client, path: str) -> None:
     response = client.get(path)

@@ -307,7 +307,9 @@ async def _seed(s: Seeder) -> list[Task]:
             created_at=base + 2,
             current_step=1,
             total_step=4,
-            fail_reason='boom, "quoted"\nsecond line\r\n<xml & such>\x00',
+            # \x1f, not \x00: a failReason never holds NUL (the worker escapes it, and
+            # PostgreSQL text cannot store it); any other control character can occur.
+            fail_reason='boom, "quoted"\nsecond line\r\n<xml & such>\x1f',
             last_run_at=utc(base + 10),
             last_finished_at=utc(base + 11),
             last_changed=base + 11,

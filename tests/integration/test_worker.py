@@ -26,9 +26,13 @@ ALICE = Principal(USER_A, ORG_A)
 REGISTRY = load_registry(["tests.apps.handlers"])
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Stores]:
-    stores = await open_stores(f"sqlite:///{tmp_path}/worker.db")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/worker.db"
+    else:
+        url = request.getfixturevalue("pg_url")
+    stores = await open_stores(url)
     yield stores
     await stores.close()
 
@@ -120,6 +124,15 @@ async def test_failure_records_the_message_not_the_traceback(
     assert failed.status is Status.ERROR
     assert failed.fail_reason == "disk full on /data"
     assert failed.last_finished_at is not None
+
+
+async def test_a_nul_in_the_message_is_escaped_not_lost(
+    db: Stores, service: TaskService
+) -> None:
+    async with running_worker(db):
+        task = await service.create(ALICE, "test.fail_nul")
+        failed = await settled(service, task)
+    assert (failed.status, failed.fail_reason) == (Status.ERROR, "before\\x00after")
 
 
 async def test_retries_until_success_with_backoff(

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from tasktrack.errors import StorageError
+from tasktrack.errors import InvalidArgument, StorageError
 from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.migrate import Migration, pending
 
@@ -61,6 +61,9 @@ class PostgresDatabase:
         try:
             async with self.pool.connection() as con:
                 yield con
+        except psycopg.DataError as exc:
+            # e.g. a NUL character, which PostgreSQL text cannot hold: the caller's input.
+            raise InvalidArgument(f"value cannot be stored: {exc}") from exc
         except psycopg.Error as exc:
             raise StorageError(f"PostgreSQL failed: {exc}") from exc
 
