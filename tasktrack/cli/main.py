@@ -64,9 +64,15 @@ def cli() -> None:
 
 
 def main() -> None:
-    from tasktrack.cli import apikey, serve, worker
+    from tasktrack.cli import apikey, db, oauth, org, serve, user, worker
+    from tasktrack.cli.tasks import tasks
 
     cli.add_command(serve.serve)
     cli.add_command(worker.worker)
+    cli.add_command(db.db)
     cli.add_command(apikey.apikey)
+    cli.add_command(tasks)
+    cli.add_command(org.org)
+    cli.add_command(user.user)
+    cli.add_command(oauth.oauth_client)
     cli(prog_name="tasktrack")

@@ -10,9 +10,11 @@ import uvicorn
 
 from tasktrack.api.app import create_app
 from tasktrack.api.context import ApiContext
-from tasktrack.cli.main import fail, settings_from
+from tasktrack.cli.main import fail, run_async, settings_from
+from tasktrack.config import Settings
 from tasktrack.errors import TaskTrackError
 from tasktrack.loader import load_registry
+from tasktrack.storage.factory import open_stores
 from tasktrack.worker.embedded import embedded_worker
 
 
@@ -70,6 +72,9 @@ def serve(
         registry = load_registry(settings.app_modules)
     except TaskTrackError as exc:
         fail(exc.message)
+    # Create or upgrade the database now, so that a bad URL or a schema newer than this
+    # tasktrack is one clear line and an exit code, not a traceback from inside uvicorn.
+    run_async(lambda: _prepare_database(settings))
     extensions = []
     if settings.worker:
         options = settings.worker_options()
@@ -94,3 +99,10 @@ def serve(
         log_level=settings.log_level,
         server_header=False,
     )
+
+
+async def _prepare_database(settings: Settings) -> None:
+    stores = await open_stores(
+        settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
+    await stores.close()

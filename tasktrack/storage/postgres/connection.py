@@ -44,6 +44,15 @@ class PostgresDatabase:
 
     async def open(self) -> None:
         try:
+            # One plain connection first: it fails fast with libpq's own reason, where the
+            # pool would retry quietly until its timeout.
+            probe = await psycopg.AsyncConnection.connect(self.url, connect_timeout=5)
+            await probe.close()
+        except psycopg.Error as exc:
+            await self.pool.close()
+            reason = " ".join(str(exc).split())  # libpq's reason spans lines: keep one
+            raise StorageError(f"cannot connect to PostgreSQL: {reason}") from exc
+        try:
             await self.pool.open(wait=True, timeout=10)
         except Exception as exc:
             await self.pool.close()
