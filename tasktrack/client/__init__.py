@@ -1,0 +1,53 @@
+"""A Python client of the Tasks API, synchronous and asynchronous.
+
+Example::
+
+    from tasktrack.client import TaskTrackClient
+
+    with TaskTrackClient("http://127.0.0.1:8000", api_key="tt_...") as client:
+        task = client.create("demo.sleep", {"seconds": 2, "steps": 4})
+        final = client.wait(task.id, timeout=60)
+        print(final.status)
+"""
+
+from tasktrack.client.asynchronous import AsyncTaskTrackClient
+from tasktrack.client.errors import (
+    ApiError,
+    BadRequest,
+    ClientError,
+    Conflict,
+    Forbidden,
+    NotAcceptable,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ServerError,
+    TransportError,
+    Unauthorized,
+    UnexpectedResponse,
+    WaitTimeout,
+)
+from tasktrack.client.models import Task, TaskPage, TaskStatus
+from tasktrack.client.sync import TaskTrackClient
+
+__all__ = [
+    "ApiError",
+    "AsyncTaskTrackClient",
+    "BadRequest",
+    "ClientError",
+    "Conflict",
+    "Forbidden",
+    "NotAcceptable",
+    "NotFound",
+    "PayloadTooLarge",
+    "RateLimited",
+    "ServerError",
+    "Task",
+    "TaskPage",
+    "TaskStatus",
+    "TaskTrackClient",
+    "TransportError",
+    "Unauthorized",
+    "UnexpectedResponse",
+    "WaitTimeout",
+]

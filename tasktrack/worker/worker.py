@@ -102,6 +102,7 @@ class Worker:
         self._free: list[ChildProcess] = []
         self._children: list[ChildProcess] = []
         self._slot_free = asyncio.Event()
+        self._runs_changed = asyncio.Event()
         self._stop = asyncio.Event()
         self._force = asyncio.Event()
         self._executions: set[asyncio.Task[None]] = set()
@@ -181,6 +182,7 @@ class Worker:
         task_type = self.registry.get(task.name)
         run = _Running(task, task_type, child, cancelling=task.status is Status.CANCELLING)
         self._running[task.id] = run
+        self._runs_changed.set()
         try:
             outcome = await self._run_child(run)
             if run.lost:
@@ -327,14 +329,23 @@ class Worker:
                     self._begin_cancel(run)
 
     async def _watch_loop(self) -> None:
-        """Notice cancel requests within ``poll_interval`` (a cheap read, not a write), or at
-        once where the store pushes changes."""
+        """Notice cancel requests of running tasks: at once where the store pushes changes
+        (PostgreSQL), else within ``poll_interval`` (a cheap read, not a write)."""
         while True:
+            self._runs_changed.clear()
             runs = list(self._running.values())
             if not runs:
-                await asyncio.sleep(self.options.poll_interval)
+                await self._runs_changed.wait()
                 continue
-            await self.store.wait_changed([r.task.id for r in runs], self.options.poll_interval)
+            changed = asyncio.ensure_future(
+                self.store.wait_changed([r.task.id for r in runs], self.options.poll_interval)
+            )
+            started = asyncio.ensure_future(self._runs_changed.wait())
+            done, _ = await asyncio.wait({changed, started}, return_when=asyncio.FIRST_COMPLETED)
+            changed.cancel()
+            started.cancel()
+            if changed not in done:
+                continue  # only a new task started: re-register with it included
             try:
                 statuses = await self.store.statuses([r.task.id for r in runs])
             except TaskTrackError as exc:

@@ -1,0 +1,227 @@
+"""The asynchronous client: a thin ``httpx.AsyncClient`` transport over
+:mod:`tasktrack.client.core` (the same logic as the synchronous client, awaited)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from tasktrack.client import core
+from tasktrack.client.core import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, DEFAULT_URL, FilterValue
+from tasktrack.client.models import Task, TaskPage
+
+
+class AsyncTaskTrackClient:
+    """An asyncio client of the Tasks API; the twin of
+    :class:`~tasktrack.client.sync.TaskTrackClient`, with every method awaited.
+
+    Use it as ``async with``, or call :meth:`aclose`. Every method raises an
+    :class:`~tasktrack.client.errors.ApiError` subclass for an error answer and a
+    :class:`~tasktrack.client.errors.TransportError` when the server cannot be reached. Only
+    connection failures of GET requests are retried, once; nothing else is retried.
+
+    Args:
+        base_url: The server, e.g. ``http://127.0.0.1:8000``.
+        api_key: Sent as ``X-API-Key``.
+        token: An OAuth 2.0 access token, sent as ``Authorization: Bearer`` (instead of a key).
+        base_path: Where the API lives on the server: ``/v2.0`` (default) or ``/new/v2.0``.
+        timeout: Seconds for connecting and for each read (a long-poll adds its wait).
+        transport: An ``httpx`` transport, e.g. ``httpx.MockTransport`` in tests.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        api_key: str | None = None,
+        token: str | None = None,
+        base_path: str = DEFAULT_BASE_PATH,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._api = core.Api(
+            base_url, api_key=api_key, token=token, base_path=base_path, timeout=timeout
+        )
+        self._http = httpx.AsyncClient(headers=self._api.headers, transport=transport)
+
+    async def __aenter__(self) -> AsyncTaskTrackClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._http.aclose()
+
+    async def _send(self, spec: core.RequestSpec) -> httpx.Response:
+        request = self._api.request(self._http, spec)
+        attempt = 0
+        while True:
+            try:
+                return await self._http.send(request)
+            except httpx.HTTPError as exc:
+                if not core.should_retry(spec, exc, attempt):
+                    raise core.transport_error(exc, request) from exc
+                attempt += 1
+
+    async def get(self, task_id: str, *, project_id: str | None = None) -> Task:
+        """Read one task.
+
+        Args:
+            task_id: The task's ``_id``.
+            project_id: Only find it within this project.
+        """
+        return core.parse_task(
+            await self._send(self._api.read_task(task_id, project_id=project_id))
+        )
+
+    async def create(
+        self, name: str, data: Mapping[str, Any] | None = None, *, project_id: str | None = None
+    ) -> Task:
+        """Create (enqueue) a task of a registered type.
+
+        Args:
+            name: The task type, e.g. ``demo.sleep``.
+            data: The task's parameters (a JSON object).
+            project_id: Put the task in this project.
+        """
+        return core.parse_task(await self._send(self._api.create_task(name, data, project_id)))
+
+    async def cancel(self, task_id: str, *, project_id: str | None = None) -> Task:
+        """Ask for a task to be cancelled; returns it as ``cancelling`` or ``cancelled``.
+
+        Args:
+            task_id: The task's ``_id``.
+            project_id: Only find it within this project.
+        """
+        return core.parse_task(await self._send(self._api.cancel_task(task_id, project_id)))
+
+    async def list_page(
+        self,
+        *,
+        status: FilterValue | None = None,
+        name: FilterValue | None = None,
+        text: str | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        project_id: str | None = None,
+        filters: Mapping[str, FilterValue] | None = None,
+    ) -> TaskPage:
+        """Read one page of tasks.
+
+        Args:
+            status: Only these statuses (one, or several as a list).
+            name: Only these task types.
+            text: Case-insensitive substring of the name (the contract's ``filter``).
+            sort: E.g. ``createdAt:desc,name:asc`` (default: newest first).
+            limit: Page size, 1 to 100 (server default 25).
+            cursor: ``next_cursor`` of the page before.
+            project_id: Only tasks of this project.
+            filters: Further equality filters by contract field name, e.g. ``{"totalStep": 4}``.
+        """
+        spec = self._api.index_tasks(
+            status=status,
+            name=name,
+            text=text,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+            project_id=project_id,
+            filters=filters,
+        )
+        return core.parse_page(await self._send(spec))
+
+    async def list(
+        self,
+        *,
+        status: FilterValue | None = None,
+        name: FilterValue | None = None,
+        text: str | None = None,
+        sort: str | None = None,
+        page_size: int | None = None,
+        project_id: str | None = None,
+        filters: Mapping[str, FilterValue] | None = None,
+    ) -> AsyncIterator[Task]:
+        """Every matching task, fetching pages lazily through the cursors as you iterate.
+
+        Args:
+            status: Only these statuses.
+            name: Only these task types.
+            text: Case-insensitive substring of the name.
+            sort: The order, e.g. ``createdAt:asc``.
+            page_size: Tasks per request, 1 to 100.
+            project_id: Only tasks of this project.
+            filters: Further equality filters by contract field name.
+        """
+        query: dict[str, Any] = {"status": status, "name": name, "text": text, "sort": sort}
+        query.update(limit=page_size, project_id=project_id, filters=filters)
+        cursor: str | None = None
+        while True:
+            page = await self.list_page(cursor=cursor, **query)
+            for task in page.items:
+                yield task
+            cursor = core.next_cursor(page, cursor)
+            if cursor is None:
+                return
+
+    async def watch(
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        max_wait: float = 30.0,
+        poll_interval: float = 1.0,
+    ) -> AsyncIterator[Task]:
+        """Yield the task now and on every change, until it is terminal (the last item).
+
+        Long-polls with ``?wait=`` and ``If-None-Match``; against a server that ignores
+        ``wait`` it polls every ``poll_interval`` seconds.
+
+        Args:
+            task_id: The task's ``_id``.
+            timeout: Give up after this many seconds with
+                :class:`~tasktrack.client.errors.WaitTimeout` (None: never).
+            max_wait: The longest single long-poll, at most 60 seconds.
+            poll_interval: The least time between two requests that brought no change.
+        """
+        watcher = core.Watcher(
+            self._api, task_id, timeout=timeout, max_wait=max_wait, poll_interval=poll_interval
+        )
+        while not watcher.done:
+            spec = watcher.next_request()
+            started = time.monotonic()
+            response = await self._send(spec)
+            task, pause = watcher.feed(spec, response, time.monotonic() - started)
+            if task is not None:
+                yield task
+            if pause > 0 and not watcher.done:
+                await asyncio.sleep(pause)
+
+    async def wait(
+        self, task_id: str, *, timeout: float | None = None, max_wait: float = 30.0
+    ) -> Task:
+        """Wait until the task is terminal and return it.
+
+        Args:
+            task_id: The task's ``_id``.
+            timeout: Give up after this many seconds with
+                :class:`~tasktrack.client.errors.WaitTimeout` (None: never).
+            max_wait: The longest single long-poll, at most 60 seconds.
+        """
+        final: Task | None = None
+        async for task in self.watch(task_id, timeout=timeout, max_wait=max_wait):
+            final = task
+        assert final is not None  # watch yields at least once, or raises
+        return final

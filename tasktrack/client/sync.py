@@ -1,0 +1,219 @@
+"""The synchronous client: a thin ``httpx.Client`` transport over :mod:`tasktrack.client.core`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from tasktrack.client import core
+from tasktrack.client.core import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, DEFAULT_URL, FilterValue
+from tasktrack.client.models import Task, TaskPage
+
+
+class TaskTrackClient:
+    """A client of the Tasks API (tasktrack or any other server of the contract).
+
+    Use it as a context manager, or call :meth:`close`. Every method raises an
+    :class:`~tasktrack.client.errors.ApiError` subclass for an error answer and a
+    :class:`~tasktrack.client.errors.TransportError` when the server cannot be reached. Only
+    connection failures of GET requests are retried, once; nothing else is retried.
+
+    Args:
+        base_url: The server, e.g. ``http://127.0.0.1:8000``.
+        api_key: Sent as ``X-API-Key``.
+        token: An OAuth 2.0 access token, sent as ``Authorization: Bearer`` (instead of a key).
+        base_path: Where the API lives on the server: ``/v2.0`` (default) or ``/new/v2.0``.
+        timeout: Seconds for connecting and for each read (a long-poll adds its wait).
+        transport: An ``httpx`` transport, e.g. ``httpx.MockTransport`` in tests.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        api_key: str | None = None,
+        token: str | None = None,
+        base_path: str = DEFAULT_BASE_PATH,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._api = core.Api(
+            base_url, api_key=api_key, token=token, base_path=base_path, timeout=timeout
+        )
+        self._http = httpx.Client(headers=self._api.headers, transport=transport)
+
+    def __enter__(self) -> TaskTrackClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._http.close()
+
+    def _send(self, spec: core.RequestSpec) -> httpx.Response:
+        request = self._api.request(self._http, spec)
+        attempt = 0
+        while True:
+            try:
+                return self._http.send(request)
+            except httpx.HTTPError as exc:
+                if not core.should_retry(spec, exc, attempt):
+                    raise core.transport_error(exc, request) from exc
+                attempt += 1
+
+    def get(self, task_id: str, *, project_id: str | None = None) -> Task:
+        """Read one task.
+
+        Args:
+            task_id: The task's ``_id``.
+            project_id: Only find it within this project.
+        """
+        return core.parse_task(self._send(self._api.read_task(task_id, project_id=project_id)))
+
+    def create(
+        self, name: str, data: Mapping[str, Any] | None = None, *, project_id: str | None = None
+    ) -> Task:
+        """Create (enqueue) a task of a registered type.
+
+        Args:
+            name: The task type, e.g. ``demo.sleep``.
+            data: The task's parameters (a JSON object).
+            project_id: Put the task in this project.
+        """
+        return core.parse_task(self._send(self._api.create_task(name, data, project_id)))
+
+    def cancel(self, task_id: str, *, project_id: str | None = None) -> Task:
+        """Ask for a task to be cancelled; returns it as ``cancelling`` or ``cancelled``.
+
+        Args:
+            task_id: The task's ``_id``.
+            project_id: Only find it within this project.
+        """
+        return core.parse_task(self._send(self._api.cancel_task(task_id, project_id)))
+
+    def list_page(
+        self,
+        *,
+        status: FilterValue | None = None,
+        name: FilterValue | None = None,
+        text: str | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        project_id: str | None = None,
+        filters: Mapping[str, FilterValue] | None = None,
+    ) -> TaskPage:
+        """Read one page of tasks.
+
+        Args:
+            status: Only these statuses (one, or several as a list).
+            name: Only these task types.
+            text: Case-insensitive substring of the name (the contract's ``filter``).
+            sort: E.g. ``createdAt:desc,name:asc`` (default: newest first).
+            limit: Page size, 1 to 100 (server default 25).
+            cursor: ``next_cursor`` of the page before.
+            project_id: Only tasks of this project.
+            filters: Further equality filters by contract field name, e.g. ``{"totalStep": 4}``.
+        """
+        spec = self._api.index_tasks(
+            status=status,
+            name=name,
+            text=text,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+            project_id=project_id,
+            filters=filters,
+        )
+        return core.parse_page(self._send(spec))
+
+    def list(
+        self,
+        *,
+        status: FilterValue | None = None,
+        name: FilterValue | None = None,
+        text: str | None = None,
+        sort: str | None = None,
+        page_size: int | None = None,
+        project_id: str | None = None,
+        filters: Mapping[str, FilterValue] | None = None,
+    ) -> Iterator[Task]:
+        """Every matching task, fetching pages lazily through the cursors as you iterate.
+
+        Args:
+            status: Only these statuses.
+            name: Only these task types.
+            text: Case-insensitive substring of the name.
+            sort: The order, e.g. ``createdAt:asc``.
+            page_size: Tasks per request, 1 to 100.
+            project_id: Only tasks of this project.
+            filters: Further equality filters by contract field name.
+        """
+        query: dict[str, Any] = {"status": status, "name": name, "text": text, "sort": sort}
+        query.update(limit=page_size, project_id=project_id, filters=filters)
+        cursor: str | None = None
+        while True:
+            page = self.list_page(cursor=cursor, **query)
+            yield from page.items
+            cursor = core.next_cursor(page, cursor)
+            if cursor is None:
+                return
+
+    def watch(
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        max_wait: float = 30.0,
+        poll_interval: float = 1.0,
+    ) -> Iterator[Task]:
+        """Yield the task now and on every change, until it is terminal (the last item).
+
+        Long-polls with ``?wait=`` and ``If-None-Match``; against a server that ignores
+        ``wait`` it polls every ``poll_interval`` seconds.
+
+        Args:
+            task_id: The task's ``_id``.
+            timeout: Give up after this many seconds with
+                :class:`~tasktrack.client.errors.WaitTimeout` (None: never).
+            max_wait: The longest single long-poll, at most 60 seconds.
+            poll_interval: The least time between two requests that brought no change.
+        """
+        watcher = core.Watcher(
+            self._api, task_id, timeout=timeout, max_wait=max_wait, poll_interval=poll_interval
+        )
+        while not watcher.done:
+            spec = watcher.next_request()
+            started = time.monotonic()
+            response = self._send(spec)
+            task, pause = watcher.feed(spec, response, time.monotonic() - started)
+            if task is not None:
+                yield task
+            if pause > 0 and not watcher.done:
+                time.sleep(pause)
+
+    def wait(self, task_id: str, *, timeout: float | None = None, max_wait: float = 30.0) -> Task:
+        """Wait until the task is terminal and return it.
+
+        Args:
+            task_id: The task's ``_id``.
+            timeout: Give up after this many seconds with
+                :class:`~tasktrack.client.errors.WaitTimeout` (None: never).
+            max_wait: The longest single long-poll, at most 60 seconds.
+        """
+        final: Task | None = None
+        for task in self.watch(task_id, timeout=timeout, max_wait=max_wait):
+            final = task
+        assert final is not None  # watch yields at least once, or raises
+        return final
