@@ -31,6 +31,9 @@ class Settings:
     #: Modules whose task types are registered (comma-separated in the environment).
     app_modules: tuple[str, ...] = field(default_factory=tuple)
     log_level: str = "info"
+    #: Believe X-Forwarded-For / X-Forwarded-Proto from these proxy addresses (comma-separated,
+    #: "*" for any). Empty: never, so a client cannot pick its own address for rate limiting.
+    forwarded_allow_ips: str = ""
     #: Run a worker inside ``tasktrack serve`` (set 0 to serve the API only).
     worker: int = 1
     #: Worker knobs (see tasktrack.worker.worker.WorkerOptions).
@@ -60,6 +63,11 @@ class Settings:
             raise ValueError(f"port must be 0..65535, got {self.port}")
         if self.sqlite_synchronous.upper() not in ("FULL", "EXTRA", "NORMAL", "OFF"):
             raise ValueError("TASKTRACK_SQLITE_SYNCHRONOUS must be FULL, EXTRA, NORMAL or OFF")
+        # No "trace": uvicorn's trace level logs whole requests, credentials included.
+        if self.log_level.lower() not in ("critical", "error", "warning", "info", "debug"):
+            raise ValueError(
+                "TASKTRACK_LOG_LEVEL must be one of critical, error, warning, info, debug"
+            )
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         for name in ("lease_seconds", "poll_interval", "reaper_interval"):

@@ -22,14 +22,19 @@ from tasktrack.api.access_log import AccessLogMiddleware
 from tasktrack.api.context import ApiContext
 from tasktrack.api.openapi import openapi_document
 from tasktrack.api.problems import problem
+from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitMiddleware, RateLimitPolicy
+from tasktrack.api.routes.auth import AuthEndpoints
 from tasktrack.api.routes.tasks import handlers
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
 from tasktrack.service.identity import IdentityService
+from tasktrack.service.oauth import OAuthService
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.tasks import TaskService
+from tasktrack.service.tokens import TokenPolicy
 from tasktrack.storage.base import Stores
 from tasktrack.storage.factory import open_stores
+from tasktrack.web.routes import web_routes
 
 PREFIXES = ("/new/v2.0", "/v2.0")
 
@@ -75,6 +80,12 @@ def create_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
     ]
+    # Identity: the OAuth 2.0 endpoints, and the limiter of failed authentication.
+    limiter = FailedAuthLimiter(RateLimitPolicy.from_env())
+    auth = AuthEndpoints(limiter)
+    routes += auth.routes()
+    routes += web_routes(PREFIXES)  # the dashboard: /, /static/*, /v2.0/events (tasktrack.web)
+    token_policy = TokenPolicy.from_env()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -84,12 +95,13 @@ def create_app(
         )
         identity = IdentityService(opened.identity)
         await identity.ensure_default()
+        auth.oauth = await OAuthService.open(opened.identity, token_policy)
         ctx = ApiContext(
             settings=settings,
             stores=opened,
             tasks=TaskService(opened.tasks, registry),
             identity=identity,
-            authenticator=Authenticator(identity),
+            authenticator=Authenticator(identity, auth.oauth.verify_access_token, limiter),
         )
         holder["ctx"] = ctx
         app.state.ctx = ctx
@@ -113,5 +125,6 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
     )
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(AccessLogMiddleware)
     return app

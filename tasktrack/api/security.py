@@ -1,7 +1,11 @@
 """Credentials → Principal: ``X-API-Key`` header, ``api_key`` query parameter, or Bearer token.
 
-Bearer tokens are checked by a verifier the app is given (the OAuth2 issue supplies one);
-without one, a bearer token is simply not a valid credential.
+Bearer tokens are checked by a verifier the app is given
+(:meth:`tasktrack.service.oauth.OAuthService.verify_access_token`); without one, a bearer
+token is simply not a valid credential. Every rejected credential is reported to the
+failed-authentication limiter, which is what makes guessing keys and tokens slow.
+
+Nothing here logs: a presented credential must never reach a log line.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 
+from tasktrack.api.ratelimit import FailedAuthLimiter, client_address
 from tasktrack.domain.identity import Principal
 from tasktrack.errors import Unauthenticated
 from tasktrack.service.identity import IdentityService
@@ -20,20 +25,41 @@ BearerVerifier = Callable[[str], Awaitable[Principal]]
 class Authenticator:
     """Resolves the caller of a request, or raises Unauthenticated."""
 
-    def __init__(self, identity: IdentityService, bearer: BearerVerifier | None = None) -> None:
+    def __init__(
+        self,
+        identity: IdentityService,
+        bearer: BearerVerifier | None = None,
+        limiter: FailedAuthLimiter | None = None,
+    ) -> None:
         self.identity = identity
         self.bearer = bearer
+        self.limiter = limiter
 
     async def __call__(self, request: Request) -> Principal:
         key = request.headers.get("x-api-key") or request.query_params.get("api_key")
-        if key:
-            return await self.identity.authenticate_api_key(key)
+        if key:  # the hot path: one header lookup, one primary-key read
+            try:
+                return await self.identity.authenticate_api_key(key)
+            except Unauthenticated:
+                self._failed(request)
+                raise
         auth = request.headers.get("authorization")
-        if auth:
-            scheme, _, token = auth.partition(" ")
-            if scheme.lower() == "bearer" and token.strip() and self.bearer is not None:
-                return await self.bearer(token.strip())
-            raise Unauthenticated("invalid bearer token")
-        raise Unauthenticated(
-            "authentication required: send X-API-Key, ?api_key= or Authorization: Bearer"
-        )
+        if not auth:  # presenting nothing is not a guess: the limiter does not count it
+            raise Unauthenticated(
+                "authentication required: send X-API-Key, ?api_key= or Authorization: Bearer"
+            )
+        try:
+            return await self._bearer(auth)
+        except Unauthenticated:
+            self._failed(request)
+            raise
+
+    def _failed(self, request: Request) -> None:
+        if self.limiter is not None:
+            self.limiter.record_failure(client_address(request.scope))
+
+    async def _bearer(self, authorization: str) -> Principal:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer" and token.strip() and self.bearer is not None:
+            return await self.bearer(token.strip())
+        raise Unauthenticated("invalid bearer token")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import click
 
 from tasktrack.cli.main import run_async, settings_from
-from tasktrack.errors import NotFound
-from tasktrack.service.identity import IdentityService
-from tasktrack.storage.factory import open_stores
+from tasktrack.cli.org import DATABASE_URL_HELP, identity_service
 
 
 @click.group()
@@ -21,7 +19,7 @@ def apikey() -> None:
 )
 @click.option("--read-only", is_flag=True, help="The key can read and list, not create or cancel.")
 @click.option("--label", default="", help="A note to recognise the key by.")
-@click.option("--database-url", help="[env: TASKTRACK_DATABASE_URL]")
+@click.option("--database-url", help=DATABASE_URL_HELP)
 @click.pass_context
 def create(
     ctx: click.Context, user: str | None, read_only: bool, label: str, database_url: str | None
@@ -35,34 +33,21 @@ def create(
     settings = settings_from(ctx, database_url=database_url)
 
     async def go() -> str:
-        stores = await open_stores(
-            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
-        )
-        try:
-            identity = IdentityService(stores.identity)
+        async with identity_service(settings) as identity:
             _, default_user = await identity.ensure_default()
-            user_id = default_user.id
-            if user:
-                found = await stores.identity.get_user(user) or await stores.identity.find_user(
-                    user
-                )
-                if found is None:
-                    raise NotFound(f"no user {user!r}")
-                user_id = found.id
+            user_id = (await identity.find_user(user)).id if user else default_user.id
             key, plaintext = await identity.create_api_key(
                 user_id, read_only=read_only, label=label
             )
             click.echo(f"created API key {key.id}{' (read-only)' if read_only else ''}")
             return plaintext
-        finally:
-            await stores.close()
 
     click.echo(run_async(go))
 
 
 @apikey.command("revoke")
 @click.argument("key_id")
-@click.option("--database-url", help="[env: TASKTRACK_DATABASE_URL]")
+@click.option("--database-url", help=DATABASE_URL_HELP)
 @click.pass_context
 def revoke(ctx: click.Context, key_id: str, database_url: str | None) -> None:
     """Revoke an API key by its id (the 24 hex characters after `tt_`).
@@ -74,11 +59,8 @@ def revoke(ctx: click.Context, key_id: str, database_url: str | None) -> None:
     settings = settings_from(ctx, database_url=database_url)
 
     async def go() -> None:
-        stores = await open_stores(settings.database_url)
-        try:
-            await IdentityService(stores.identity).revoke_api_key(key_id)
-        finally:
-            await stores.close()
+        async with identity_service(settings) as identity:
+            await identity.revoke_api_key(key_id)
 
     run_async(go)
     click.echo(f"revoked API key {key_id}")

@@ -83,14 +83,17 @@ def serve(
             return embedded_worker(api.stores.tasks, api.tasks, registry, options)
 
         extensions.append(in_process_worker)
-    app = create_app(
-        settings,
-        registry,
-        extensions=extensions,
-        on_ready=lambda _: click.echo(
-            f"tasktrack is serving on http://{settings.host}:{settings.port}/", err=True
-        ),
-    )
+    try:
+        app = create_app(
+            settings,
+            registry,
+            extensions=extensions,
+            on_ready=lambda _: click.echo(
+                f"tasktrack is serving on http://{settings.host}:{settings.port}/", err=True
+            ),
+        )
+    except ValueError as exc:  # a bad TASKTRACK_* setting read while building the app
+        fail(str(exc), 2)
     uvicorn.run(
         app,
         host=settings.host,
@@ -98,6 +101,8 @@ def serve(
         access_log=False,  # ours leaves out query strings, where api_key may be
         log_level=settings.log_level,
         server_header=False,
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
 
 

@@ -215,7 +215,7 @@ class SQLiteDatabase:
         self._local = threading.local()
 
 
-def _lower(value: object) -> object:
+def _lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else value
 
 

@@ -133,18 +133,19 @@ class SQLiteIdentityStore:
         return await self.db.write(run)
 
     async def create_api_key(self, key: ApiKey) -> ApiKey:
+        k = key
         await self._insert(
             "INSERT INTO api_keys (id, user_id, org_id, secret_hash, read_only, revoked, label, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                key.id,
-                key.user_id,
-                key.org_id,
-                key.secret_hash,
-                int(key.read_only),
-                int(key.revoked),
-                key.label,
-                key.created_at,
+                k.id,
+                k.user_id,
+                k.org_id,
+                k.secret_hash,
+                k.read_only,
+                k.revoked,
+                k.label,
+                k.created_at,
             ),
             "api key",
         )
@@ -158,16 +159,7 @@ class SQLiteIdentityStore:
         )
         if row is None:
             return None
-        return ApiKey(
-            id=row[0],
-            user_id=row[1],
-            org_id=row[2],
-            secret_hash=row[3],
-            created_at=row[4],
-            read_only=bool(row[5]),
-            revoked=bool(row[6]),
-            label=row[7],
-        )
+        return ApiKey(row[0], row[1], row[2], row[3], row[4], bool(row[5]), bool(row[6]), row[7])
 
     async def revoke_api_key(self, key_id: str) -> bool:
         return await self._update(
@@ -178,18 +170,19 @@ class SQLiteIdentityStore:
         def run(con: sqlite3.Connection) -> None:
             try:
                 _insert_user(con, service_user)
+                c = client
                 con.execute(
                     "INSERT INTO oauth_clients (id, org_id, user_id, secret_hash, name, "
                     "read_only, revoked, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        client.id,
-                        client.org_id,
-                        client.user_id,
-                        client.secret_hash,
-                        client.name,
-                        int(client.read_only),
-                        int(client.revoked),
-                        client.created_at,
+                        c.id,
+                        c.org_id,
+                        c.user_id,
+                        c.secret_hash,
+                        c.name,
+                        c.read_only,
+                        c.revoked,
+                        c.created_at,
                     ),
                 )
             except sqlite3.IntegrityError as exc:
@@ -226,18 +219,11 @@ class SQLiteIdentityStore:
     async def create_grant(self, grant: Grant, first: RefreshToken) -> Grant:
         def run(con: sqlite3.Connection) -> None:
             try:
+                g = grant
                 con.execute(
                     "INSERT INTO grants (id, user_id, org_id, client_id, read_only, revoked, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        grant.id,
-                        grant.user_id,
-                        grant.org_id,
-                        grant.client_id,
-                        int(grant.read_only),
-                        int(grant.revoked),
-                        grant.created_at,
-                    ),
+                    (g.id, g.user_id, g.org_id, g.client_id, g.read_only, g.revoked, g.created_at),
                 )
                 _insert_refresh(con, first)
             except sqlite3.IntegrityError as exc:
@@ -293,15 +279,9 @@ class SQLiteIdentityStore:
 
 
 def _insert_refresh(con: sqlite3.Connection, token: RefreshToken) -> None:
+    t = token
     con.execute(
         "INSERT INTO refresh_tokens (id, grant_id, secret_hash, created_at, expires_at, used) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            token.id,
-            token.grant_id,
-            token.secret_hash,
-            token.created_at,
-            token.expires_at,
-            int(token.used),
-        ),
+        (t.id, t.grant_id, t.secret_hash, t.created_at, t.expires_at, t.used),
     )

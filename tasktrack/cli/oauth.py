@@ -1,0 +1,67 @@
+"""``tasktrack oauth-client``: OAuth 2.0 clients for the token endpoint."""
+
+from __future__ import annotations
+
+import click
+
+from tasktrack.cli.main import run_async, settings_from
+from tasktrack.cli.org import DATABASE_URL_HELP, identity_service
+from tasktrack.service.identity import DEFAULT_ORG
+
+
+@click.group("oauth-client")
+def oauth_client() -> None:
+    """Manage OAuth 2.0 clients (for the password and client_credentials grants)."""
+
+
+@oauth_client.command("create")
+@click.option("--org", "org_ref", default=DEFAULT_ORG, help="Organisation id or name.")
+@click.option("--name", default="", help="A note to recognise the client by.")
+@click.option("--read-only", is_flag=True, help="Its tokens can read and list, nothing else.")
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.pass_context
+def create(
+    ctx: click.Context, org_ref: str, name: str, read_only: bool, database_url: str | None
+) -> None:
+    """Create a client and print its id and secret (the secret is shown only once).
+
+    client_credentials tokens act as the client's own service user.
+
+    \b
+    Example:
+      tasktrack oauth-client create --org acme --name ci
+    """
+    settings = settings_from(ctx, database_url=database_url)
+
+    async def go() -> tuple[str, str]:
+        async with identity_service(settings) as identity:
+            org = await identity.find_organisation(org_ref)
+            client, secret = await identity.create_oauth_client(
+                org.id, name=name, read_only=read_only
+            )
+            return client.id, secret
+
+    client_id, secret = run_async(go)
+    click.echo(f"client_id: {client_id}")
+    click.echo(f"client_secret: {secret}")
+
+
+@oauth_client.command("revoke")
+@click.argument("client_id")
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.pass_context
+def revoke(ctx: click.Context, client_id: str, database_url: str | None) -> None:
+    """Revoke a client: its secret and every token issued to it stop working.
+
+    \b
+    Example:
+      tasktrack oauth-client revoke 65a1f0c2e4b0a1b2c3d4e5f6
+    """
+    settings = settings_from(ctx, database_url=database_url)
+
+    async def go() -> None:
+        async with identity_service(settings) as identity:
+            await identity.revoke_oauth_client(client_id)
+
+    run_async(go)
+    click.echo(f"revoked OAuth client {client_id}")

@@ -1,0 +1,126 @@
+// One task: all 13 fields in the contract's order, `data` pretty-printed, a cancel button,
+// and the JSON, XML and CSV representations. Those are fetched with the credential header and
+// opened as blob: URLs, so the credential never appears in a URL. Live changes re-render it.
+
+import { API, ApiError, request, requestJson } from "./api.js";
+import { cancelWithConfirmation } from "./cancel.js";
+import { CANCELLABLE, badge, el, iso, progress, showError, timeago } from "./format.js";
+
+const FIELDS = [
+  "name", "data", "status", "currentStep", "totalStep", "failReason", "lastRunAt",
+  "lastFinishedAt", "_id", "createdAt", "lastChanged", "createdBy", "lastChangedBy",
+];
+const FORMATS = [
+  { label: "JSON", accept: "application/json", type: "application/json" },
+  { label: "XML", accept: "application/xml", type: "application/xml" },
+  // text/plain so the browser shows the CSV rather than downloading it.
+  { label: "CSV", accept: "text/csv", type: "text/plain;charset=utf-8" },
+];
+
+let current = null; // the task shown, or null
+let loadSeq = 0;
+
+const $ = (id) => document.getElementById(id);
+
+function value(task, field) {
+  const raw = task[field];
+  switch (field) {
+    case "data":
+      return el("pre", { className: "data", id: "detail-data", tabindex: "0", "aria-label": "data" },
+        JSON.stringify(raw, null, 2));
+    case "status":
+      return badge(raw);
+    case "currentStep":
+      return el("span", {}, String(raw), " ", progress(task, "Progress"));
+    case "createdAt":
+    case "lastChanged":
+      return el("span", {}, el("code", {}, String(raw)), " · ", iso(raw), " · ", timeago(raw));
+    case "failReason":
+      return raw ? el("span", { className: "reason" }, raw) : el("span", { className: "none" }, "none");
+    case "lastRunAt":
+    case "lastFinishedAt":
+      return raw ? el("span", {}, raw) : el("span", { className: "none" }, "not yet");
+    default:
+      return el("code", {}, String(raw));
+  }
+}
+
+async function openAs(task, format) {
+  try {
+    const response = await request(`${API}/tasks/${encodeURIComponent(task._id)}`, {
+      accept: format.accept,
+    });
+    if (!response.ok) throw new ApiError(response.status, response.statusText);
+    const blob = new Blob([await response.arrayBuffer()], { type: format.type });
+    const url = URL.createObjectURL(blob);
+    el("a", { href: url, target: "_blank", rel: "noopener" }).click();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) {
+      showError(`Could not fetch the ${format.label}: ${error.message}`);
+    }
+  }
+}
+
+function render(task) {
+  current = task;
+  $("detail-title").textContent = `Task ${task.name}`;
+  const formats = el("div", { className: "formats", role: "group", "aria-label": "Representations" },
+    el("span", { className: "formats-label" }, "Open as"),
+    ...FORMATS.map((format) => {
+      const button = el("button", {
+        type: "button", id: `open-${format.label.toLowerCase()}`, "aria-label": `Open as ${format.label}`,
+      }, format.label);
+      button.addEventListener("click", () => openAs(current, format));
+      return button;
+    }));
+  const actions = [formats];
+  if (CANCELLABLE.has(task.status)) {
+    const cancel = el("button", { type: "button", className: "danger", id: "detail-cancel" },
+      "Cancel task");
+    cancel.addEventListener("click", async () => {
+      const updated = await cancelWithConfirmation(current);
+      if (updated) update(updated);
+    });
+    actions.push(cancel);
+  }
+  const focused = $("detail-view").contains(document.activeElement) ? document.activeElement.id : "";
+  $("detail-actions").replaceChildren(...actions);
+  const list = el("dl", { className: "fields" });
+  for (const field of FIELDS) {
+    list.append(el("div", { className: "field-row" }, el("dt", {}, field), el("dd", {}, value(task, field))));
+  }
+  $("detail-body").replaceChildren(list);
+  if (focused) ($(focused) || $("detail-title")).focus();
+}
+
+/** Show task ``id``; focus moves to its heading. */
+export async function showDetail(id) {
+  const seq = ++loadSeq;
+  current = null;
+  $("detail-title").textContent = "Task";
+  $("detail-actions").replaceChildren();
+  $("detail-body").replaceChildren(el("p", { className: "loading" }, "Loading…"));
+  try {
+    const task = await requestJson(`${API}/tasks/${encodeURIComponent(id)}`);
+    if (seq !== loadSeq) return;
+    render(task);
+    showError("");
+  } catch (error) {
+    if (seq !== loadSeq || (error instanceof ApiError && error.status === 401)) return;
+    $("detail-body").replaceChildren(el("p", { className: "empty" }, error.message));
+  }
+  $("detail-title").focus();
+}
+
+/** A live change: re-render if it is the task shown. */
+export function update(task) {
+  if (current && current._id === task._id) render(task);
+}
+
+export function clearDetail() {
+  current = null;
+  loadSeq += 1;
+  $("detail-actions").replaceChildren();
+  $("detail-body").replaceChildren();
+}
