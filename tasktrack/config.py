@@ -34,6 +34,8 @@ class Settings:
     #: Believe X-Forwarded-For / X-Forwarded-Proto from these proxy addresses (comma-separated,
     #: "*" for any). Empty: never, so a client cannot pick its own address for rate limiting.
     forwarded_allow_ips: str = ""
+    #: ``tasktrack worker`` serves Prometheus metrics on this port (0: off).
+    metrics_port: int = 0
     #: Run a worker inside ``tasktrack serve`` (set 0 to serve the API only).
     worker: int = 1
     #: Worker knobs (see tasktrack.worker.worker.WorkerOptions).

@@ -1,7 +1,7 @@
-"""Access log without secrets: method, path (never the query string), status, duration.
+"""Access log and HTTP metrics, in one wrapper (one timing, one status capture).
 
-uvicorn's own access log prints the query string, where ``api_key`` may sit, so the server
-runs with it off and logs through this middleware instead.
+The log has method, path (never the query string), status and duration: uvicorn's own access
+log prints the query string, where ``api_key`` may sit, so the server runs with it off.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tasktrack.metrics import HTTP_LATENCY, HTTP_REQUESTS, route_label
+
 log = logging.getLogger("tasktrack.access")
 
 
@@ -19,7 +21,7 @@ class AccessLogMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -34,12 +36,17 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            client = scope.get("client")
-            log.info(
-                '%s "%s %s" %d %.1fms',
-                client[0] if client else "-",
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - start) * 1000,
-            )
+            elapsed = time.perf_counter() - start
+            route = route_label(scope["path"])
+            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+            HTTP_LATENCY.labels(scope["method"], route).observe(elapsed)
+            if log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                log.info(
+                    '%s "%s %s" %d %.1fms',
+                    client[0] if client else "-",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    elapsed * 1000,
+                )

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -27,6 +28,7 @@ from tasktrack.api.routes.auth import AuthEndpoints
 from tasktrack.api.routes.tasks import handlers
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
+from tasktrack.metrics import TASKS
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.oauth import OAuthService
 from tasktrack.service.registry import TaskRegistry
@@ -76,9 +78,16 @@ def create_app(
     async def health(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
+    async def metrics(request: Request) -> Response:
+        counts = await holder["ctx"].stores.tasks.count_by_status()
+        for status, n in counts.items():
+            TASKS.labels(status.value).set(n)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     routes += [
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     # Identity: the OAuth 2.0 endpoints, and the limiter of failed authentication.
     limiter = FailedAuthLimiter(RateLimitPolicy.from_env())

@@ -6,6 +6,7 @@ import asyncio
 import signal
 
 import click
+import prometheus_client
 
 from tasktrack.cli.main import fail, run_async, settings_from
 from tasktrack.errors import TaskTrackError
@@ -56,6 +57,11 @@ from tasktrack.worker.worker import Worker
     type=float,
     help="How often expired leases are recovered. [env: TASKTRACK_REAPER_INTERVAL; default 5]",
 )
+@click.option(
+    "--metrics-port",
+    type=int,
+    help="Serve Prometheus metrics on this port (0: off). [env: TASKTRACK_METRICS_PORT]",
+)
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -67,6 +73,7 @@ def worker(
     shutdown_timeout: float | None,
     poll_interval: float | None,
     reaper_interval: float | None,
+    metrics_port: int | None,
 ) -> None:
     """Run queued tasks. SIGTERM stops claiming and lets running tasks finish (a second
     SIGTERM stops at once, requeueing them).
@@ -85,12 +92,16 @@ def worker(
         shutdown_timeout=shutdown_timeout,
         poll_interval=poll_interval,
         reaper_interval=reaper_interval,
+        metrics_port=metrics_port,
     )
     try:
         registry = load_registry(settings.app_modules)
         options = settings.worker_options()
     except (TaskTrackError, ValueError) as exc:
         fail(str(exc))
+
+    if settings.metrics_port:
+        prometheus_client.start_http_server(settings.metrics_port, settings.host)
 
     async def go() -> None:
         stores = await open_stores(

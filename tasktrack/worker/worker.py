@@ -29,6 +29,7 @@ from tasktrack.domain.ids import new_id
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.task import Task
 from tasktrack.errors import LeaseLost, TaskTrackError
+from tasktrack.metrics import ATTEMPT_DURATION, ATTEMPTS, RUNNING
 from tasktrack.service.registry import TaskRegistry, TaskType
 from tasktrack.storage.base import TaskStore
 from tasktrack.worker.process import ChildProcess, Outcome
@@ -183,8 +184,12 @@ class Worker:
         run = _Running(task, task_type, child, cancelling=task.status is Status.CANCELLING)
         self._running[task.id] = run
         self._runs_changed.set()
+        RUNNING.inc()
+        started = time.monotonic()
         try:
             outcome = await self._run_child(run)
+            ATTEMPT_DURATION.labels(task.name).observe(time.monotonic() - started)
+            ATTEMPTS.labels(task.name, "lost" if run.lost else outcome.kind).inc()
             if run.lost:
                 return
             if run.released:
@@ -197,6 +202,7 @@ class Worker:
                 "settling task %s failed; its lease will expire and it will be recovered", task.id
             )
         finally:
+            RUNNING.dec()
             if run.kill_timer is not None:
                 run.kill_timer.cancel()
             if run.writer is not None:

@@ -40,7 +40,6 @@ METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 NOT_YET_SERVED: dict[str, set[str]] = {
     "/auth/oauth2/token": {"POST"},
     "/auth/oauth2/revoke": {"POST"},
-    "/metrics": {"GET"},
     "/": {"GET"},
     "/static/{}": {"GET"},
     "/v2.0/events": {"GET"},
