@@ -12,10 +12,12 @@ from typing import Any
 
 import psycopg
 
-from tasktrack.domain.lifecycle import Status, sources
+from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, LeaseLost, NotFound, StorageError
+from tasktrack.storage import lifecycle_sql as lsql
+from tasktrack.storage.lifecycle_sql import pg
 from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.postgres.connection import PostgresDatabase
 from tasktrack.storage.sql import list_sql
@@ -26,16 +28,8 @@ _INSERT = (
     f"({', '.join('%s::json' if c == 'data' else '%s' for c in TASK_COLUMNS)})"
 )
 _SELECT_ONE = "SELECT * FROM tasks WHERE id = %s"
-_RUNNING = "('active', 'cancelling')"
-_TOUCH = "last_changed = %s, version = version + 1"
-_END = (
-    "UPDATE tasks SET status = %s, last_finished_at = %s, lease_expires_at = NULL, "
-    f"worker_id = NULL, {_TOUCH}"
-)
-
-
-def _in(values: Collection[str]) -> str:
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+_RUNNING = lsql.RUNNING
+_TOUCH = pg((lsql.TOUCH, ()))[0]
 
 
 def _lost(task_id: str, attempt: int) -> LeaseLost:
@@ -151,107 +145,52 @@ class PostgresTaskStore:
         self, task_id: str, attempt: int, current_step: int, total_step: int, now: float
     ) -> Status:
         total = max(total_step, current_step)
-        row = await self._one(
-            f"UPDATE tasks SET current_step = %s, total_step = %s, {_TOUCH} "
-            f"WHERE id = %s AND attempts = %s AND status IN {_RUNNING} "
-            "AND (current_step <> %s OR total_step <> %s) RETURNING status",
-            (current_step, total, int(now), task_id, attempt, current_step, total),
-        )
+        row = await self._one(*pg(lsql.progress(task_id, attempt, current_step, total, now)))
         if row is None:  # unchanged, or not ours any more: tell which
-            row = await self._one(
-                f"SELECT status FROM tasks WHERE id = %s AND attempts = %s "
-                f"AND status IN {_RUNNING}",
-                (task_id, attempt),
-            )
+            row = await self._one(*pg(lsql.running_status(task_id, attempt)))
             if row is None:
                 raise _lost(task_id, attempt)
         return Status(row[0])
 
-    async def _fenced(self, sql: str, args: tuple[Any, ...], task_id: str, attempt: int) -> Task:
-        row = await self._one(sql, args)
+    async def _fenced(self, statement: lsql.Statement, task_id: str, attempt: int) -> Task:
+        row = await self._one(*pg(statement))
         if row is None:
             raise _lost(task_id, attempt)
         return task_from_row(row)
 
     async def finish(self, task_id: str, attempt: int, now: float) -> Task:
-        now = exact_time(now)
-        return await self._fenced(
-            f"{_END}, current_step = total_step WHERE id = %s AND attempts = %s "
-            f"AND status IN {_in(sources('finish'))} RETURNING *",
-            ("done", now, int(now), task_id, attempt),
-            task_id,
-            attempt,
-        )
+        return await self._fenced(lsql.finish(task_id, attempt, exact_time(now)), task_id, attempt)
 
     async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
-        now = exact_time(now)
-        return await self._fenced(
-            f"{_END}, fail_reason = %s WHERE id = %s AND attempts = %s "
-            f"AND status IN {_in(sources('fail'))} RETURNING *",
-            ("error", now, int(now), reason, task_id, attempt),
-            task_id,
-            attempt,
-        )
+        statement = lsql.fail(task_id, attempt, reason, exact_time(now))
+        return await self._fenced(statement, task_id, attempt)
 
     async def stop(self, task_id: str, attempt: int, now: float) -> Task:
-        now = exact_time(now)
-        return await self._fenced(
-            f"{_END} WHERE id = %s AND attempts = %s AND status = 'cancelling' RETURNING *",
-            ("cancelled", now, int(now), task_id, attempt),
-            task_id,
-            attempt,
-        )
+        return await self._fenced(lsql.stop(task_id, attempt, exact_time(now)), task_id, attempt)
 
     async def retry(self, task_id: str, attempt: int, run_after: float, now: float) -> Task:
-        return await self._requeue(task_id, attempt, now, "run_after = %s", (run_after,))
+        return await self._requeue(task_id, attempt, now, "run_after = ?", (run_after,))
 
     async def release(self, task_id: str, attempt: int, now: float) -> Task:
         return await self._requeue(task_id, attempt, now, "max_attempts = max_attempts + 1", ())
 
     async def _requeue(
-        self, task_id: str, attempt: int, now: float, extra: str, extra_args: tuple[Any, ...]
+        self, task_id: str, attempt: int, now: float, set_extra: str, extra: tuple[Any, ...]
     ) -> Task:
         """active → queued, or cancelling → cancelled (a cancel request stops retries)."""
         now = exact_time(now)
-        row = await self._one(
-            f"UPDATE tasks SET status = 'queued', {extra}, worker_id = NULL, "
-            f"lease_expires_at = NULL, {_TOUCH} "
-            "WHERE id = %s AND attempts = %s AND status = 'active' RETURNING *",
-            (*extra_args, int(now), task_id, attempt),
-        )
+        row = await self._one(*pg(lsql.requeue(task_id, attempt, now, set_extra, extra)))
         if row is None:
-            row = await self._one(
-                f"{_END} WHERE id = %s AND attempts = %s AND status = 'cancelling' RETURNING *",
-                ("cancelled", now, int(now), task_id, attempt),
-            )
+            row = await self._one(*pg(lsql.stop(task_id, attempt, now)))
         if row is None:
             raise _lost(task_id, attempt)
         return task_from_row(row)
 
     async def expire_leases(self, now: float, lost_reason: str) -> list[Task]:
-        now = exact_time(now)
-        stale = f"status IN {_RUNNING} AND lease_expires_at < %s"
+        rows: list[Any] = []
         async with self.db.connection() as con, con.transaction():
-            rows = await (
-                await con.execute(
-                    f"{_END} WHERE {stale} AND status = 'cancelling' RETURNING *",
-                    ("cancelled", now, int(now), now),
-                )
-            ).fetchall()
-            rows += await (
-                await con.execute(
-                    "UPDATE tasks SET status = 'queued', worker_id = NULL, "
-                    f"lease_expires_at = NULL, {_TOUCH} WHERE {stale} AND status = 'active' "
-                    "AND attempts < max_attempts RETURNING *",
-                    (int(now), now),
-                )
-            ).fetchall()
-            rows += await (
-                await con.execute(
-                    f"{_END}, fail_reason = %s WHERE {stale} AND status = 'active' RETURNING *",
-                    ("error", now, int(now), lost_reason, now),
-                )
-            ).fetchall()
+            for statement in lsql.expire(exact_time(now), lost_reason):
+                rows += await (await con.execute(*pg(statement))).fetchall()
         return [task_from_row(r) for r in rows]
 
     async def statuses(self, task_ids: Collection[str]) -> dict[str, Status]:

@@ -11,10 +11,11 @@ import sqlite3
 from collections.abc import Collection
 from typing import Any
 
-from tasktrack.domain.lifecycle import Status, sources
+from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, LeaseLost, NotFound
+from tasktrack.storage import lifecycle_sql as lsql
 from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.sql import list_sql
@@ -23,17 +24,11 @@ from tasktrack.storage.sqlite.identity import SQLiteIdentityStore
 from tasktrack.storage.sqlite.rows import INSERT_TASK, exact_time, task_from_row, task_to_row
 
 _SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
-_RUNNING = ("active", "cancelling")
-#: Columns every user-visible change touches.
-_TOUCH = "last_changed = ?, version = version + 1"
-_END = (
-    f"UPDATE tasks SET status = ?, last_finished_at = ?, lease_expires_at = NULL, "
-    f"worker_id = NULL, {_TOUCH}"
-)
+_TOUCH = lsql.TOUCH
 
 
-def _in(values: Collection[str]) -> str:
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+def _lost(task_id: str, attempt: int) -> LeaseLost:
+    return LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
 
 
 class SQLiteTaskStore:
@@ -150,7 +145,7 @@ class SQLiteTaskStore:
             for task_id, attempt in claims:
                 row = con.execute(
                     "UPDATE tasks SET lease_expires_at = ? WHERE id = ? AND attempts = ? "
-                    f"AND status IN {_in(_RUNNING)} RETURNING status",
+                    f"AND status IN {lsql.RUNNING} RETURNING status",
                     (now + lease_seconds, task_id, attempt),
                 ).fetchone()
                 if row:
@@ -162,23 +157,14 @@ class SQLiteTaskStore:
     async def record_progress(
         self, task_id: str, attempt: int, current_step: int, total_step: int, now: float
     ) -> Status:
-        total = max(total_step, current_step)
+        update = lsql.progress(task_id, attempt, current_step, max(total_step, current_step), now)
+        check = lsql.running_status(task_id, attempt)
 
         def progress(con: sqlite3.Connection) -> Status:
-            row = con.execute(
-                f"UPDATE tasks SET current_step = ?, total_step = ?, {_TOUCH} "
-                f"WHERE id = ? AND attempts = ? AND status IN {_in(_RUNNING)} "
-                "AND (current_step != ? OR total_step != ?) RETURNING status",
-                (current_step, total, int(now), task_id, attempt, current_step, total),
-            ).fetchone()
-            if row is None:  # unchanged, or not ours any more: tell which
-                row = con.execute(
-                    f"SELECT status FROM tasks WHERE id = ? AND attempts = ? "
-                    f"AND status IN {_in(_RUNNING)}",
-                    (task_id, attempt),
-                ).fetchone()
-                if row is None:
-                    raise LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
+            # No row: unchanged, or not ours any more; the second read tells which.
+            row = con.execute(*update).fetchone() or con.execute(*check).fetchone()
+            if row is None:
+                raise _lost(task_id, attempt)
             return Status(row[0])
 
         status = await self.db.write(progress)
@@ -186,33 +172,14 @@ class SQLiteTaskStore:
         return status
 
     async def finish(self, task_id: str, attempt: int, now: float) -> Task:
-        now = exact_time(now)
-        return await self._fenced(
-            f"{_END}, current_step = total_step WHERE id = ? AND attempts = ? "
-            f"AND status IN {_in(sources('finish'))} RETURNING *",
-            ("done", now, int(now), task_id, attempt),
-            task_id,
-            attempt,
-        )
+        return await self._fenced(lsql.finish(task_id, attempt, exact_time(now)), task_id, attempt)
 
     async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
-        now = exact_time(now)
-        return await self._fenced(
-            f"{_END}, fail_reason = ? WHERE id = ? AND attempts = ? "
-            f"AND status IN {_in(sources('fail'))} RETURNING *",
-            ("error", now, int(now), reason, task_id, attempt),
-            task_id,
-            attempt,
-        )
+        statement = lsql.fail(task_id, attempt, reason, exact_time(now))
+        return await self._fenced(statement, task_id, attempt)
 
     async def stop(self, task_id: str, attempt: int, now: float) -> Task:
-        now = exact_time(now)
-        return await self._fenced(
-            f"{_END} WHERE id = ? AND attempts = ? AND status = 'cancelling' RETURNING *",
-            ("cancelled", now, int(now), task_id, attempt),
-            task_id,
-            attempt,
-        )
+        return await self._fenced(lsql.stop(task_id, attempt, exact_time(now)), task_id, attempt)
 
     async def retry(self, task_id: str, attempt: int, run_after: float, now: float) -> Task:
         return await self._requeue(task_id, attempt, now, "run_after = ?", (run_after,))
@@ -221,34 +188,26 @@ class SQLiteTaskStore:
         return await self._requeue(task_id, attempt, now, "max_attempts = max_attempts + 1", ())
 
     async def _requeue(
-        self, task_id: str, attempt: int, now: float, extra: str, extra_args: tuple[Any, ...]
+        self, task_id: str, attempt: int, now: float, set_extra: str, extra: tuple[Any, ...]
     ) -> Task:
         """active → queued, or cancelling → cancelled (a cancel request stops retries)."""
         now = exact_time(now)
+        requeue = lsql.requeue(task_id, attempt, now, set_extra, extra)
+        stop = lsql.stop(task_id, attempt, now)
 
-        def requeue(con: sqlite3.Connection) -> Task:
-            row = con.execute(
-                f"UPDATE tasks SET status = 'queued', {extra}, worker_id = NULL, "
-                f"lease_expires_at = NULL, {_TOUCH} "
-                "WHERE id = ? AND attempts = ? AND status = 'active' RETURNING *",
-                (*extra_args, int(now), task_id, attempt),
-            ).fetchone()
+        def run(con: sqlite3.Connection) -> Task:
+            row = con.execute(*requeue).fetchone() or con.execute(*stop).fetchone()
             if row is None:
-                row = con.execute(
-                    f"{_END} WHERE id = ? AND attempts = ? AND status = 'cancelling' RETURNING *",
-                    ("cancelled", now, int(now), task_id, attempt),
-                ).fetchone()
-            if row is None:
-                raise LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
+                raise _lost(task_id, attempt)
             return task_from_row(row)
 
-        return self._notify(await self.db.write(requeue))
+        return self._notify(await self.db.write(run))
 
-    async def _fenced(self, sql: str, args: tuple[Any, ...], task_id: str, attempt: int) -> Task:
+    async def _fenced(self, statement: lsql.Statement, task_id: str, attempt: int) -> Task:
         def run(con: sqlite3.Connection) -> Task:
-            row = con.execute(sql, args).fetchone()
+            row = con.execute(*statement).fetchone()
             if row is None:
-                raise LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
+                raise _lost(task_id, attempt)
             return task_from_row(row)
 
         return self._notify(await self.db.write(run))
@@ -258,25 +217,10 @@ class SQLiteTaskStore:
         return task
 
     async def expire_leases(self, now: float, lost_reason: str) -> list[Task]:
-        now = exact_time(now)
+        statements = lsql.expire(exact_time(now), lost_reason)
 
         def expire(con: sqlite3.Connection) -> list[Task]:
-            stale = f"status IN {_in(_RUNNING)} AND lease_expires_at < ?"
-            rows = con.execute(
-                f"{_END} WHERE {stale} AND status = 'cancelling' RETURNING *",
-                ("cancelled", now, int(now), now),
-            ).fetchall()
-            rows += con.execute(
-                f"UPDATE tasks SET status = 'queued', worker_id = NULL, lease_expires_at = NULL, "
-                f"{_TOUCH} WHERE {stale} AND status = 'active' AND attempts < max_attempts "
-                "RETURNING *",
-                (int(now), now),
-            ).fetchall()
-            rows += con.execute(
-                f"{_END}, fail_reason = ? WHERE {stale} AND status = 'active' RETURNING *",
-                ("error", now, int(now), lost_reason, now),
-            ).fetchall()
-            return [task_from_row(r) for r in rows]
+            return [task_from_row(r) for st in statements for r in con.execute(*st).fetchall()]
 
         recovered = await self.db.write(expire)
         self.events.notify(recovered)
