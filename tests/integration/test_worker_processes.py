@@ -310,3 +310,63 @@ async def _exists(path: Path) -> bool:
 
 async def _read(path: Path) -> str:
     return path.read_text() if path.exists() else ""
+
+
+async def test_cancel_keeps_working_while_the_worker_shuts_down(
+    db: Stores,
+    service: TaskService,
+    workers: list[WorkerProcess],  # type: ignore[type-arg]
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "coop.log"
+    w = workers.start("--shutdown-timeout", "60")  # type: ignore[attr-defined]
+    task = await service.create(ALICE, "test.cooperative", {"log": str(log)})
+    await eventually(lambda: _read(log), lambda t: "started" in t, timeout=60, what="start")
+    w.signal(signal.SIGTERM)  # draining: it would wait up to a minute for the task
+    await eventually(
+        lambda: asyncio.to_thread(w.text),
+        lambda t: "waiting up to" in t,
+        timeout=30,
+        what="drain begun",
+    )
+    await service.cancel(ALICE, task.id)
+    final = await eventually(
+        lambda: service.get(ALICE, task.id),
+        lambda t: t.status in TERMINAL,
+        timeout=15,
+        what="cancelled",
+    )
+    assert final.status is Status.CANCELLED
+    assert await asyncio.to_thread(w.proc.wait, 30) == 0  # and then it exits, well before 60 s
+
+
+async def test_a_dead_workers_task_is_recovered_within_lease_plus_reaper_interval(
+    db: Stores,
+    service: TaskService,
+    workers: list[WorkerProcess],  # type: ignore[type-arg]
+    tmp_path: Path,
+) -> None:
+    lease, reaper = 2.0, 0.5
+    started, log = tmp_path / "started", tmp_path / "runs.log"
+    victim = workers.start("--lease-seconds", str(lease), "--concurrency", "1")  # type: ignore[attr-defined]
+    # A second, idle worker is the one that reaps (its reaper runs every 0.5 s).
+    workers.start("--lease-seconds", str(lease), "--reaper-interval", str(reaper))  # type: ignore[attr-defined]
+    task = await service.create(
+        ALICE, "test.hold_first", {"started": str(started), "log": str(log)}
+    )
+    await eventually(lambda: _exists(started), bool, timeout=60, what="attempt 1 running")
+    held = await service.get(ALICE, task.id)
+    assert held.status is Status.ACTIVE and held.lease_expires_at is not None
+    victim.kill_tree()
+    left_active = await eventually(
+        lambda: service.get(ALICE, task.id),
+        lambda t: t.attempts == 2 or t.status in TERMINAL,
+        timeout=30,
+        interval=0.05,
+        what="recovered",
+    )
+    # Its last heartbeat set lease_expires_at; recovery comes at most a reaper interval later
+    # (plus this test's polling and one claim).
+    recovered_at = left_active.last_run_at or left_active.last_finished_at
+    assert recovered_at is not None
+    assert recovered_at.timestamp() - held.lease_expires_at <= reaper + 1.0
