@@ -31,6 +31,12 @@ class Settings:
     #: Modules whose task types are registered (comma-separated in the environment).
     app_modules: tuple[str, ...] = field(default_factory=tuple)
     log_level: str = "info"
+    #: Log every request (method, path, status, duration; never the query string).
+    access_log: int = 0
+    #: How long a process may reuse a looked-up API key row (the secret is still hashed and
+    #: compared on every request). A key revoked by *another* process stops working within
+    #: this many seconds; one revoked in this process, at once. 0: look up every time.
+    api_key_cache_seconds: float = 0.0
     #: Believe X-Forwarded-For / X-Forwarded-Proto from these proxy addresses (comma-separated,
     #: "*" for any). Empty: never, so a client cannot pick its own address for rate limiting.
     forwarded_allow_ips: str = ""
@@ -70,6 +76,8 @@ class Settings:
             raise ValueError(
                 "TASKTRACK_LOG_LEVEL must be one of critical, error, warning, info, debug"
             )
+        if self.api_key_cache_seconds < 0:
+            raise ValueError("TASKTRACK_API_KEY_CACHE_SECONDS must be 0 or more")
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         for name in ("lease_seconds", "poll_interval", "reaper_interval"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,8 +18,18 @@ log = logging.getLogger("tasktrack.access")
 
 
 class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Counts and times every request; logs it only when ``TASKTRACK_ACCESS_LOG`` is on.
+
+    The per-request log line is off by default (as gunicorn's is): formatting it costs more
+    than serving a task read, and a reverse proxy usually logs requests already.
+    """
+
+    def __init__(self, app: ASGIApp, access_log: bool = False) -> None:
         self.app = app
+        self.access_log = access_log
+        # labels() costs over a microsecond; the children are cached per label set.
+        self._counters: dict[tuple[str, str, str], Any] = {}
+        self._timers: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,10 +48,17 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - start
-            route = route_label(scope["path"])
-            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-            HTTP_LATENCY.labels(scope["method"], route).observe(elapsed)
-            if log.isEnabledFor(logging.INFO):
+            method, route = scope["method"], route_label(scope["path"])
+            counter = self._counters.get((method, route, str(status)))
+            if counter is None:
+                counter = HTTP_REQUESTS.labels(method, route, str(status))
+                self._counters[(method, route, str(status))] = counter
+            counter.inc()
+            timer = self._timers.get((method, route))
+            if timer is None:
+                timer = self._timers[(method, route)] = HTTP_LATENCY.labels(method, route)
+            timer.observe(elapsed)
+            if self.access_log and log.isEnabledFor(logging.INFO):
                 client = scope.get("client")
                 log.info(
                     '%s "%s %s" %d %.1fms',

@@ -63,7 +63,8 @@ def create_app(
 
     endpoints = handlers(_Lazy())  # type: ignore[arg-type]
     routes = []
-    for prefix in PREFIXES:
+    # /v2.0 first: the router tries routes in order, and most clients use it.
+    for prefix in sorted(PREFIXES, key=len):
         routes += [
             Route(f"{prefix}/tasks", endpoints["list_tasks"], methods=["GET"]),
             Route(f"{prefix}/tasks", endpoints["create_task"], methods=["POST"]),
@@ -102,7 +103,9 @@ def create_app(
         opened = stores or await open_stores(
             settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
         )
-        identity = IdentityService(opened.identity)
+        identity = IdentityService(
+            opened.identity, key_cache_seconds=settings.api_key_cache_seconds
+        )
         await identity.ensure_default()
         auth.oauth = await OAuthService.open(opened.identity, token_policy)
         ctx = ApiContext(
@@ -135,5 +138,5 @@ def create_app(
         exception_handlers={HTTPException: http_error},
     )
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(AccessLogMiddleware, access_log=bool(settings.access_log))
     return app

@@ -10,7 +10,9 @@ from tasktrack.domain.task import Task
 
 def rfc3339(value: datetime | None) -> str | None:
     """UTC, second precision, with ``Z`` (the seed's ``2023-11-07T05:31:56Z``)."""
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is several times cheaper than strftime; the first 19 characters are the
+    # date and time to the second (values are always UTC).
+    return None if value is None else value.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def task_fields(task: Task) -> dict[str, Any]:

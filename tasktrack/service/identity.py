@@ -52,9 +52,17 @@ class IdentityService:
         clock: the time source (tests pass a fake).
     """
 
-    def __init__(self, store: IdentityStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: IdentityStore,
+        clock: Callable[[], float] = time.time,
+        key_cache_seconds: float = 0.0,
+    ) -> None:
         self.store = store
         self.clock = clock
+        #: Key rows looked up within this many seconds are reused (see Settings).
+        self.key_cache_seconds = key_cache_seconds
+        self._keys: dict[str, tuple[float, ApiKey | None]] = {}
 
     async def ensure_default(self) -> tuple[Organisation, User]:
         """The default organisation and user, created on first start so no set-up is needed."""
@@ -110,6 +118,7 @@ class IdentityService:
             raise NotFound(f"user {user_id} not found")
 
     async def disable_user(self, user_id: str) -> None:
+        self._keys.clear()  # the user's keys stop at once in this process
         """Disable a user: their API keys, OAuth grants (and so access tokens) stop working."""
         if not await self.store.disable_user(user_id):
             raise NotFound(f"no enabled user {user_id}")
@@ -132,19 +141,35 @@ class IdentityService:
         return key, f"tt_{key.id}_{secret}"
 
     async def revoke_api_key(self, key_id: str) -> None:
+        self._keys.pop(key_id, None)
         if not await self.store.revoke_api_key(key_id):
             raise NotFound(f"no active API key {key_id}")
 
     async def authenticate_api_key(self, presented: str) -> Principal:
         """The Principal for a presented key, or Unauthenticated (one message for every cause)."""
         m = _KEY.match(presented)
-        key = await self.store.get_api_key(m.group(1)) if m else None
+        key = await self._key_row(m.group(1)) if m else None
         # Compare even when the key is unknown, so timing does not tell the two apart.
         expected = key.secret_hash if key else _digest("")
         given = _digest(m.group(2)) if m else _digest("-")
         if not hmac.compare_digest(expected, given) or key is None or key.revoked:
             raise Unauthenticated("invalid API key")
         return Principal(key.user_id, key.org_id, key.read_only, "api_key")
+
+    async def _key_row(self, key_id: str) -> ApiKey | None:
+        """The stored key row, reused for ``key_cache_seconds`` (the hot path of every read
+        would otherwise pay a second database statement)."""
+        if self.key_cache_seconds <= 0:
+            return await self.store.get_api_key(key_id)
+        now = time.monotonic()
+        cached = self._keys.get(key_id)
+        if cached is not None and now - cached[0] < self.key_cache_seconds:
+            return cached[1]
+        key = await self.store.get_api_key(key_id)
+        if len(self._keys) >= 10_000:  # bounded: a flood of unknown ids cannot grow it
+            self._keys.clear()
+        self._keys[key_id] = (now, key)
+        return key
 
     async def create_oauth_client(
         self, org_id: str, *, name: str = "", read_only: bool = False

@@ -186,8 +186,17 @@ class Worker:
         self._runs_changed.set()
         RUNNING.inc()
         started = time.monotonic()
+        given_back = False
         try:
             outcome = await self._run_child(run)
+            # The handler is over. Hand the child to the next task *before* the settle write,
+            # so that write and the next claim can share one commit; from here on nothing may
+            # signal or kill the child on this run's behalf (run.done guards that).
+            run.done.set()
+            if run.kill_timer is not None:
+                run.kill_timer.cancel()
+            self._give_back(child)
+            given_back = True
             ATTEMPT_DURATION.labels(task.name).observe(time.monotonic() - started)
             ATTEMPTS.labels(task.name, "lost" if run.lost else outcome.kind).inc()
             if run.lost:
@@ -209,7 +218,17 @@ class Worker:
                 run.writer.cancel()
             self._running.pop(task.id, None)
             run.done.set()
-            await self._return_child(child)
+            if not given_back:
+                self._give_back(child)
+
+    def _give_back(self, child: ChildProcess) -> None:
+        if child.alive or self._force.is_set():
+            self._free.append(child)
+            self._slot_free.set()
+        else:  # it was killed (timeout, cancel grace, lost lease): replace it off the hot path
+            restart = asyncio.create_task(self._return_child(child))
+            self._executions.add(restart)
+            restart.add_done_callback(self._executions.discard)
 
     async def _run_child(self, run: _Running) -> Outcome:
         task = run.task
@@ -284,6 +303,9 @@ class Worker:
     # -- cancellation, heartbeats, recovery -----------------------------------------------
 
     def _begin_cancel(self, run: _Running) -> None:
+        if run.done.is_set():  # the handler already ended; its child may run another task
+            run.cancelling = True
+            return
         run.child.cancel(run.task.id)  # re-sent on every check: the child may not have begun
         if not run.cancelling or run.kill_timer is None:
             run.cancelling = True
@@ -301,6 +323,9 @@ class Worker:
             run.child.kill()
 
     def _lose(self, run: _Running) -> None:
+        if run.done.is_set():  # ended already: only its outcome is void, the child is not ours
+            run.lost = True
+            return
         if not run.lost:
             log.warning(
                 "task %s attempt %d lost its lease; stopping it", run.task.id, run.task.attempts

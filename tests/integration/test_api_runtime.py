@@ -129,6 +129,12 @@ def test_etag_and_if_none_match(api: httpx.Client) -> None:
     api.post(f"/v2.0/tasks/{task['_id']}/cancel")
     changed = api.get(f"/v2.0/tasks/{task['_id']}", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    while changed.json()["status"] != "cancelled":  # cancelling, then cancelled: let it settle
+        changed = api.get(
+            f"/v2.0/tasks/{task['_id']}",
+            params={"wait": 30},
+            headers={"If-None-Match": changed.headers["ETag"]},
+        )
     still = api.get(
         f"/v2.0/tasks/{task['_id']}",
         headers={"If-None-Match": f'"other", {changed.headers["ETag"]}'},

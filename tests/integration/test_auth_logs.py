@@ -17,7 +17,11 @@ TOKEN = "/auth/oauth2/token"
 def test_the_whole_log_holds_none_of_the_secrets_used(tmp_path: Path) -> None:
     db_url = f"sqlite:///{(tmp_path / 'auth.db').resolve()}"
     tenant = prepare(db_url, ["acme"])["acme"]
-    env = {"TASKTRACK_LOG_LEVEL": "debug", "TASKTRACK_AUTH_FAILURES_PER_MINUTE": "0"}
+    env = {
+        "TASKTRACK_LOG_LEVEL": "debug",
+        "TASKTRACK_ACCESS_LOG": "1",  # request lines too must hold no secret
+        "TASKTRACK_AUTH_FAILURES_PER_MINUTE": "0",
+    }
     server = start(tmp_path, env, db_url=db_url)
     wrong_key = "tt_" + "0" * 24 + "_" + "S3cretGuess" * 3 + "0123456789"
     wrong_password = "not-the-password-but-still-secret"

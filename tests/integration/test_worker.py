@@ -126,9 +126,7 @@ async def test_failure_records_the_message_not_the_traceback(
     assert failed.last_finished_at is not None
 
 
-async def test_a_nul_in_the_message_is_escaped_not_lost(
-    db: Stores, service: TaskService
-) -> None:
+async def test_a_nul_in_the_message_is_escaped_not_lost(db: Stores, service: TaskService) -> None:
     async with running_worker(db):
         task = await service.create(ALICE, "test.fail_nul")
         failed = await settled(service, task)
