@@ -1,0 +1,1 @@
+"""End-to-end throughput benchmark of tasktrack's runtime against Celery, RQ and Dramatiq."""

@@ -1,0 +1,262 @@
+"""What each candidate change to tasktrack's GET-one path would save (run by hand).
+
+Uses the database ``bench_get_one.py`` seeded. Calls tasktrack's ASGI app directly (no
+server) with a random seeded id per request, first as it is, then with one change at a time
+*simulated by monkeypatching in this process* (tasktrack's files are not touched), then with
+all of them, and the bare Starlette apps for scale. Numbers are µs of this thread's CPU time
+per request: for each change, batches of ``--n`` requests alternate between the baseline and
+the change (``--batches`` pairs, the same ids in both halves of a pair, which half runs first
+alternating), and the saving is the
+median of the per-pair differences, which a busy machine's drift affects least.
+
+    .venv/bin/python bench/http/ablate_get_one.py [--n 2000] [--batches 21]
+
+The simulations, each a sketch of a fix (see bench/README.md):
+
+  auth-cache       API key id -> (secret hash, Principal) kept in memory: the SQLite read and
+                   ApiKey construction go, the regex, sha256 and constant-time compare stay
+  prefix-scope     routes/tasks._prefix reads scope["path"] instead of building request.url
+  routes-order     the GET-one route first in the route list (now behind /new/v2.0's routes)
+  rfc3339-iso      representation.rfc3339 through isoformat instead of strftime
+  no-accesslog-mw  AccessLogMiddleware out of the stack (at log level WARNING it only checks
+                   isEnabledFor: this prices the layer itself)
+  no-ratelimit-mw  RateLimitMiddleware out of the stack (prices the layer)
+  gc-freeze        gc.freeze() once start-up is done
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import gc
+import hmac
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import uvloop
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.routing import Route
+
+from tasktrack.api import representation
+from tasktrack.api.routes import tasks as task_routes
+from tasktrack.domain.identity import Principal
+from tasktrack.errors import Unauthenticated
+from tasktrack.service import identity as identity_module
+from tasktrack.service.identity import IdentityService
+
+HERE = Path(__file__).resolve().parent
+STATE = Path(os.environ.get("BENCH_STATE_DIR", "/tmp/tasktrack-bench-get-one"))
+DB_PATH = STATE / "get_one.db"
+
+Call = Callable[[str], Awaitable[None]]
+
+
+async def measure(call: Call, ids: list[str], n: int, batches: int) -> float:
+    async def batch(k: int) -> float:
+        picks = random.choices(ids, k=k)
+        t0 = time.thread_time()
+        for task_id in picks:
+            await call(task_id)
+        return time.thread_time() - t0
+
+    await batch(max(n // 10, 100))
+    return statistics.median([await batch(n) for _ in range(batches)]) / n * 1e6
+
+
+# --- the simulated changes -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def auth_cache(app: Starlette) -> Iterator[None]:
+    cache: dict[str, tuple[str, Principal]] = {}
+    original = IdentityService.authenticate_api_key
+
+    async def cached(self: IdentityService, presented: str) -> Principal:
+        m = identity_module._KEY.match(presented)
+        hit = cache.get(m.group(1)) if m else None
+        if m is None or hit is None:
+            principal = await original(self, presented)
+            key = await self.store.get_api_key(m.group(1)) if m else None
+            if key is not None:
+                cache[key.id] = (key.secret_hash, principal)
+            return principal
+        if not hmac.compare_digest(hit[0], identity_module._digest(m.group(2))):
+            raise Unauthenticated("invalid API key")
+        return hit[1]
+
+    with mock.patch.object(IdentityService, "authenticate_api_key", cached):
+        yield
+
+
+@contextlib.contextmanager
+def prefix_scope(app: Starlette) -> Iterator[None]:
+    def _prefix(request: Request) -> str:
+        return "/new/v2.0" if request.scope["path"].startswith("/new/") else "/v2.0"
+
+    with mock.patch.object(task_routes, "_prefix", _prefix):
+        yield
+
+
+@contextlib.contextmanager
+def routes_order(app: Starlette) -> Iterator[None]:
+    routes = app.router.routes
+    saved = list(routes)
+    hot = next(
+        r
+        for r in routes
+        if isinstance(r, Route) and r.path == "/v2.0/tasks/{task_id}" and "GET" in (r.methods or ())
+    )
+    routes.remove(hot)
+    routes.insert(0, hot)
+    try:
+        yield
+    finally:
+        routes[:] = saved
+
+
+@contextlib.contextmanager
+def rfc3339_iso(app: Starlette) -> Iterator[None]:
+    def rfc3339(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+    with mock.patch.object(representation, "rfc3339", rfc3339):
+        yield
+
+
+def _without_layer(app: Starlette, name: str) -> contextlib.AbstractContextManager[None]:
+    @contextlib.contextmanager
+    def cm() -> Iterator[None]:
+        parent: Any = app.middleware_stack
+        while parent is not None and type(parent.app).__name__ != name:
+            parent = getattr(parent, "app", None)
+        if parent is None:
+            raise SystemExit(f"no {name} in the middleware stack")
+        layer = parent.app
+        parent.app = layer.app
+        try:
+            yield
+        finally:
+            parent.app = layer
+
+    return cm()
+
+
+@contextlib.contextmanager
+def gc_freeze(app: Starlette) -> Iterator[None]:
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+CHANGES: dict[str, Callable[[Starlette], contextlib.AbstractContextManager[None]]] = {
+    "auth-cache": auth_cache,
+    "prefix-scope": prefix_scope,
+    "routes-order": routes_order,
+    "rfc3339-iso": rfc3339_iso,
+    "no-accesslog-mw": lambda app: _without_layer(app, "AccessLogMiddleware"),
+    "no-ratelimit-mw": lambda app: _without_layer(app, "RateLimitMiddleware"),
+    "gc-freeze": gc_freeze,
+}
+
+
+async def paired(
+    call: Call,
+    ids: list[str],
+    n: int,
+    batches: int,
+    change: Callable[[], contextlib.AbstractContextManager[None]],
+) -> tuple[float, float, float]:
+    """Alternate baseline and changed batches; (median baseline, median changed, median of the
+    per-pair savings), µs per request. Alternating keeps a busy machine's drift out of it."""
+
+    async def batch(picks: list[str]) -> float:
+        t0 = time.thread_time()
+        for task_id in picks:
+            await call(task_id)
+        return (time.thread_time() - t0) / len(picks) * 1e6
+
+    base: list[float] = []
+    changed: list[float] = []
+    for i in range(batches + 1):
+        picks = random.choices(ids, k=n)
+        if i % 2:  # alternate which half goes first
+            b = await batch(picks)
+            with change():
+                c = await batch(picks)
+        else:
+            with change():
+                c = await batch(picks)
+            b = await batch(picks)
+        if i:  # the first pair warms up
+            base.append(b)
+            changed.append(c)
+    med = statistics.median
+    return med(base), med(changed), med(b - c for b, c in zip(base, changed, strict=True))
+
+
+async def run(ids: list[str], key: str, n: int, batches: int) -> None:
+    os.environ.setdefault("BENCH_APP", "bare-starlette-sqlite")
+    os.environ["BENCH_DB_PATH"] = str(DB_PATH)
+    os.environ["TASKTRACK_DATABASE_URL"] = f"sqlite:///{DB_PATH}"
+    sys.path.insert(0, str(HERE))
+    import apps
+    from profile_get_one import asgi_call
+
+    headers = [(b"x-api-key", key.encode()), (b"accept", b"application/json")]
+    app = apps.build("tasktrack")
+    assert isinstance(app, Starlette)
+    print(f"µs CPU per request, baseline and changed batches alternated ({batches} pairs of {n}):")
+    print("| change | baseline | changed | saving (median of pairs) |")
+    print("|---|---|---|---|")
+    async with app.router.lifespan_context(app):
+        call = asgi_call(app, headers)
+        await call(ids[0])  # builds the middleware stack
+
+        @contextlib.contextmanager
+        def all_changes() -> Iterator[None]:
+            with contextlib.ExitStack() as stack:
+                for change in CHANGES.values():
+                    stack.enter_context(change(app))
+                yield
+
+        named: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
+            name: functools.partial(change, app) for name, change in CHANGES.items()
+        }
+        named["all together"] = all_changes
+        for name, change in named.items():
+            base, changed, saving = await paired(call, ids, n, batches, change)
+            print(f"| {name} | {base:.1f} | {changed:.1f} | {saving:.1f} ({saving / base:.0%}) |")
+    for name in ("bare-starlette-sqlite", "bare-starlette-sqlite-orjson"):
+        bare = await measure(asgi_call(apps.build(name), headers), ids, n, batches)
+        print(f"| {name} | {bare:.1f} | | |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--n", type=int, default=2_000, help="requests per batch")
+    parser.add_argument("--batches", type=int, default=21, help="pairs of batches per change")
+    args = parser.parse_args()
+    if not DB_PATH.exists():
+        raise SystemExit(f"{DB_PATH} missing: run bench/http/bench_get_one.py first")
+    ids = (STATE / "ids.txt").read_text().split()
+    key = (STATE / "api_key.txt").read_text().strip()
+    uvloop.run(run(ids, key, args.n, args.batches))
+
+
+if __name__ == "__main__":
+    main()
