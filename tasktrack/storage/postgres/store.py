@@ -36,6 +36,17 @@ def _lost(task_id: str, attempt: int) -> LeaseLost:
     return LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
 
 
+#: Run in the claim's transaction before CLAIM (see ``claim`` for why).
+CLAIM_PLANNER = "SET LOCAL enable_sort = off"
+CLAIM = (
+    "WITH picked AS (SELECT id FROM tasks WHERE status = 'queued' AND run_after <= %s "
+    "AND name = ANY(%s) ORDER BY run_after, id LIMIT %s FOR UPDATE SKIP LOCKED) "
+    "UPDATE tasks t SET status = 'active', attempts = t.attempts + 1, worker_id = %s, "
+    "lease_expires_at = %s, last_run_at = %s, last_changed = %s, "
+    "version = t.version + 1 FROM picked WHERE t.id = picked.id RETURNING t.*"
+)
+
+
 class PostgresTaskStore:
     """A :class:`~tasktrack.storage.base.TaskStore` on a :class:`PostgresDatabase`."""
 
@@ -116,14 +127,16 @@ class PostgresTaskStore:
         now = exact_time(now)
         if not names or limit < 1:
             return []
-        rows = await self._all(
-            "WITH picked AS (SELECT id FROM tasks WHERE status = 'queued' AND run_after <= %s "
-            "AND name = ANY(%s) ORDER BY run_after, id LIMIT %s FOR UPDATE SKIP LOCKED) "
-            "UPDATE tasks t SET status = 'active', attempts = t.attempts + 1, worker_id = %s, "
-            "lease_expires_at = %s, last_run_at = %s, last_changed = %s, "
-            "version = t.version + 1 FROM picked WHERE t.id = picked.id RETURNING t.*",
-            (now, list(names), limit, worker_id, now + lease_seconds, now, int(now)),
-        )
+        args = (now, list(names), limit, worker_id, now + lease_seconds, now, int(now))
+        async with self.db.connection() as con, con.pipeline(), con.transaction():
+            # The claim must read the queue in index order (tasks_claim), a few rows per call.
+            # Statistics taken while few tasks were queued (a fresh table, or a quiet spell
+            # before a burst) make the planner pick a bitmap scan that sorts *every* queued
+            # row instead: 5 ms per claim at 10,000 queued, O(queue) per claim. Forbidding
+            # the sort for this statement alone keeps the claim O(limit) whatever the
+            # statistics say. Pipeline mode sends BEGIN, SET, the claim and COMMIT together.
+            await con.execute(CLAIM_PLANNER)
+            rows = await (await con.execute(CLAIM, args)).fetchall()
         return sorted((task_from_row(r) for r in rows), key=lambda t: (t.run_after, t.id))
 
     async def renew_leases(
