@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from tasktrack.api.access_log import AccessLogMiddleware
 from tasktrack.api.context import ApiContext
+from tasktrack.api.fastpath import TaskReadFastPath
 from tasktrack.api.openapi import openapi_document
 from tasktrack.api.problems import problem
 from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitMiddleware, RateLimitPolicy
@@ -137,6 +138,8 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
     )
+    # Innermost first: the fast read sits in front of the router, behind limits and metrics.
+    app.add_middleware(TaskReadFastPath, context=lambda: holder.get("ctx"))
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(AccessLogMiddleware, access_log=bool(settings.access_log))
     return app

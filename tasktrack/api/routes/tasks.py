@@ -53,8 +53,9 @@ def _etag(task: Task) -> str:
     return f'W/"{task.id}.{task.version}"'
 
 
-def _one(request: Request, renderer: Renderer, task: Task, status: int = 200) -> Response:
-    href = f"{_prefix(request)}/tasks/{task.id}"
+def task_response(prefix: str, renderer: Renderer, task: Task, status: int = 200) -> Response:
+    """One task as ``renderer`` draws it, with its ETag (also used by the fast path)."""
+    href = f"{prefix}/tasks/{task.id}"
     return Response(
         renderer.task(task_fields(task), href),
         status_code=status,
@@ -94,7 +95,7 @@ def handlers(ctx: ApiContext) -> dict[str, Endpoint]:
             )
         if seen is not None and seen == task.version:
             return Response(status_code=304, headers={"ETag": _etag(task)})
-        return _one(request, renderer, task)
+        return task_response(_prefix(request), renderer, task)
 
     @guarded
     async def list_tasks(request: Request) -> Response:
@@ -133,7 +134,7 @@ def handlers(ctx: ApiContext) -> dict[str, Endpoint]:
         body = await read_json(request, ctx.settings.max_body_bytes)
         name, data, project_id = _create_args(body)
         task = await ctx.tasks.create(principal, name, data, project_id)
-        response = _one(request, renderer, task, status=201)
+        response = task_response(_prefix(request), renderer, task, status=201)
         response.headers["Location"] = f"{_prefix(request)}/tasks/{task.id}"
         return response
 
@@ -144,7 +145,7 @@ def handlers(ctx: ApiContext) -> dict[str, Endpoint]:
         task = await ctx.tasks.cancel(
             principal, request.path_params["task_id"], request.query_params.get("projectId")
         )
-        return _one(request, renderer, task)
+        return task_response(_prefix(request), renderer, task)
 
     return {
         "get_task": get_task,

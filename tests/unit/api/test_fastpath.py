@@ -1,0 +1,136 @@
+"""The GET-one fast path answers the plain successful read itself, exactly as the routed
+handler would, and hands every other request to the routed app untouched."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from tasktrack.api.app import create_app
+from tasktrack.api.context import ApiContext
+from tasktrack.api.fastpath import TaskReadFastPath
+from tasktrack.config import Settings
+from tasktrack.demo import registry
+from tasktrack.domain.identity import Principal
+from tasktrack.domain.task import Task
+
+MEDIA = ["application/json", "application/hal+json", "application/xml", "text/xml", "text/csv"]
+
+
+@dataclass
+class Setup:
+    fast: httpx.AsyncClient  # the whole app: fast path in front of the router
+    routed: httpx.AsyncClient  # the same app with the fast path switched off
+    passed: list[str]  # paths the fast path handed on to the routed app
+    key: str
+    task: Task
+    ctx: ApiContext
+
+
+@pytest.fixture
+async def setup() -> AsyncIterator[Setup]:
+    holder: list[ApiContext] = []
+    app = create_app(Settings(database_url="memory://"), registry, on_ready=holder.append)
+    passed: list[str] = []
+    enabled = [True]
+
+    async def recording(scope: Scope, receive: Receive, send: Send) -> None:
+        # Wraps the routed app the way the middleware stack does, to see what reaches it.
+        if scope["type"] == "http":
+            passed.append(scope["path"])
+        await app.router(scope, receive, send)
+
+    fast = TaskReadFastPath(recording, lambda: holder[0] if holder and enabled[0] else None)
+    async with app.router.lifespan_context(app):
+        ctx = holder[0]
+        org, user = await ctx.identity.ensure_default()
+        _, key = await ctx.identity.create_api_key(user.id)
+        task = await ctx.tasks.create(
+            Principal(user.id, org.id), "demo.sleep", {"seconds": 1, "steps": 3}
+        )
+
+        async def switch_off(scope: Scope, receive: Receive, send: Send) -> None:
+            enabled[0] = False
+            try:
+                await fast(scope, receive, send)
+            finally:
+                enabled[0] = True
+
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=fast), base_url="http://t") as a,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=switch_off), base_url="http://t"
+            ) as b,
+        ):
+            yield Setup(a, b, passed, key, task, ctx)
+
+
+@pytest.mark.parametrize("prefix", ["/v2.0", "/new/v2.0"])
+@pytest.mark.parametrize("accept", [None, *MEDIA])
+async def test_the_fast_read_is_the_routed_read(setup: Setup, prefix: str, accept: str) -> None:
+    headers = {"X-API-Key": setup.key} | ({"Accept": accept} if accept else {})
+    url = f"{prefix}/tasks/{setup.task.id}"
+    fast = await setup.fast.get(url, headers=headers)
+    assert setup.passed == []  # answered without the router
+    routed = await setup.routed.get(url, headers=headers)
+    assert setup.passed == [url]
+    assert fast.status_code == routed.status_code == 200
+    assert fast.content == routed.content
+    assert fast.headers.multi_items() == routed.headers.multi_items()
+    if accept in (None, "application/hal+json"):  # the links keep the prefix asked for
+        assert f'"href":"{prefix}/tasks/{setup.task.id}"'.encode() in fast.content
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "with_key", "status"),
+    [
+        ("", {"X-API-Key": "tt_wrong"}, False, 401),  # failures: the routed app reports them
+        ("", {}, False, 401),
+        ("", {"Authorization": "Bearer nope"}, False, 401),
+        ("", {"Accept": "image/png"}, True, 406),
+        ("", {"If-None-Match": "*"}, True, 200),  # conditional reads are the router's
+        ("?wait=0", {}, True, 200),
+        ("?projectId=abc", {}, True, 404),
+    ],
+)
+async def test_everything_else_goes_to_the_routed_app(
+    setup: Setup, query: str, headers: dict[str, str], with_key: bool, status: int
+) -> None:
+    if with_key:
+        headers = {"X-API-Key": setup.key, **headers}
+    url = f"/v2.0/tasks/{setup.task.id}"
+    response = await setup.fast.get(url + query, headers=headers)
+    assert response.status_code == status
+    assert setup.passed == [url]
+    if status >= 400:
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_missing_task_and_other_routes_pass_through(setup: Setup) -> None:
+    missing = "0" * 24
+    response = await setup.fast.get(f"/v2.0/tasks/{missing}", headers={"X-API-Key": setup.key})
+    assert response.status_code == 404
+    assert response.json()["detail"] == f"Task {missing} not found"
+    for path in ["/v2.0/tasks/not-an-id", "/v2.0/tasks", "/health"]:
+        await setup.fast.get(path, headers={"X-API-Key": setup.key})
+    await setup.fast.post(f"/v2.0/tasks/{setup.task.id}/cancel", headers={"X-API-Key": setup.key})
+    assert setup.passed == [
+        f"/v2.0/tasks/{missing}",
+        "/v2.0/tasks/not-an-id",
+        "/v2.0/tasks",
+        "/health",
+        f"/v2.0/tasks/{setup.task.id}/cancel",
+    ]
+
+
+async def test_a_revoked_key_stops_at_once_on_the_fast_path(setup: Setup) -> None:
+    url = f"/v2.0/tasks/{setup.task.id}"
+    assert (await setup.fast.get(url, headers={"X-API-Key": setup.key})).status_code == 200
+    key_id = setup.key.split("_")[1]
+    await setup.ctx.identity.revoke_api_key(key_id)
+    response = await setup.fast.get(url, headers={"X-API-Key": setup.key})
+    assert response.status_code == 401
