@@ -1,0 +1,1 @@
+"""PostgreSQL scale-out benchmarks (run by hand, never in CI; see bench/README.md)."""
