@@ -59,3 +59,26 @@ async def test_claim_reads_the_queue_in_index_order_with_stale_statistics(pg_url
     assert queue_scan[0]["Actual Rows"] <= 2
     # The claim itself still takes the oldest queued tasks (the first two went to EXPLAIN).
     assert sorted(r[0] for r in claimed) == [t.id for t in tasks[2:4]]
+
+
+async def test_without_the_claim_index_the_claim_is_slower_but_never_compiled(pg_url: str) -> None:
+    # The forbidden sort is priced at 1e10; were it ever unavoidable, that price alone would
+    # make PostgreSQL JIT-compile the claim (~80 ms here) on every call. CLAIM_PLANNER turns
+    # JIT off with it.
+    stores = await open_stores(pg_url)
+    try:
+        for i in range(3):
+            await stores.tasks.create(new_task(now=NOW + i))
+    finally:
+        await stores.close()
+    args = (NOW + 60, ["job"], 2, "w1", NOW + 60 + LEASE, NOW + 60, int(NOW + 60))
+    with psycopg.connect(pg_url) as con:
+        con.execute("DROP INDEX tasks_claim")  # rolled back below
+        con.execute(CLAIM_PLANNER)
+        row = con.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {CLAIM} ", args).fetchone()
+        con.rollback()
+    assert row is not None
+    explained = row[0][0]
+    assert [n["Node Type"] for n in nodes(explained["Plan"]) if n["Node Type"] == "Sort"]
+    assert explained["Plan"]["Total Cost"] > 1e9  # priced as a disabled sort ...
+    assert "JIT" not in explained  # ... yet not compiled
