@@ -49,10 +49,10 @@ class AccessLogMiddleware:
         finally:
             elapsed = time.perf_counter() - start
             method, route = scope["method"], route_label(scope["path"])
-            counter = self._counters.get((method, route, str(status)))
+            labels = (method, route, str(status))
+            counter = self._counters.get(labels)
             if counter is None:
-                counter = HTTP_REQUESTS.labels(method, route, str(status))
-                self._counters[(method, route, str(status))] = counter
+                counter = self._counters[labels] = HTTP_REQUESTS.labels(*labels)
             counter.inc()
             timer = self._timers.get((method, route))
             if timer is None:

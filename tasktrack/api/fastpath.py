@@ -24,9 +24,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tasktrack.api.context import ApiContext
 from tasktrack.api.negotiation import choose_media_type
 from tasktrack.api.renderers import RENDERERS
-from tasktrack.api.routes.tasks import task_response
+from tasktrack.api.routes.tasks import prefix_of, task_response
 
-_TASK_PATH = re.compile(r"/(new/)?v2\.0/tasks/([0-9a-f]{24})\Z")
+_TASK_PATH = re.compile(r"/(?:new/)?v2\.0/tasks/([0-9a-f]{24})\Z")
 
 
 class TaskReadFastPath:
@@ -41,14 +41,14 @@ class TaskReadFastPath:
             match = _TASK_PATH.match(scope["path"])
             ctx = self.context() if match else None
             if match and ctx is not None:
-                response = await _read(ctx, scope, match)
+                response = await _read(ctx, scope, match.group(1))
                 if response is not None:
                     await response(scope, receive, send)
                     return
         await self.app(scope, receive, send)
 
 
-async def _read(ctx: ApiContext, scope: Scope, match: re.Match[str]) -> Response | None:
+async def _read(ctx: ApiContext, scope: Scope, task_id: str) -> Response | None:
     key = accept = None
     for name, value in scope["headers"]:
         # The first of repeated headers wins, as in Starlette's Headers.get.
@@ -65,10 +65,9 @@ async def _read(ctx: ApiContext, scope: Scope, match: re.Match[str]) -> Response
         return None
     try:
         principal = await ctx.identity.authenticate_api_key(key.decode("latin-1"))
-        task = await ctx.tasks.get(principal, match.group(2))
+        task = await ctx.tasks.get(principal, task_id)
     except Exception:
         # Not ours to answer: the routed app redoes the read and reports whatever went wrong
         # (401, 404, or a logged 500) the one way it always does.
         return None
-    prefix = "/new/v2.0" if match.group(1) else "/v2.0"
-    return task_response(prefix, RENDERERS[media], task)
+    return task_response(prefix_of(scope["path"]), RENDERERS[media], task)

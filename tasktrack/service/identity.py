@@ -118,8 +118,8 @@ class IdentityService:
             raise NotFound(f"user {user_id} not found")
 
     async def disable_user(self, user_id: str) -> None:
-        self._keys.clear()  # the user's keys stop at once in this process
         """Disable a user: their API keys, OAuth grants (and so access tokens) stop working."""
+        self._keys.clear()  # the user's keys stop at once in this process
         if not await self.store.disable_user(user_id):
             raise NotFound(f"no enabled user {user_id}")
 

@@ -40,8 +40,13 @@ def test_guessing_api_keys_is_stopped_with_429_and_retry_after(
 ) -> None:
     server, tenant = limited
     with server.client() as http:
+        # Half the guesses read one task (the fast path, which hands failures to the routed
+        # app): each must count exactly once, no more, no less.
+        one_task = f"{TASKS}/{'a' * 24}"
         guesses = [
-            http.get(TASKS, headers={"X-API-Key": f"tt_{'0' * 24}_{i:043d}"}).status_code
+            http.get(
+                one_task if i % 2 else TASKS, headers={"X-API-Key": f"tt_{'0' * 24}_{i:043d}"}
+            ).status_code
             for i in range(LIMIT)
         ]
         assert guesses == [401] * LIMIT
@@ -51,6 +56,7 @@ def test_guessing_api_keys_is_stopped_with_429_and_retry_after(
             http.get(TASKS, headers={"Authorization": "Bearer guess"}),
             # Even the right key waits: a right guess must not be told apart from a wrong one.
             http.get(TASKS, headers={"X-API-Key": tenant.api_key}),
+            http.get(one_task, headers={"X-API-Key": tenant.api_key}),
             http.post(TOKEN, data={"grant_type": "password", "username": "a", "password": "b"}),
         ):
             assert attempt.status_code == 429, attempt.text

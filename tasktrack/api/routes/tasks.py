@@ -34,9 +34,14 @@ class NotAcceptable(TaskTrackError):
     """None of the media types in Accept can be served."""
 
 
+def prefix_of(path: str) -> str:
+    """The API prefix a request path came in under, for the links of the reply."""
+    return "/new/v2.0" if path.startswith("/new/") else "/v2.0"
+
+
 def _prefix(request: Request) -> str:
     # From the raw scope: request.url rebuilds the whole URL, a measurable cost per request.
-    return "/new/v2.0" if request.scope["path"].startswith("/new/") else "/v2.0"
+    return prefix_of(request.scope["path"])
 
 
 def _renderer(request: Request) -> Renderer:

@@ -43,3 +43,23 @@ async def test_without_the_cache_every_request_looks_up() -> None:
     for _ in range(3):
         await identity.authenticate_api_key(secret)
     assert store.lookups == 3
+
+
+async def test_a_key_revoked_elsewhere_stops_once_the_cache_period_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two services on one store stand for two processes on one database.
+    now = [1000.0]
+    monkeypatch.setattr("tasktrack.service.identity.time.monotonic", lambda: now[0])
+    store = MemoryIdentityStore()
+    api = IdentityService(store, key_cache_seconds=5)
+    cli = IdentityService(store)
+    _, user = await api.ensure_default()
+    key, secret = await cli.create_api_key(user.id)
+    await api.authenticate_api_key(secret)
+    await cli.revoke_api_key(key.id)
+    now[0] += 4.9  # within the documented bound the cached row may still answer
+    assert (await api.authenticate_api_key(secret)).user_id == user.id
+    now[0] += 0.2  # past it, the revocation holds everywhere
+    with pytest.raises(Unauthenticated):
+        await api.authenticate_api_key(secret)
