@@ -186,17 +186,11 @@ class Worker:
         self._runs_changed.set()
         RUNNING.inc()
         started = time.monotonic()
-        given_back = False
         try:
             outcome = await self._run_child(run)
             # The handler is over. Hand the child to the next task *before* the settle write,
-            # so that write and the next claim can share one commit; from here on nothing may
-            # signal or kill the child on this run's behalf (run.done guards that).
-            run.done.set()
-            if run.kill_timer is not None:
-                run.kill_timer.cancel()
-            self._give_back(child)
-            given_back = True
+            # so that write and the next claim can share one commit.
+            self._end_run(run)
             ATTEMPT_DURATION.labels(task.name).observe(time.monotonic() - started)
             ATTEMPTS.labels(task.name, "lost" if run.lost else outcome.kind).inc()
             if run.lost:
@@ -211,15 +205,22 @@ class Worker:
                 "settling task %s failed; its lease will expire and it will be recovered", task.id
             )
         finally:
-            RUNNING.dec()
-            if run.kill_timer is not None:
-                run.kill_timer.cancel()
             if run.writer is not None:
                 run.writer.cancel()
             self._running.pop(task.id, None)
-            run.done.set()
-            if not given_back:
-                self._give_back(child)
+            self._end_run(run)
+
+    def _end_run(self, run: _Running) -> None:
+        """The handler is over (once per run): the gauge drops, and the child goes back to the
+        pool. From here on nothing may signal or kill the child on this run's behalf
+        (``run.done`` guards that)."""
+        if run.done.is_set():
+            return
+        run.done.set()
+        RUNNING.dec()
+        if run.kill_timer is not None:
+            run.kill_timer.cancel()
+        self._give_back(run.child)
 
     def _give_back(self, child: ChildProcess) -> None:
         if child.alive or self._force.is_set():

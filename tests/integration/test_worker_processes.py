@@ -308,6 +308,10 @@ async def _exists(path: Path) -> bool:
     return path.exists()
 
 
+async def _ready(worker: WorkerProcess) -> bool:
+    return " ready: " in worker.text()
+
+
 async def _read(path: Path) -> str:
     return path.read_text() if path.exists() else ""
 
@@ -349,12 +353,16 @@ async def test_a_dead_workers_task_is_recovered_within_lease_plus_reaper_interva
     lease, reaper = 2.0, 0.5
     started, log = tmp_path / "started", tmp_path / "runs.log"
     victim = workers.start("--lease-seconds", str(lease), "--concurrency", "1")  # type: ignore[attr-defined]
-    # A second, idle worker is the one that reaps (its reaper runs every 0.5 s).
-    workers.start("--lease-seconds", str(lease), "--reaper-interval", str(reaper))  # type: ignore[attr-defined]
     task = await service.create(
         ALICE, "test.hold_first", {"started": str(started), "log": str(log)}
     )
     await eventually(lambda: _exists(started), bool, timeout=60, what="attempt 1 running")
+    # Only now a second worker, the one that reaps (every 0.5 s): started earlier, it could
+    # win the first claim itself and leave the victim nothing to lose.
+    reaper_worker = workers.start("--lease-seconds", str(lease), "--reaper-interval", str(reaper))  # type: ignore[attr-defined]
+    await eventually(
+        lambda: _ready(reaper_worker), bool, timeout=60, what="the reaping worker ready"
+    )
     held = await service.get(ALICE, task.id)
     assert held.status is Status.ACTIVE and held.lease_expires_at is not None
     victim.kill_tree()
