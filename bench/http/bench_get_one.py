@@ -62,7 +62,7 @@ from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.task import Task
 from tasktrack.service.identity import IdentityService
 from tasktrack.storage.factory import open_stores
-from tasktrack.storage.sqlite.rows import INSERT_TASK, task_from_row, task_to_row
+from tasktrack.storage.rows import INSERT_TASK, task_from_row, task_to_row
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent

@@ -48,7 +48,7 @@ from tasktrack.domain.listing import Scope
 from tasktrack.service.identity import _KEY, IdentityService, _digest
 from tasktrack.service.tasks import TaskService
 from tasktrack.storage.factory import open_stores
-from tasktrack.storage.sqlite.rows import task_from_row
+from tasktrack.storage.rows import task_from_row
 from tasktrack.storage.sqlite.store import SQLiteStores
 
 HERE = Path(__file__).resolve().parent

@@ -37,7 +37,7 @@ from tasktrack.api.representation import task_fields
 from tasktrack.domain.ids import new_id
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.task import Task
-from tasktrack.storage.sqlite.rows import TASK_COLUMNS, task_to_row
+from tasktrack.storage.rows import TASK_COLUMNS, task_to_row
 
 HTTP = Path(__file__).resolve().parents[1] / "http"
 sys.path.insert(0, str(HTTP))

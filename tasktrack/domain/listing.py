@@ -11,11 +11,29 @@ import binascii
 import json
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.task import Task
 from tasktrack.errors import InvalidArgument
+
+#: Contract field -> ``Task`` attribute, for every field a list can sort or filter by. The
+#: SQL stores' columns bear the attributes' names, so this is their column map too: the one
+#: place a contract field is mapped.
+FIELDS: dict[str, str] = {
+    "_id": "id",
+    "name": "name",
+    "status": "status",
+    "currentStep": "current_step",
+    "totalStep": "total_step",
+    "createdAt": "created_at",
+    "lastChanged": "last_changed",
+    "createdBy": "created_by",
+    "lastChangedBy": "last_changed_by",
+    "lastRunAt": "last_run_at",
+    "lastFinishedAt": "last_finished_at",
+}
 
 #: Contract field -> kind, for the fields a list can be sorted by.
 SORTABLE: dict[str, str] = {
@@ -240,16 +258,14 @@ def sort_values(task: Task, sort: tuple[SortKey, ...]) -> tuple[Any, ...]:
 
 
 def sort_value(task: Task, fname: str) -> Any:
-    if fname == "lastRunAt":
-        return task.last_run_at.timestamp() if task.last_run_at else -1.0
-    if fname == "lastFinishedAt":
-        return task.last_finished_at.timestamp() if task.last_finished_at else -1.0
-    return {
-        "createdAt": task.created_at,
-        "lastChanged": task.last_changed,
-        "name": task.name,
-        "status": task.status.value,
-        "currentStep": task.current_step,
-        "totalStep": task.total_step,
-        "_id": task.id,
-    }[fname]
+    """The value of contract field ``fname`` of ``task`` as stored: statuses as their wire
+    string, times as Unix seconds (-1 for never)."""
+    value = getattr(task, FIELDS[fname])
+    if isinstance(value, Status):
+        return value.value
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return -1.0 if value is None and fname in _TIMES else value
+
+
+_TIMES = frozenset(f for f, kind in SORTABLE.items() if kind == "time")

@@ -32,19 +32,11 @@ async def open_stores(
 
         return MemoryStores()
     if scheme == "sqlite":
-        from tasktrack.storage.sqlite.connection import SQLiteDatabase
-        from tasktrack.storage.sqlite.store import SQLiteStores
+        from tasktrack.storage.sqlite.store import open_sqlite
 
         query = parse_qs(urlsplit(url).query)
         sync = query.get("synchronous", [sqlite_synchronous])[0]
-        db = SQLiteDatabase(sqlite_path(url), synchronous=sync)
-        if upgrade:
-            db.upgrade()
-        else:
-            from tasktrack.storage.migrate import pending
-
-            pending("sqlite", db.schema_version())
-        return SQLiteStores(db)
+        return open_sqlite(sqlite_path(url), synchronous=sync, upgrade=upgrade)
     if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         from tasktrack.storage.postgres.stores import open_postgres
 

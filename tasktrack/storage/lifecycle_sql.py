@@ -1,111 +1,188 @@
-"""The lifecycle's writes as SQL, shared by the SQLite and PostgreSQL stores.
+"""The lifecycle's SQL, derived from the transition table in :mod:`tasktrack.domain.lifecycle`.
 
-Written once with ``?`` placeholders (the PostgreSQL store converts them with :func:`pg`).
-Every statement is conditional on the task's status, and a running attempt's writes also on
-``attempts = ?`` (the fencing token), so the database itself enforces the table in
-:mod:`tasktrack.domain.lifecycle`: a statement that matches no row means the move was refused.
+Written once, with ``?`` placeholders, for both dialects. A verb becomes one conditional
+UPDATE per status it leads to (``... AND status IN (<the sources leading there>)``), so the
+database itself enforces the table: a statement that matches no row means the move was
+refused. A running attempt's writes also match ``attempts = ?`` (the fencing token). A verb
+with several targets (a retry: active → queued, cancelling → cancelled) gives several
+statements, alternatives the store runs in order until one matches.
+
+Statuses are written as literals, never parameters: the partial indexes (``tasks_claim``,
+``tasks_lease``) are used only when the query names their statuses as they do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Collection, Mapping
 
-from tasktrack.domain.lifecycle import sources
+from tasktrack.domain.lifecycle import RUNNING, TRANSITIONS, Status, is_terminal, sources, targets
+from tasktrack.storage.dialect import Statement
 
-Statement = tuple[str, tuple[Any, ...]]
-
-
-def _in(values: Collection[str]) -> str:
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
-
-
-RUNNING = _in(("active", "cancelling"))
-#: Columns every user-visible change touches.
+#: Columns every user-visible change touches (argument: ``int(now)``).
 TOUCH = "last_changed = ?, version = version + 1"
-#: Into a terminal status: the lease and the worker are let go.
-END = (
-    "UPDATE tasks SET status = ?, last_finished_at = ?, lease_expires_at = NULL, "
-    f"worker_id = NULL, {TOUCH}"
-)
-_FENCE = "WHERE id = ? AND attempts = ?"
+_FENCE = "id = ? AND attempts = ?"
+_NO_EXTRA: Statement = ("", ())
 
 
-def pg(statement: Statement) -> Statement:
-    """The statement with psycopg's ``%s`` placeholders (our SQL holds no other ``?``)."""
-    sql, args = statement
-    return sql.replace("?", "%s"), args
+def status_is(statuses: Collection[Status]) -> str:
+    """``status = 'x'`` or ``status IN ('x', 'y')`` (literals; see the module docstring)."""
+    values = [f"'{s.value}'" for s in statuses]
+    return f"status = {values[0]}" if len(values) == 1 else f"status IN ({', '.join(values)})"
 
 
-def finish(task_id: str, attempt: int, now: float) -> Statement:
-    return (
-        f"{END}, current_step = total_step {_FENCE} "
-        f"AND status IN {_in(sources('finish'))} RETURNING *",
-        ("done", now, int(now), task_id, attempt),
+#: Running tasks whose lease lapsed (argument: now). Names RUNNING as ``tasks_lease`` does.
+_STALE = f"{status_is(RUNNING)} AND lease_expires_at < ?"
+
+
+def _into(target: Status, now: float) -> Statement:
+    """What entering ``target`` from a running status sets besides the verb's own columns."""
+    if is_terminal(target):
+        return (
+            f"status = '{target.value}', last_finished_at = ?, lease_expires_at = NULL, "
+            "worker_id = NULL",
+            (now,),
+        )
+    if target is Status.QUEUED:
+        return "status = 'queued', worker_id = NULL, lease_expires_at = NULL", ()
+    raise ValueError(f"no generic way into {target.value}")
+
+
+def _moves(
+    verb: str,
+    where: Statement,
+    now: float,
+    extras: Mapping[Status, Statement] | None = None,
+    guards: Mapping[Status, str] | None = None,
+) -> list[Statement]:
+    """One UPDATE per target of ``verb``, each matching ``where`` and the target's sources."""
+    out = []
+    for target, froms in targets(verb).items():
+        into_sql, into_args = _into(target, now)
+        extra_sql, extra_args = (extras or {}).get(target, _NO_EXTRA)
+        guard = (guards or {}).get(target)
+        sql = (
+            f"UPDATE tasks SET {into_sql}{', ' + extra_sql if extra_sql else ''}, {TOUCH} "
+            f"WHERE {where[0]} AND {status_is(froms)}{' AND ' + guard if guard else ''} "
+            "RETURNING *"
+        )
+        out.append((sql, (*into_args, *extra_args, int(now), *where[1])))
+    return out
+
+
+def _fenced(
+    verb: str, task_id: str, attempt: int, now: float, extras: Mapping[Status, Statement]
+) -> list[Statement]:
+    return _moves(verb, (_FENCE, (task_id, attempt)), now, extras)
+
+
+def finish(task_id: str, attempt: int, now: float) -> list[Statement]:
+    """The handler returned: the task ends done with ``currentStep = totalStep``."""
+    return _fenced(
+        "finish", task_id, attempt, now, {Status.DONE: ("current_step = total_step", ())}
     )
 
 
-def fail(task_id: str, attempt: int, reason: str, now: float) -> Statement:
-    return (
-        f"{END}, fail_reason = ? {_FENCE} AND status IN {_in(sources('fail'))} RETURNING *",
-        ("error", now, int(now), reason, task_id, attempt),
-    )
+def fail(task_id: str, attempt: int, reason: str, now: float) -> list[Statement]:
+    """The attempt failed for good: error with ``reason``."""
+    return _fenced("fail", task_id, attempt, now, {Status.ERROR: ("fail_reason = ?", (reason,))})
 
 
-def stop(task_id: str, attempt: int, now: float) -> Statement:
-    """cancelling → cancelled (also what a retry or release of a cancelling task becomes)."""
-    return (
-        f"{END} {_FENCE} AND status IN {_in(sources('stop'))} RETURNING *",
-        ("cancelled", now, int(now), task_id, attempt),
-    )
+def stop(task_id: str, attempt: int, now: float) -> list[Statement]:
+    """The handler stopped on a cancel request."""
+    return _fenced("stop", task_id, attempt, now, {})
 
 
-def requeue(
-    task_id: str, attempt: int, now: float, set_extra: str, extra: tuple[Any, ...]
-) -> Statement:
-    """active → queued (a retry after its backoff, or a release at shutdown)."""
-    return (
-        f"UPDATE tasks SET status = 'queued', {set_extra}, worker_id = NULL, "
-        f"lease_expires_at = NULL, {TOUCH} {_FENCE} "
-        f"AND status IN {_in(sources('retry'))} RETURNING *",
-        (*extra, int(now), task_id, attempt),
-    )
+def retry(task_id: str, attempt: int, run_after: float, now: float) -> list[Statement]:
+    """Queued again after its backoff (a cancelling task ends cancelled instead)."""
+    extras = {Status.QUEUED: ("run_after = ?", (run_after,))}
+    return _fenced("retry", task_id, attempt, now, extras)
 
 
-def progress(task_id: str, attempt: int, current: int, total: int, now: float) -> Statement:
-    """Step counts of a running attempt; matches no row when nothing changed."""
-    return (
-        f"UPDATE tasks SET current_step = ?, total_step = ?, {TOUCH} {_FENCE} "
-        f"AND status IN {RUNNING} AND (current_step <> ? OR total_step <> ?) RETURNING status",
-        (current, total, int(now), task_id, attempt, current, total),
-    )
-
-
-def running_status(task_id: str, attempt: int) -> Statement:
-    """The status of a task if ``attempt`` still runs it."""
-    return (
-        f"SELECT status FROM tasks {_FENCE} AND status IN {RUNNING}",
-        (task_id, attempt),
-    )
+def release(task_id: str, attempt: int, now: float) -> list[Statement]:
+    """Given back at shutdown without spending an attempt (``max_attempts`` grows by one)."""
+    extras = {Status.QUEUED: ("max_attempts = max_attempts + 1", ())}
+    return _fenced("release", task_id, attempt, now, extras)
 
 
 def expire(now: float, lost_reason: str) -> list[Statement]:
-    """Recover lapsed leases: cancelling → cancelled; active → queued while attempts remain,
-    else → error with ``lost_reason``. Run in one transaction, in this order."""
-    stale = f"status IN {RUNNING} AND lease_expires_at < ?"
+    """Recover lapsed leases: the "expire" moves (a queued retry only while attempts remain),
+    then "lose" for what is left. Run in one transaction, in this order."""
+    stale = (_STALE, (now,))
+    again = _moves("expire", stale, now, guards={Status.QUEUED: "attempts < max_attempts"})
+    lost = {Status.ERROR: ("fail_reason = ?", (lost_reason,))}
+    return [*again, *_moves("lose", stale, now, lost)]
+
+
+def cancel(
+    task_id: str, org_id: str, project_id: str | None, user_id: str, now: float
+) -> Statement:
+    """Every "cancel" move in one conditional UPDATE (CASE on the current status), within the
+    caller's scope. Moves into a terminal status also stamp ``last_finished_at``."""
+    moves = TRANSITIONS["cancel"]
+    cases = " ".join(f"WHEN '{s.value}' THEN '{t.value}'" for s, t in moves.items())
+    ending = [s for s, t in moves.items() if is_terminal(t)]
+    scope, scope_args = _scope(org_id, project_id)
+    sql = (
+        f"UPDATE tasks SET status = CASE status {cases} END, "
+        f"last_finished_at = CASE WHEN {status_is(ending)} THEN ? ELSE last_finished_at END, "
+        f"last_changed_by = ?, {TOUCH} WHERE id = ? AND {scope} AND {status_is(moves)} "
+        "RETURNING *"
+    )
+    return sql, (now, user_id, int(now), task_id, *scope_args)
+
+
+def _scope(org_id: str, project_id: str | None) -> Statement:
+    if project_id is None:
+        return "org_id = ?", (org_id,)
+    return "org_id = ? AND project_id = ?", (org_id, project_id)
+
+
+def claim_set(worker_id: str, lease_seconds: float, now: float) -> Statement:
+    """The SET clause of a claim: the "claim" move, a new attempt (the fencing token), a lease."""
+    (target,) = targets("claim")
+    return (
+        f"status = '{target.value}', attempts = attempts + 1, worker_id = ?, "
+        f"lease_expires_at = ?, last_run_at = ?, {TOUCH}",
+        (worker_id, now + lease_seconds, now, int(now)),
+    )
+
+
+def claim_queue(names: Statement, limit: int, now: float) -> Statement:
+    """The oldest runnable tasks a claim takes (``names`` matches the name column, as the
+    dialect writes a list). Read in ``tasks_claim`` index order."""
+    return (
+        f"SELECT id FROM tasks WHERE {status_is(sources('claim'))} AND run_after <= ? "
+        f"AND {names[0]} ORDER BY run_after, id LIMIT ?",
+        (now, *names[1], limit),
+    )
+
+
+def renew(claims: Collection[tuple[str, int]], lease_seconds: float, now: float) -> Statement:
+    """Extend the leases of the ``(task_id, attempt)`` pairs still running, in one statement.
+
+    ``UPDATE ... FROM (VALUES ...)`` reads each pair through the primary key on both
+    dialects (a row-value ``IN (VALUES ...)`` made SQLite scan the table)."""
+    pairs = ", ".join("(?, ?)" for _ in claims)
+    return (
+        f"UPDATE tasks SET lease_expires_at = ? FROM (VALUES {pairs}) AS c "
+        "WHERE tasks.id = c.column1 AND tasks.attempts = c.column2 "
+        f"AND {status_is(RUNNING)} RETURNING id, status",
+        (now + lease_seconds, *(v for pair in claims for v in pair)),
+    )
+
+
+def progress(task_id: str, attempt: int, current: int, total: int, now: float) -> list[Statement]:
+    """Step counts of a running attempt; then, as the alternative when nothing changed, the
+    status if the attempt still runs (no row at all: the lease was lost)."""
     return [
         (
-            f"{END} WHERE {stale} AND status = 'cancelling' RETURNING *",
-            ("cancelled", now, int(now), now),
+            f"UPDATE tasks SET current_step = ?, total_step = ?, {TOUCH} WHERE {_FENCE} "
+            f"AND {status_is(RUNNING)} AND (current_step <> ? OR total_step <> ?) "
+            "RETURNING status",
+            (current, total, int(now), task_id, attempt, current, total),
         ),
         (
-            "UPDATE tasks SET status = 'queued', worker_id = NULL, lease_expires_at = NULL, "
-            f"{TOUCH} WHERE {stale} AND status = 'active' AND attempts < max_attempts "
-            "RETURNING *",
-            (int(now), now),
-        ),
-        (
-            f"{END}, fail_reason = ? WHERE {stale} AND status = 'active' RETURNING *",
-            ("error", now, int(now), lost_reason, now),
+            f"SELECT status FROM tasks WHERE {_FENCE} AND {status_is(RUNNING)}",
+            (task_id, attempt),
         ),
     ]

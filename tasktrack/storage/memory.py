@@ -11,7 +11,14 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from tasktrack.domain.lifecycle import Status, transition
+from tasktrack.domain.lifecycle import (
+    RUNNING,
+    Status,
+    is_terminal,
+    sources,
+    targets,
+    transition,
+)
 from tasktrack.domain.listing import FieldFilter, ListQuery, Page, Scope, sort_value
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
@@ -19,19 +26,11 @@ from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.memory_identity import MemoryIdentityStore
 from tasktrack.storage.paging import page_from_window
 
-_RUNNING = (Status.ACTIVE, Status.CANCELLING)
-
-_FIELD_ATTR = {
-    "_id": "id",
-    "name": "name",
-    "status": "status",
-    "currentStep": "current_step",
-    "totalStep": "total_step",
-    "createdAt": "created_at",
-    "lastChanged": "last_changed",
-    "createdBy": "created_by",
-    "lastChangedBy": "last_changed_by",
-}
+#: Where a cancel request leaves a task: asking again there changes nothing.
+_CANCEL_SETTLED = frozenset(targets("cancel"))
+_CLAIMABLE = frozenset(sources("claim"))
+#: The verbs' own columns that belong to an ending (the rest to a requeue).
+_ENDING_CHANGES = frozenset({"current_step", "fail_reason"})
 
 
 def _dt(now: float) -> datetime:
@@ -90,14 +89,14 @@ class MemoryTaskStore:
             task = await self.get(task_id, scope)
             if task is None:
                 raise NotFound(f"Task {task_id} not found")
-            if task.status in (Status.CANCELLING, Status.CANCELLED):
+            if task.status in _CANCEL_SETTLED:
                 return task
             try:
                 status = transition(task.status, "cancel")
             except InvalidTransition:
                 raise Conflict(f"Task {task_id} is already {task.status.value}") from None
             changes: dict[str, Any] = {}
-            if status is Status.CANCELLED:
+            if is_terminal(status):
                 changes = {"last_finished_at": _dt(now), "lease_expires_at": None}
             return self._put(task, now, status=status, last_changed_by=user_id, **changes)
 
@@ -106,18 +105,14 @@ class MemoryTaskStore:
     ) -> list[Task]:
         async with self._lock:
             ready = sorted(
-                (
-                    t
-                    for t in self._tasks.values()
-                    if t.status is Status.QUEUED and t.run_after <= now and t.name in names
-                ),
+                (t for t in self._tasks.values() if _runnable(t, names, now)),
                 key=lambda t: (t.run_after, t.id),
             )[:limit]
             return [
                 self._put(
                     t,
                     now,
-                    status=Status.ACTIVE,
+                    status=transition(t.status, "claim"),
                     attempts=t.attempts + 1,
                     worker_id=worker_id,
                     lease_expires_at=now + lease_seconds,
@@ -133,7 +128,7 @@ class MemoryTaskStore:
             held: dict[str, Status] = {}
             for task_id, attempt in claims:
                 task = self._tasks.get(task_id)
-                if task and task.attempts == attempt and task.status in _RUNNING:
+                if task and task.attempts == attempt and task.status in RUNNING:
                     # Not a user-visible change: keep version and lastChanged as they are.
                     self._tasks[task_id] = task.evolve(lease_expires_at=now + lease_seconds)
                     held[task_id] = task.status
@@ -150,64 +145,33 @@ class MemoryTaskStore:
             return task.status
 
     async def finish(self, task_id: str, attempt: int, now: float) -> Task:
-        return await self._end(task_id, attempt, now, "finish", finish=True)
-
-    async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
-        return await self._end(task_id, attempt, now, "fail", fail_reason=reason)
-
-    async def stop(self, task_id: str, attempt: int, now: float) -> Task:
-        return await self._end(task_id, attempt, now, "stop")
-
-    async def retry(self, task_id: str, attempt: int, run_after: float, now: float) -> Task:
         async with self._lock:
             task = self._fenced(task_id, attempt)
-            if task.status is Status.CANCELLING:
-                return self._terminal(task, now, Status.CANCELLED)
-            return self._put(
-                task,
-                now,
-                status=Status.QUEUED,
-                run_after=run_after,
-                worker_id=None,
-                lease_expires_at=None,
-            )
+            return self._move(task, "finish", now, current_step=task.total_step)
+
+    async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
+        return await self._fenced_move(task_id, attempt, "fail", now, fail_reason=reason)
+
+    async def stop(self, task_id: str, attempt: int, now: float) -> Task:
+        return await self._fenced_move(task_id, attempt, "stop", now)
+
+    async def retry(self, task_id: str, attempt: int, run_after: float, now: float) -> Task:
+        return await self._fenced_move(task_id, attempt, "retry", now, run_after=run_after)
 
     async def release(self, task_id: str, attempt: int, now: float) -> Task:
         async with self._lock:
             task = self._fenced(task_id, attempt)
-            if task.status is Status.CANCELLING:
-                return self._terminal(task, now, Status.CANCELLED)
-            return self._put(
-                task,
-                now,
-                status=Status.QUEUED,
-                max_attempts=task.max_attempts + 1,
-                worker_id=None,
-                lease_expires_at=None,
-            )
+            return self._move(task, "release", now, max_attempts=task.max_attempts + 1)
 
     async def expire_leases(self, now: float, lost_reason: str) -> list[Task]:
         async with self._lock:
-            stale = [
-                t
-                for t in self._tasks.values()
-                if t.status in _RUNNING
-                and t.lease_expires_at is not None
-                and t.lease_expires_at < now
-            ]
-            out = []
-            for t in stale:
-                if t.status is Status.CANCELLING:
-                    out.append(self._terminal(t, now, Status.CANCELLED))
-                elif t.attempts < t.max_attempts:
-                    out.append(
-                        self._put(
-                            t, now, status=Status.QUEUED, worker_id=None, lease_expires_at=None
-                        )
-                    )
-                else:
-                    out.append(self._terminal(t, now, Status.ERROR, fail_reason=lost_reason))
-            return out
+            stale = [t for t in self._tasks.values() if _stale(t, now)]
+            return [self._expire(t, now, lost_reason) for t in stale]
+
+    def _expire(self, task: Task, now: float, lost_reason: str) -> Task:
+        if task.status is Status.ACTIVE and task.attempts >= task.max_attempts:
+            return self._move(task, "lose", now, fail_reason=lost_reason)
+        return self._move(task, "expire", now)
 
     async def statuses(self, task_ids: Collection[str]) -> dict[str, Status]:
         return {i: self._tasks[i].status for i in task_ids if i in self._tasks}
@@ -231,39 +195,30 @@ class MemoryTaskStore:
 
     def _fenced(self, task_id: str, attempt: int) -> Task:
         task = self._tasks.get(task_id)
-        if task is None or task.attempts != attempt or task.status not in _RUNNING:
+        if task is None or task.attempts != attempt or task.status not in RUNNING:
             raise LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
         return task
 
-    async def _end(
-        self,
-        task_id: str,
-        attempt: int,
-        now: float,
-        verb: str,
-        *,
-        finish: bool = False,
-        fail_reason: str = "",
+    async def _fenced_move(
+        self, task_id: str, attempt: int, verb: str, now: float, **changes: Any
     ) -> Task:
         async with self._lock:
-            task = self._fenced(task_id, attempt)
-            try:
-                status = transition(task.status, verb)
-            except InvalidTransition as exc:
-                raise LeaseLost(str(exc)) from None
-            extra: dict[str, Any] = {"current_step": task.total_step} if finish else {}
-            return self._terminal(task, now, status, fail_reason=fail_reason, **extra)
+            return self._move(self._fenced(task_id, attempt), verb, now, **changes)
 
-    def _terminal(self, task: Task, now: float, status: Status, **changes: Any) -> Task:
-        return self._put(
-            task,
-            now,
-            status=status,
-            last_finished_at=_dt(now),
-            lease_expires_at=None,
-            worker_id=None,
-            **changes,
-        )
+    def _move(self, task: Task, verb: str, now: float, **changes: Any) -> Task:
+        """Apply ``verb`` by the lifecycle table. ``changes`` are the verb's own columns,
+        written only when it leads where they belong (as the SQL stores' per-target
+        statements do): a terminal status, or a queued one for a retry or release."""
+        try:
+            status = transition(task.status, verb)
+        except InvalidTransition as exc:
+            raise LeaseLost(str(exc)) from None
+        if is_terminal(status):
+            ending = {"last_finished_at": _dt(now), "lease_expires_at": None, "worker_id": None}
+            own = {k: v for k, v in changes.items() if k in _ENDING_CHANGES}
+            return self._put(task, now, status=status, **ending, **own)
+        own = {k: v for k, v in changes.items() if k not in _ENDING_CHANGES}
+        return self._put(task, now, status=status, worker_id=None, lease_expires_at=None, **own)
 
     def _put(self, task: Task, now: float, **changes: Any) -> Task:
         new = task.evolve(last_changed=int(now), version=task.version + 1, **changes)
@@ -304,10 +259,17 @@ def _matches(task: Task, query: ListQuery) -> bool:
     return all(_filter_ok(task, f) for f in query.filters)
 
 
+def _runnable(task: Task, names: Collection[str], now: float) -> bool:
+    return task.status in _CLAIMABLE and task.run_after <= now and task.name in names
+
+
+def _stale(task: Task, now: float) -> bool:
+    lease = task.lease_expires_at
+    return task.status in RUNNING and lease is not None and lease < now
+
+
 def _filter_ok(task: Task, f: FieldFilter) -> bool:
-    value = getattr(task, _FIELD_ATTR[f.field])
-    if isinstance(value, Status):
-        value = value.value
+    value = sort_value(task, f.field)
     if f.range is not None:
         return bool(f.range[0] <= value <= f.range[1])
     return value in f.values

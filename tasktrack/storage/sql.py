@@ -1,33 +1,19 @@
 """SQL text shared by the SQLite and PostgreSQL stores: the list query builder.
 
-Both dialects take the same WHERE/ORDER BY; only the placeholder differs (``?`` vs ``%s``).
-Column names come from fixed tables here, never from user input, so building text is safe.
+Both dialects take the same WHERE/ORDER BY, written with ``?`` placeholders (the PostgreSQL
+dialect turns them into ``%s``). Column names come from the domain's field map
+(:data:`~tasktrack.domain.listing.FIELDS`), never from user input, so building text is safe.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tasktrack.domain.listing import ListQuery, SortKey
-
-#: Contract field -> column.
-COLUMNS: dict[str, str] = {
-    "_id": "id",
-    "name": "name",
-    "status": "status",
-    "currentStep": "current_step",
-    "totalStep": "total_step",
-    "createdAt": "created_at",
-    "lastChanged": "last_changed",
-    "createdBy": "created_by",
-    "lastChangedBy": "last_changed_by",
-    "lastRunAt": "last_run_at",
-    "lastFinishedAt": "last_finished_at",
-}
+from tasktrack.domain.listing import FIELDS, ListQuery, SortKey
 
 
 def list_sql(
-    query: ListQuery, ph: str, lower: str = "lower"
+    query: ListQuery, ph: str = "?", lower: str = "lower"
 ) -> tuple[str, str, list[Any], list[Any]]:
     """Return (page SQL, count SQL, page params, count params) for ``query``.
 
@@ -47,7 +33,7 @@ def list_sql(
         where.append(f"{lower}(name) LIKE {ph} ESCAPE '\\'")
         params.append(f"%{escaped}%")
     for f in query.filters:
-        col = COLUMNS[f.field]
+        col = FIELDS[f.field]
         if f.range is not None:
             where.append(f"{col} BETWEEN {ph} AND {ph}")
             params.extend(f.range)
@@ -66,7 +52,7 @@ def list_sql(
         clause, values = _keyset(sort, list(query.cursor.values), backwards, ph)
         where.append(clause)
         params.extend(values)
-    order = ", ".join(f"{COLUMNS[k.field]} {_dir(k, backwards)}" for k in sort)
+    order = ", ".join(f"{FIELDS[k.field]} {_dir(k, backwards)}" for k in sort)
     sql = f"SELECT * FROM tasks WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {ph}"
     params.append(query.limit + 1)
     if query.skip:
@@ -90,10 +76,10 @@ def _keyset(
     for i, key in enumerate(sort):
         ands = []
         for prev, value in zip(sort[:i], values[:i], strict=True):
-            ands.append(f"{COLUMNS[prev.field]} = {ph}")
+            ands.append(f"{FIELDS[prev.field]} = {ph}")
             params.append(value)
         op = ">" if _dir(key, backwards) == "ASC" else "<"
-        ands.append(f"{COLUMNS[key.field]} {op} {ph}")
+        ands.append(f"{FIELDS[key.field]} {op} {ph}")
         params.append(values[i])
         ors.append("(" + " AND ".join(ands) + ")")
     return "(" + " OR ".join(ors) + ")", params

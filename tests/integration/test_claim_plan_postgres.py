@@ -16,9 +16,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from tasktrack.storage.postgres.store import CLAIM, CLAIM_PLANNER
 
 from tasktrack.storage.factory import open_stores
-from tasktrack.storage.postgres.store import CLAIM, CLAIM_PLANNER
 from tests.integration.test_store_contract import LEASE, NOW, new_task
 
 pytestmark = pytest.mark.postgres

@@ -27,8 +27,8 @@ from tasktrack.domain.listing import (
     parse_sort,
 )
 from tasktrack.storage.factory import open_stores
+from tasktrack.storage.rows import INSERT_TASK, TASK_COLUMNS
 from tasktrack.storage.sql import list_sql
-from tasktrack.storage.sqlite.rows import INSERT_TASK, TASK_COLUMNS
 
 ROWS = 100_000
 SEED_BUDGET = 15.0

@@ -1,4 +1,4 @@
-"""Opening the PostgreSQL stores from a URL."""
+"""Opening the PostgreSQL stores from a URL: the shared SQL stores on a PostgresDialect."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from tasktrack.errors import InvalidArgument
 from tasktrack.storage.migrate import pending
 from tasktrack.storage.postgres.connection import PostgresDatabase
-from tasktrack.storage.postgres.identity import PostgresIdentityStore
-from tasktrack.storage.postgres.store import PostgresTaskStore
+from tasktrack.storage.postgres.dialect import PostgresDialect
+from tasktrack.storage.sql_identity import SqlIdentityStore
+from tasktrack.storage.sql_store import SqlTaskStore
 
 #: Our own URL parameters (the rest are libpq's and pass through).
 POOL_PARAMS = ("pool_min", "pool_max")
@@ -19,8 +20,9 @@ class PostgresStores:
 
     def __init__(self, db: PostgresDatabase) -> None:
         self.db = db
-        self.tasks = PostgresTaskStore(db)
-        self.identity = PostgresIdentityStore(db)
+        dialect = PostgresDialect(db)
+        self.tasks = SqlTaskStore(dialect)
+        self.identity = SqlIdentityStore(dialect)
 
     async def close(self) -> None:
         await self.db.close()

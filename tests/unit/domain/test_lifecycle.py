@@ -16,9 +16,15 @@ ALLOWED = {
     (Status.ACTIVE, "fail"): Status.ERROR,
     (Status.CANCELLING, "fail"): Status.ERROR,
     (Status.ACTIVE, "retry"): Status.QUEUED,
+    (Status.CANCELLING, "retry"): Status.CANCELLED,
     (Status.QUEUED, "cancel"): Status.CANCELLED,
     (Status.ACTIVE, "cancel"): Status.CANCELLING,
     (Status.CANCELLING, "stop"): Status.CANCELLED,
+    (Status.ACTIVE, "release"): Status.QUEUED,
+    (Status.CANCELLING, "release"): Status.CANCELLED,
+    (Status.CANCELLING, "expire"): Status.CANCELLED,
+    (Status.ACTIVE, "expire"): Status.QUEUED,
+    (Status.ACTIVE, "lose"): Status.ERROR,
 }
 ALL = list(itertools.product(Status, TRANSITIONS))
 

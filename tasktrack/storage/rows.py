@@ -1,4 +1,6 @@
-"""Row <-> domain conversion shared by the SQL stores (column order of the tasks table)."""
+"""Row <-> domain conversion shared by the SQL stores (column order of the tasks table).
+
+Neutral ground: both dialects read and write the same row layout."""
 
 from __future__ import annotations
 
@@ -34,9 +36,16 @@ TASK_COLUMNS = (
     "worker_id",
     "version",
 )
-INSERT_TASK = (
-    f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"
-)
+
+
+def insert_task(data_param: str = "?") -> str:
+    """The INSERT of one task row; ``data_param`` is the JSON column's placeholder (a dialect
+    may cast it, e.g. PostgreSQL's ``?::json``)."""
+    params = (data_param if column == "data" else "?" for column in TASK_COLUMNS)
+    return f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join(params)})"
+
+
+INSERT_TASK = insert_task()
 
 
 def exact_time(now: float) -> float:
@@ -57,6 +66,7 @@ def _stamp(value: datetime | None) -> float:
 
 
 def task_from_row(row: Sequence[Any]) -> Task:
+    """The task a ``SELECT *`` row of ``tasks`` holds (JSON as text or already decoded)."""
     data = row[4]
     return Task(
         id=row[0],
@@ -84,6 +94,7 @@ def task_from_row(row: Sequence[Any]) -> Task:
 
 
 def task_to_row(task: Task) -> tuple[Any, ...]:
+    """The row for ``task``, in :data:`TASK_COLUMNS` order."""
     return (
         task.id,
         task.org_id,

@@ -1,0 +1,94 @@
+"""What the one SQL store needs from a database: the few things SQLite and PostgreSQL do
+differently, and small verbs to run statements.
+
+The stores (:mod:`~tasktrack.storage.sql_store`, :mod:`~tasktrack.storage.sql_identity`)
+build every statement, with ``?`` placeholders, from the lifecycle table; a dialect only
+runs them. The verbs say how much work a statement is, so each dialect can run it its
+cheapest way (SQLite: key lookups inline on the event loop's thread, writes on its
+group-commit writer thread; PostgreSQL: one pooled connection, a transaction only where
+several statements must be atomic).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any, Protocol
+
+from tasktrack.domain.task import Task
+from tasktrack.errors import StorageError
+
+#: SQL text with ``?`` placeholders, and its arguments.
+Statement = tuple[str, tuple[Any, ...]]
+Row = Sequence[Any]
+
+
+class Dialect(Protocol):
+    """One database's way of running the shared SQL."""
+
+    #: Placeholder of the tasks table's JSON column (PostgreSQL casts it: ``?::json``).
+    json_param: str
+    #: A Unicode-aware lower-case SQL function (SQLite's own ``lower`` folds ASCII only).
+    lower: str
+
+    def in_list(self, column: str, values: Sequence[Any]) -> Statement:
+        """``column`` equals one of ``values`` (a fixed text per call shape, where possible)."""
+        ...
+
+    def claim_statement(self, queue: Statement, update_set: Statement) -> Statement:
+        """The claim: set ``update_set`` on the rows ``queue`` selects, locked as needed."""
+        ...
+
+    def is_duplicate(self, error: StorageError) -> bool:
+        """True when ``error`` is a uniqueness violation (the store raises Conflict)."""
+        ...
+
+    async def write_first(self, statements: Sequence[Statement]) -> Row | None:
+        """Run alternative conditional writes in order; return the first row one returns.
+
+        Each statement is atomic on its own and the rest are skipped once one matched."""
+        ...
+
+    async def write_all(self, statements: Sequence[Statement]) -> list[Row]:
+        """Run every statement in one transaction; return all the rows they returned."""
+        ...
+
+    async def write_guarded(self, statements: Sequence[Statement]) -> bool:
+        """Run the statements in one transaction, stopping (False) if the first changes no
+        row; True when all ran."""
+        ...
+
+    async def claim(self, statement: Statement) -> list[Row]:
+        """Run a statement made by :meth:`claim_statement`; return its rows."""
+        ...
+
+    async def lookup_one(self, statement: Statement) -> Row | None:
+        """A key lookup (microseconds); its first row."""
+        ...
+
+    async def lookup_all(self, statement: Statement) -> list[Row]:
+        """A key lookup of a few rows."""
+        ...
+
+    async def scan_all(self, statement: Statement) -> list[Row]:
+        """A read that may visit many rows."""
+        ...
+
+    async def scan_snapshot(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        """Several reads that see one snapshot (a page and its total)."""
+        ...
+
+    def notify(self, tasks: Iterable[Task]) -> None:
+        """These tasks changed (a no-op where the database notifies by itself)."""
+        ...
+
+    def touch(self, task_id: str) -> None:
+        """A task's progress changed (a no-op where the database notifies by itself)."""
+        ...
+
+    async def wait_queued(self, timeout: float) -> None:
+        """See :meth:`~tasktrack.storage.base.TaskStore.wait_queued`."""
+        ...
+
+    async def wait_changed(self, task_ids: Collection[str], timeout: float) -> None:
+        """See :meth:`~tasktrack.storage.base.TaskStore.wait_changed`."""
+        ...

@@ -1,0 +1,179 @@
+"""The SQL TaskStore, written once for SQLite and PostgreSQL.
+
+Every statement comes from :mod:`~tasktrack.storage.lifecycle_sql` (the lifecycle table) or
+:mod:`~tasktrack.storage.sql` (listing); a :class:`~tasktrack.storage.dialect.Dialect` runs
+them. Each lifecycle move is a conditional UPDATE, so the database enforces the table even
+with many processes on one database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from tasktrack.domain.lifecycle import Status, targets
+from tasktrack.domain.listing import ListQuery, Page, Scope
+from tasktrack.domain.task import Task
+from tasktrack.errors import Conflict, LeaseLost, NotFound, StorageError
+from tasktrack.storage import lifecycle_sql as lsql
+from tasktrack.storage.dialect import Dialect, Row, Statement
+from tasktrack.storage.paging import page_from_window
+from tasktrack.storage.rows import exact_time, insert_task, task_from_row, task_to_row
+from tasktrack.storage.sql import list_sql
+
+_SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
+_COUNT_BY_STATUS: Statement = ("SELECT status, count(*) FROM tasks GROUP BY status", ())
+#: Where a cancel request leaves a task: asking again there changes nothing.
+_CANCEL_SETTLED = frozenset(targets("cancel"))
+
+
+def _lost(task_id: str, attempt: int) -> LeaseLost:
+    return LeaseLost(f"attempt {attempt} of task {task_id} no longer holds it")
+
+
+def in_scope(task: Task, scope: Scope) -> bool:
+    """True when ``scope`` may see ``task``."""
+    return task.org_id == scope.org_id and (
+        scope.project_id is None or task.project_id == scope.project_id
+    )
+
+
+def _by_claim_order(rows: Iterable[Row]) -> list[Task]:
+    return sorted((task_from_row(r) for r in rows), key=lambda t: (t.run_after, t.id))
+
+
+class SqlTaskStore:
+    """A :class:`~tasktrack.storage.base.TaskStore` on any :class:`Dialect`."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._insert = insert_task(dialect.json_param)
+
+    async def create(self, task: Task) -> Task:
+        try:
+            await self.dialect.write_all([(self._insert, task_to_row(task))])
+        except StorageError as exc:
+            if self.dialect.is_duplicate(exc):
+                raise Conflict(f"task {task.id} exists") from exc
+            raise
+        return self._notify(task)
+
+    async def get(self, task_id: str, scope: Scope | None = None) -> Task | None:
+        row = await self.dialect.lookup_one((_SELECT_ONE, (task_id,)))
+        if row is None:
+            return None
+        task = task_from_row(row)
+        return task if scope is None or in_scope(task, scope) else None
+
+    async def list_page(self, query: ListQuery) -> Page:
+        sql, count_sql, params, count_params = list_sql(query, lower=self.dialect.lower)
+        rows, counted = await self.dialect.scan_snapshot(
+            [(sql, tuple(params)), (count_sql, tuple(count_params))]
+        )
+        items = [task_from_row(r) for r in rows[: query.limit]]
+        if query.cursor is not None and query.cursor.direction == "previous":
+            items.reverse()
+        sort = query.cursor.sort if query.cursor else query.sort
+        total = int(counted[0][0]) if counted else 0
+        return page_from_window(items, total, sort, len(rows) > query.limit, query)
+
+    async def request_cancel(self, task_id: str, scope: Scope, user_id: str, now: float) -> Task:
+        now = exact_time(now)
+        cancel = lsql.cancel(task_id, scope.org_id, scope.project_id, user_id, now)
+        row = await self.dialect.write_first([cancel])
+        if row is not None:
+            return self._notify(task_from_row(row))
+        # Nothing moved: tell a stranger's (or no) task from one cancel cannot move.
+        task = await self.get(task_id, scope)
+        if task is None:
+            raise NotFound(f"Task {task_id} not found")
+        if task.status in _CANCEL_SETTLED:
+            return task
+        raise Conflict(f"Task {task_id} is already {task.status.value}")
+
+    async def claim(
+        self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
+    ) -> list[Task]:
+        now = exact_time(now)
+        if not names or limit < 1:
+            return []
+        queue = lsql.claim_queue(self.dialect.in_list("name", list(names)), limit, now)
+        update_set = lsql.claim_set(worker_id, lease_seconds, now)
+        rows = await self.dialect.claim(self.dialect.claim_statement(queue, update_set))
+        tasks = _by_claim_order(rows)
+        self.dialect.notify(tasks)
+        return tasks
+
+    async def renew_leases(
+        self, worker_id: str, claims: Collection[tuple[str, int]], lease_seconds: float, now: float
+    ) -> dict[str, Status]:
+        if not claims:
+            return {}
+        rows = await self.dialect.write_all([lsql.renew(claims, lease_seconds, now)])
+        return {row[0]: Status(row[1]) for row in rows}
+
+    async def record_progress(
+        self, task_id: str, attempt: int, current_step: int, total_step: int, now: float
+    ) -> Status:
+        total = max(total_step, current_step)
+        row = await self.dialect.write_first(
+            lsql.progress(task_id, attempt, current_step, total, now)
+        )
+        if row is None:
+            raise _lost(task_id, attempt)
+        self.dialect.touch(task_id)
+        return Status(row[0])
+
+    async def finish(self, task_id: str, attempt: int, now: float) -> Task:
+        return await self._fenced(lsql.finish(task_id, attempt, exact_time(now)), task_id, attempt)
+
+    async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
+        statements = lsql.fail(task_id, attempt, reason, exact_time(now))
+        return await self._fenced(statements, task_id, attempt)
+
+    async def stop(self, task_id: str, attempt: int, now: float) -> Task:
+        return await self._fenced(lsql.stop(task_id, attempt, exact_time(now)), task_id, attempt)
+
+    async def retry(self, task_id: str, attempt: int, run_after: float, now: float) -> Task:
+        statements = lsql.retry(task_id, attempt, run_after, exact_time(now))
+        return await self._fenced(statements, task_id, attempt)
+
+    async def release(self, task_id: str, attempt: int, now: float) -> Task:
+        return await self._fenced(lsql.release(task_id, attempt, exact_time(now)), task_id, attempt)
+
+    async def _fenced(self, statements: list[Statement], task_id: str, attempt: int) -> Task:
+        row = await self.dialect.write_first(statements)
+        if row is None:
+            raise _lost(task_id, attempt)
+        return self._notify(task_from_row(row))
+
+    def _notify(self, task: Task) -> Task:
+        self.dialect.notify([task])
+        return task
+
+    async def expire_leases(self, now: float, lost_reason: str) -> list[Task]:
+        rows = await self.dialect.write_all(lsql.expire(exact_time(now), lost_reason))
+        recovered = [task_from_row(r) for r in rows]
+        self.dialect.notify(recovered)
+        return recovered
+
+    async def statuses(self, task_ids: Collection[str]) -> dict[str, Status]:
+        if not task_ids:
+            return {}
+        match, args = self.dialect.in_list("id", list(task_ids))
+        rows = await self.dialect.lookup_all((f"SELECT id, status FROM tasks WHERE {match}", args))
+        return {row[0]: Status(row[1]) for row in rows}
+
+    async def count_by_status(self) -> dict[Status, int]:
+        counts = dict.fromkeys(Status, 0)
+        for status, n in await self.dialect.scan_all(_COUNT_BY_STATUS):
+            counts[Status(status)] = int(n)
+        return counts
+
+    async def wait_queued(self, timeout: float) -> None:
+        await self.dialect.wait_queued(timeout)
+
+    async def wait_changed(self, task_ids: Collection[str], timeout: float) -> None:
+        await self.dialect.wait_changed(task_ids, timeout)
+
+    async def close(self) -> None:
+        return None

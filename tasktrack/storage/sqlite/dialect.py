@@ -1,0 +1,109 @@
+"""How the shared SQL runs on SQLite.
+
+Writes are sync callables on the database's group-commit writer thread (each call one
+SAVEPOINT of a shared transaction, so it is atomic and other processes see all or nothing of
+it). Key lookups run inline on the event loop's thread: a primary-key read is a few
+microseconds, less than a thread hop. Scans go to the reader pool. There is no push channel
+between processes: changes made through this object wake its own waiters at once
+(:class:`~tasktrack.storage.events.LocalEvents`), other processes poll.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+from tasktrack.domain.task import Task
+from tasktrack.errors import StorageError
+from tasktrack.storage.dialect import Row, Statement
+from tasktrack.storage.events import LocalEvents
+from tasktrack.storage.sqlite.connection import SQLiteDatabase
+
+
+class SQLiteDialect:
+    """A :class:`~tasktrack.storage.dialect.Dialect` on a :class:`SQLiteDatabase`."""
+
+    json_param = "?"
+    lower = "tt_lower"  # registered on every connection; see SQLiteDatabase.connection
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        self.events = LocalEvents()
+
+    def in_list(self, column: str, values: Sequence[Any]) -> Statement:
+        return f"{column} IN ({', '.join('?' * len(values))})", tuple(values)
+
+    def claim_statement(self, queue: Statement, update_set: Statement) -> Statement:
+        # One writer at a time (BEGIN IMMEDIATE): no row locking to ask for.
+        return (
+            f"UPDATE tasks SET {update_set[0]} WHERE id IN ({queue[0]}) RETURNING *",
+            (*update_set[1], *queue[1]),
+        )
+
+    def is_duplicate(self, error: StorageError) -> bool:
+        return isinstance(error.__cause__, sqlite3.IntegrityError)
+
+    async def write_first(self, statements: Sequence[Statement]) -> Row | None:
+        def run(con: sqlite3.Connection) -> Row | None:
+            for sql, args in statements:
+                row: Row | None = con.execute(sql, args).fetchone()
+                if row is not None:
+                    return row
+            return None
+
+        return await self.db.write(run)
+
+    async def write_all(self, statements: Sequence[Statement]) -> list[Row]:
+        def run(con: sqlite3.Connection) -> list[Row]:
+            return [row for sql, args in statements for row in con.execute(sql, args).fetchall()]
+
+        return await self.db.write(run)
+
+    async def write_guarded(self, statements: Sequence[Statement]) -> bool:
+        def run(con: sqlite3.Connection) -> bool:
+            if con.execute(*statements[0]).rowcount == 0:
+                return False
+            for sql, args in statements[1:]:
+                con.execute(sql, args)
+            return True
+
+        return await self.db.write(run)
+
+    async def claim(self, statement: Statement) -> list[Row]:
+        return await self.write_all([statement])
+
+    async def lookup_one(self, statement: Statement) -> Row | None:
+        sql, args = statement
+        row: Row | None = self.db.read_inline(lambda con: con.execute(sql, args).fetchone())
+        return row
+
+    async def lookup_all(self, statement: Statement) -> list[Row]:
+        sql, args = statement
+        return self.db.read_inline(lambda con: con.execute(sql, args).fetchall())
+
+    async def scan_all(self, statement: Statement) -> list[Row]:
+        sql, args = statement
+        return await self.db.read(lambda con: con.execute(sql, args).fetchall())
+
+    async def scan_snapshot(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        def run(con: sqlite3.Connection) -> list[list[Row]]:
+            con.execute("BEGIN")  # one read transaction: one snapshot
+            try:
+                return [con.execute(sql, args).fetchall() for sql, args in statements]
+            finally:
+                con.execute("COMMIT")
+
+        return await self.db.read(run)
+
+    def notify(self, tasks: Iterable[Task]) -> None:
+        self.events.notify(tasks)
+
+    def touch(self, task_id: str) -> None:
+        self.events.touch(task_id)
+
+    async def wait_queued(self, timeout: float) -> None:
+        await self.events.wait_queued(timeout)
+
+    async def wait_changed(self, task_ids: Collection[str], timeout: float) -> None:
+        await self.events.wait_changed(task_ids, timeout)
