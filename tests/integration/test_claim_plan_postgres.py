@@ -5,7 +5,7 @@ The statistics are made stale on purpose, as in production after a quiet spell: 
 runs while the queue is empty, then a burst is queued. With them, PostgreSQL 15 planned the
 claim as a bitmap scan that sorts every queued row (5 ms a claim at 10,000 queued; the
 benchmark's drain fell from ~560 to ~280 tasks/s). The store's claim runs the same two
-statements explained here, in one transaction.
+statements explained here (built by the same code), in one transaction.
 """
 
 from __future__ import annotations
@@ -16,13 +16,25 @@ from typing import Any
 
 import psycopg
 import pytest
-from tasktrack.storage.postgres.store import CLAIM, CLAIM_PLANNER
 
+from tasktrack.storage import lifecycle_sql
+from tasktrack.storage.dialect import Statement
 from tasktrack.storage.factory import open_stores
+from tasktrack.storage.postgres.connection import PostgresDatabase
+from tasktrack.storage.postgres.dialect import CLAIM_PLANNER, PostgresDialect, pg_sql
 from tests.integration.test_store_contract import LEASE, NOW, new_task
 
 pytestmark = pytest.mark.postgres
 QUEUED = 3_000
+
+
+def claim_statement(now: float, limit: int = 2) -> Statement:
+    """The statement the store's claim runs (after CLAIM_PLANNER), as psycopg takes it."""
+    dialect = PostgresDialect(PostgresDatabase("postgresql://unused"))
+    queue = lifecycle_sql.claim_queue(dialect.in_list("name", ["job"]), limit, now)
+    update_set = lifecycle_sql.claim_set("w1", LEASE, now)
+    sql, args = dialect.claim_statement(queue, update_set)
+    return pg_sql(sql), args
 
 
 def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -42,11 +54,11 @@ async def test_claim_reads_the_queue_in_index_order_with_stale_statistics(pg_url
     finally:
         await stores.close()
 
-    args = (NOW + 60, ["job"], 2, "w1", NOW + 60 + LEASE, NOW + 60, int(NOW + 60))
+    claim, args = claim_statement(NOW + 60)
     with psycopg.connect(pg_url) as con:  # one transaction, rolled back: nothing is claimed
         con.execute(CLAIM_PLANNER)
-        row = con.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {CLAIM} ", args).fetchone()
-        claimed = con.execute(f"{CLAIM} ", args).fetchall()
+        row = con.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {claim} ", args).fetchone()
+        claimed = con.execute(f"{claim} ", args).fetchall()
         con.rollback()
     assert row is not None
     plan = list(nodes(row[0][0]["Plan"]))
@@ -71,11 +83,11 @@ async def test_without_the_claim_index_the_claim_is_slower_but_never_compiled(pg
             await stores.tasks.create(new_task(now=NOW + i))
     finally:
         await stores.close()
-    args = (NOW + 60, ["job"], 2, "w1", NOW + 60 + LEASE, NOW + 60, int(NOW + 60))
+    claim, args = claim_statement(NOW + 60)
     with psycopg.connect(pg_url) as con:
         con.execute("DROP INDEX tasks_claim")  # rolled back below
         con.execute(CLAIM_PLANNER)
-        row = con.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {CLAIM} ", args).fetchone()
+        row = con.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {claim} ", args).fetchone()
         con.rollback()
     assert row is not None
     explained = row[0][0]

@@ -6,6 +6,7 @@ exactly the schema a fresh database gets, and with its data intact and readable.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import psycopg
 import pytest
 
 from tasktrack.domain.lifecycle import Status
+from tasktrack.errors import SchemaTooNew
 from tasktrack.storage.factory import open_stores
 from tasktrack.storage.migrate import migrations
 from tasktrack.storage.sqlite.connection import _statements
@@ -107,3 +109,28 @@ async def test_postgres_upgrades_in_place_from_version_one(empty_pg: str, pg_url
     assert task is not None and task.status is Status.QUEUED and task.data == {"k": [1, 2]}
     # pg_url is a fresh database migrated from nothing to the latest version.
     assert _pg_schema(empty_pg) == _pg_schema(pg_url)
+
+
+def _open_files(path: Path) -> list[str]:
+    """This process's open descriptors on ``path`` (its WAL and shared-memory files too)."""
+    fds = Path("/proc/self/fd")
+    targets = (os.readlink(fd) for fd in fds.iterdir() if fd.is_symlink())
+    return [t for t in targets if t.startswith(str(path))]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+@pytest.mark.parametrize("upgrade", [True, False])
+async def test_a_refused_sqlite_database_is_closed_again(tmp_path: Path, upgrade: bool) -> None:
+    path = tmp_path / "newer.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE tasktrack_schema (version INTEGER NOT NULL)")
+    con.execute("INSERT INTO tasktrack_schema (version) VALUES (999)")
+    con.commit()
+    con.close()
+
+    with pytest.raises(SchemaTooNew) as refused:
+        await open_stores(f"sqlite:///{path}", upgrade=upgrade)
+
+    # While the error is still held (as a caller logging it would), the file is not.
+    assert refused.value is not None
+    assert _open_files(path) == []

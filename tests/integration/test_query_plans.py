@@ -26,9 +26,12 @@ from tasktrack.domain.listing import (
     parse_field_filter,
     parse_sort,
 )
+from tasktrack.storage import lifecycle_sql
 from tasktrack.storage.factory import open_stores
 from tasktrack.storage.rows import INSERT_TASK, TASK_COLUMNS
 from tasktrack.storage.sql import list_sql
+from tasktrack.storage.sqlite.connection import SQLiteDatabase
+from tasktrack.storage.sqlite.dialect import SQLiteDialect
 
 ROWS = 100_000
 SEED_BUDGET = 15.0
@@ -193,3 +196,40 @@ def test_the_checker_catches_a_bad_plan(db: sqlite3.Connection) -> None:
     problems = plan_problems(steps, ordered=True)
     assert any("no index" in p for p in problems), steps
     assert any("temp B-tree" in p for p in problems), steps
+
+
+def _lifecycle_statements() -> Iterator[tuple[str, str, tuple[Any, ...]]]:
+    """Every statement the SQL store writes for the lifecycle, as SQLite runs it."""
+    dialect = SQLiteDialect(SQLiteDatabase(":memory:"))
+    task, now = "0" * 24, 1_700_000_500.0
+    queue = lifecycle_sql.claim_queue(dialect.in_list("name", ["task.type7", "x"]), 5, now)
+    yield "claim", *dialect.claim_statement(queue, lifecycle_sql.claim_set("w1", 30.0, now))
+    yield "renew", *lifecycle_sql.renew([(task, 1), ("1" * 24, 2)], 30.0, now)
+    yield "cancel", *lifecycle_sql.cancel(task, ORG, "0" * 24, USER, now)
+    fenced = {
+        "finish": lifecycle_sql.finish(task, 1, now),
+        "fail": lifecycle_sql.fail(task, 1, "boom", now),
+        "stop": lifecycle_sql.stop(task, 1, now),
+        "retry": lifecycle_sql.retry(task, 1, now, now),
+        "release": lifecycle_sql.release(task, 1, now),
+        "progress": lifecycle_sql.progress(task, 1, 1, 2, now),
+        "expire": lifecycle_sql.expire(now, "lost"),
+    }
+    for verb, statements in fenced.items():
+        for sql, args in statements:
+            yield verb, sql, args
+
+
+def test_lifecycle_statements_use_indexes(db: sqlite3.Connection) -> None:
+    """Claims read ``tasks_claim``, lease expiry ``tasks_lease`` (partial indexes: the
+    statements must name their statuses as the indexes do), the rest the primary key."""
+    report = []
+    for verb, sql, args in _lifecycle_statements():
+        steps = plan(db, sql, list(args))
+        problems = plan_problems(steps, ordered=False)
+        wanted = {"claim": "tasks_claim", "expire": "tasks_lease"}.get(verb)
+        if wanted and not any(wanted in step for step in steps):
+            problems.append(f"does not use {wanted}")
+        if problems:
+            report.append(f"{verb}: {problems}\n    SQL: {sql}\n    plan: {steps}")
+    assert not report, "\n".join(report)
