@@ -19,6 +19,7 @@ from tasktrack.storage.dialect import Dialect, Row, Statement
 from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.rows import exact_time, insert_task, task_from_row, task_to_row
 from tasktrack.storage.sql import list_sql
+from tasktrack.storage.sql_identity import SqlIdentityStore
 
 _SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
 _COUNT_BY_STATUS: Statement = ("SELECT status, count(*) FROM tasks GROUP BY status", ())
@@ -177,3 +178,11 @@ class SqlTaskStore:
 
     async def close(self) -> None:
         return None
+
+
+class SqlStores:
+    """Both SQL stores over one database, sharing its dialect. Backends add ``close``."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.tasks = SqlTaskStore(dialect)
+        self.identity = SqlIdentityStore(dialect)

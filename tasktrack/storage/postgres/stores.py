@@ -8,21 +8,18 @@ from tasktrack.errors import InvalidArgument
 from tasktrack.storage.migrate import pending
 from tasktrack.storage.postgres.connection import PostgresDatabase
 from tasktrack.storage.postgres.dialect import PostgresDialect
-from tasktrack.storage.sql_identity import SqlIdentityStore
-from tasktrack.storage.sql_store import SqlTaskStore
+from tasktrack.storage.sql_store import SqlStores
 
 #: Our own URL parameters (the rest are libpq's and pass through).
 POOL_PARAMS = ("pool_min", "pool_max")
 
 
-class PostgresStores:
+class PostgresStores(SqlStores):
     """Both PostgreSQL stores over one pool."""
 
     def __init__(self, db: PostgresDatabase) -> None:
+        super().__init__(PostgresDialect(db))
         self.db = db
-        dialect = PostgresDialect(db)
-        self.tasks = SqlTaskStore(dialect)
-        self.identity = SqlIdentityStore(dialect)
 
     async def close(self) -> None:
         await self.db.close()

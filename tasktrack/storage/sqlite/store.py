@@ -8,20 +8,17 @@ and the readers of one :class:`SQLiteDatabase`.
 from __future__ import annotations
 
 from tasktrack.storage.migrate import pending
-from tasktrack.storage.sql_identity import SqlIdentityStore
-from tasktrack.storage.sql_store import SqlTaskStore
+from tasktrack.storage.sql_store import SqlStores
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
 from tasktrack.storage.sqlite.dialect import SQLiteDialect
 
 
-class SQLiteStores:
+class SQLiteStores(SqlStores):
     """Both SQLite stores over one database file."""
 
     def __init__(self, db: SQLiteDatabase) -> None:
+        super().__init__(SQLiteDialect(db))
         self.db = db
-        dialect = SQLiteDialect(db)
-        self.tasks = SqlTaskStore(dialect)
-        self.identity = SqlIdentityStore(dialect)
 
     async def close(self) -> None:
         self.db.close()
