@@ -10,7 +10,7 @@ import uvicorn
 
 from tasktrack.api.app import create_app
 from tasktrack.api.context import ApiContext
-from tasktrack.cli.main import fail, run_async, settings_from
+from tasktrack.cli.common import fail, load_settings, run_async
 from tasktrack.config import Settings
 from tasktrack.errors import TaskTrackError
 from tasktrack.loader import load_registry
@@ -43,9 +43,7 @@ from tasktrack.worker.embedded import embedded_worker
     type=int,
     help="In-process worker's concurrency. [env: TASKTRACK_CONCURRENCY; default 2]",
 )
-@click.pass_context
 def serve(
-    ctx: click.Context,
     host: str | None,
     port: int | None,
     database_url: str | None,
@@ -59,8 +57,7 @@ def serve(
     Example:
       tasktrack serve --host 0.0.0.0 --port 8000
     """
-    settings = settings_from(
-        ctx,
+    settings = load_settings(
         host=host,
         port=port,
         database_url=database_url,

@@ -8,7 +8,7 @@ import signal
 import click
 import prometheus_client
 
-from tasktrack.cli.main import fail, run_async, settings_from
+from tasktrack.cli.common import fail, load_settings, run_async
 from tasktrack.errors import TaskTrackError
 from tasktrack.loader import load_registry
 from tasktrack.storage.factory import open_stores
@@ -62,9 +62,7 @@ from tasktrack.worker.worker import Worker
     type=int,
     help="Serve Prometheus metrics on this port (0: off). [env: TASKTRACK_METRICS_PORT]",
 )
-@click.pass_context
 def worker(
-    ctx: click.Context,
     concurrency: int | None,
     apps: tuple[str, ...],
     database_url: str | None,
@@ -82,8 +80,7 @@ def worker(
     Example:
       tasktrack worker --app myapp.tasks --concurrency 4
     """
-    settings = settings_from(
-        ctx,
+    settings = load_settings(
         concurrency=concurrency,
         app_modules=apps or None,
         database_url=database_url,
