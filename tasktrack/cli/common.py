@@ -15,6 +15,8 @@ import click
 
 from tasktrack.config import Settings
 from tasktrack.errors import TaskTrackError
+from tasktrack.loader import load_registry
+from tasktrack.service.registry import TaskRegistry
 
 T = TypeVar("T")
 
@@ -47,3 +49,12 @@ def load_settings(**flags: Any) -> Settings:
         return Settings.from_env(**flags)
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
+
+
+def registry_of(settings: Settings) -> TaskRegistry:
+    """The task types of ``settings.app_modules``; a module that cannot be loaded ends the
+    command (exit code 1)."""
+    try:
+        return load_registry(settings.app_modules)
+    except TaskTrackError as exc:
+        fail(exc.message)

@@ -6,7 +6,7 @@ import click
 
 from tasktrack.cli.common import load_settings, run_async
 from tasktrack.storage.factory import open_stores
-from tasktrack.storage.schema import schema_status
+from tasktrack.storage.schema import SchemaStatus, schema_status
 
 
 @click.group()
@@ -49,15 +49,14 @@ def status(database_url: str | None) -> None:
     """
     settings = load_settings(database_url=database_url)
     st = run_async(lambda: schema_status(settings.database_url))
-    state = (
-        "up to date"
-        if st.current == st.latest
-        else (
-            f"{st.pending} migration(s) pending"
-            if st.current < st.latest
-            else "NEWER than this tasktrack: upgrade tasktrack"
-        )
-    )
     click.echo(
-        f"{st.backend} schema version {st.current}; this tasktrack knows {st.latest}: {state}"
+        f"{st.backend} schema version {st.current}; this tasktrack knows {st.latest}: {_state(st)}"
     )
+
+
+def _state(st: SchemaStatus) -> str:
+    if st.current == st.latest:
+        return "up to date"
+    if st.current < st.latest:
+        return f"{st.pending} migration(s) pending"
+    return "NEWER than this tasktrack: upgrade tasktrack"
