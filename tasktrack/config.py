@@ -1,6 +1,7 @@
 """Settings, read once from the environment (``TASKTRACK_*``); CLI flags override them.
 
-Every setting is listed in the README. Validation happens here, so a bad value is one clear
+One variable per setting, ``TASKTRACK_<FIELD>``, each listed in the README's settings table
+(tests/unit/config checks both ways). Validation happens here, so a bad value is one clear
 error at start-up rather than a failure later.
 """
 

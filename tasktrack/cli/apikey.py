@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from tasktrack.cli.common import load_settings, run_async
+from tasktrack.cli.common import run_async
 from tasktrack.cli.identity_db import DATABASE_URL_HELP, identity_service
+from tasktrack.cli.settings import load_settings
 
 
 @click.group()

@@ -1,5 +1,5 @@
-"""What every ``tasktrack`` command shares: exit codes, the one-line failure, running a
-coroutine, and loading the settings.
+"""What every ``tasktrack`` command shares: exit codes, the one-line failure, and running a
+coroutine. (The server-side commands' settings and task types: :mod:`tasktrack.cli.settings`.)
 
 Subcommand modules import this module, never :mod:`tasktrack.cli.main` (which imports them to
 assemble the group), so the CLI has no import cycle.
@@ -13,10 +13,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from tasktrack.config import Settings
 from tasktrack.errors import TaskTrackError
-from tasktrack.loader import load_registry
-from tasktrack.service.registry import TaskRegistry
 
 T = TypeVar("T")
 
@@ -40,21 +37,3 @@ def run_async(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
         fail(exc.message)
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
-
-
-def load_settings(**flags: Any) -> Settings:
-    """The settings from ``TASKTRACK_*`` variables, with the command's flags on top (a flag
-    of None was not given). A bad value ends the command with exit code 2."""
-    try:
-        return Settings.from_env(**flags)
-    except ValueError as exc:
-        fail(str(exc), EXIT_USAGE)
-
-
-def registry_of(settings: Settings) -> TaskRegistry:
-    """The task types of ``settings.app_modules``; a module that cannot be loaded ends the
-    command (exit code 1)."""
-    try:
-        return load_registry(settings.app_modules)
-    except TaskTrackError as exc:
-        fail(exc.message)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from tasktrack.cli.common import load_settings, run_async
+from tasktrack.cli.common import run_async
+from tasktrack.cli.settings import load_settings
 from tasktrack.storage.factory import open_stores
 from tasktrack.storage.schema import SchemaStatus, schema_status
 

@@ -12,7 +12,8 @@ from starlette.applications import Starlette
 
 from tasktrack.api.app import create_app
 from tasktrack.api.context import ApiContext
-from tasktrack.cli.common import load_settings, registry_of, run_async
+from tasktrack.cli.common import run_async
+from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.factory import open_stores

@@ -10,8 +10,9 @@ import sys
 
 import click
 
-from tasktrack.cli.common import fail, load_settings, run_async
+from tasktrack.cli.common import fail, run_async
 from tasktrack.cli.identity_db import DATABASE_URL_HELP, identity_service
+from tasktrack.cli.settings import load_settings
 
 
 def read_password() -> str:

@@ -9,7 +9,8 @@ from typing import Any
 import click
 import prometheus_client
 
-from tasktrack.cli.common import fail, load_settings, registry_of, run_async
+from tasktrack.cli.common import fail, run_async
+from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.factory import open_stores

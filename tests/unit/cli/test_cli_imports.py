@@ -49,10 +49,20 @@ def test_every_command_module_leaves_main_alone() -> None:
     assert {name for name, deps in graph.items() if "tasktrack.cli.main" in deps} == set()
 
 
-def test_importing_the_entry_point_does_not_import_the_commands() -> None:
-    code = "import sys, tasktrack.cli.main; print(sorted({'uvicorn', 'rich'} & set(sys.modules)))"
+def imported_along(module: str, candidates: set[str]) -> list[str]:
+    """Which of ``candidates`` a fresh interpreter has imported after importing ``module``."""
+    code = f"import sys, {module}; print(sorted({candidates!r} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    return list(ast.literal_eval(out.stdout.strip()))
+
+
+def test_importing_the_entry_point_does_not_import_the_commands() -> None:
+    assert imported_along("tasktrack.cli.main", {"uvicorn", "rich", "tasktrack.cli.serve"}) == []
+
+
+def test_the_client_commands_read_no_server_settings() -> None:
+    assert imported_along("tasktrack.cli.tasks", {"tasktrack.config", "tasktrack.loader"}) == []
+    assert imported_along("tasktrack.cli.db", {"tasktrack.config"}) == ["tasktrack.config"]
 
 
 def test_the_group_lists_and_runs_every_command() -> None:
