@@ -1,19 +1,35 @@
 """Settings, read once from the environment (``TASKTRACK_*``); CLI flags override them.
 
-Every setting is listed in the README. Validation happens here, so a bad value is one clear
+One variable per setting, ``TASKTRACK_<FIELD>``, each listed in the README's settings table
+(tests/unit/config checks both ways). Validation happens here, so a bad value is one clear
 error at start-up rather than a failure later.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
+
+from tasktrack.service.tokens import DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL
 
 if TYPE_CHECKING:
     from tasktrack.worker.worker import WorkerOptions
 
 DEFAULT_DATABASE_URL = "sqlite:///data/tasktrack.db"
+#: Prefix of every setting's environment variable: ``TASKTRACK_<FIELD NAME IN CAPITALS>``.
+ENV_PREFIX = "TASKTRACK_"
+#: Settings that must not be negative.
+NOT_NEGATIVE = ("api_key_cache_seconds", "auth_failures_per_minute")
+#: Settings that must be greater than zero.
+POSITIVE = (
+    "lease_seconds",
+    "poll_interval",
+    "reaper_interval",
+    "access_token_ttl",
+    "refresh_token_ttl",
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,12 @@ class Settings:
     forwarded_allow_ips: str = ""
     #: ``tasktrack worker`` serves Prometheus metrics on this port (0: off).
     metrics_port: int = 0
+    #: Failed authentications a client address may make per minute before it gets 429s
+    #: (0: no limit). Per API process (see tasktrack.api.ratelimit).
+    auth_failures_per_minute: int = 20
+    #: OAuth2 access token lifetime, and how long an unused refresh token stays valid (s).
+    access_token_ttl: float = DEFAULT_ACCESS_TTL
+    refresh_token_ttl: float = DEFAULT_REFRESH_TTL
     #: Run a worker inside ``tasktrack serve`` (set 0 to serve the API only).
     worker: int = 1
     #: Worker knobs (see tasktrack.worker.worker.WorkerOptions).
@@ -53,20 +75,24 @@ class Settings:
     shutdown_timeout: float = 30.0
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
-        """Settings from ``TASKTRACK_<NAME>`` variables, then ``overrides`` (None = unset)."""
-        env = dict(os.environ) if env is None else env
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = env.get(f"TASKTRACK_{f.name.upper()}")
-            if raw is not None and raw != "":
-                values[f.name] = _convert(f.name, f.type, raw)
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``TASKTRACK_<NAME>`` variables, then ``overrides`` (None = unset).
+
+        This is the only place tasktrack reads its settings from the environment (the
+        ``tasks`` commands' connection variables aside: see tasktrack.cli.config_file).
+        """
+        values = _read_env(os.environ if env is None else env)
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         settings.validate()
         return settings
 
     def validate(self) -> None:
+        """Raise ValueError, naming the setting, for the first value out of its range."""
+        self._check_choices()
+        self._check_ranges()
+
+    def _check_choices(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0..65535, got {self.port}")
         if self.sqlite_synchronous.upper() not in ("FULL", "EXTRA", "NORMAL", "OFF"):
@@ -76,13 +102,16 @@ class Settings:
             raise ValueError(
                 "TASKTRACK_LOG_LEVEL must be one of critical, error, warning, info, debug"
             )
-        if self.api_key_cache_seconds < 0:
-            raise ValueError("TASKTRACK_API_KEY_CACHE_SECONDS must be 0 or more")
+
+    def _check_ranges(self) -> None:
+        for name in NOT_NEGATIVE:
+            if getattr(self, name) < 0:
+                raise ValueError(f"{env_name(name)} must be 0 or more")
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        for name in ("lease_seconds", "poll_interval", "reaper_interval"):
+        for name in POSITIVE:
             if getattr(self, name) <= 0:
-                raise ValueError(f"TASKTRACK_{name.upper()} must be positive")
+                raise ValueError(f"{env_name(name)} must be positive")
         if self.max_body_bytes < 1024:
             raise ValueError("TASKTRACK_MAX_BODY_BYTES must be at least 1024")
 
@@ -101,17 +130,28 @@ class Settings:
         )
 
 
+def env_name(setting: str) -> str:
+    """The environment variable of a setting: ``lease_seconds`` -> ``TASKTRACK_LEASE_SECONDS``."""
+    return ENV_PREFIX + setting.upper()
+
+
+def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The settings given (not empty) in ``env``, converted to their fields' types."""
+    given = {f: env.get(env_name(f.name)) for f in fields(Settings)}
+    return {f.name: _convert(f.name, f.type, raw) for f, raw in given.items() if raw}
+
+
 def _convert(name: str, kind: Any, raw: str) -> Any:
     if kind in ("int", int):
         try:
             return int(raw)
         except ValueError:
-            raise ValueError(f"TASKTRACK_{name.upper()} must be an integer, got {raw!r}") from None
+            raise ValueError(f"{env_name(name)} must be an integer, got {raw!r}") from None
     if kind in ("float", float):
         try:
             return float(raw)
         except ValueError:
-            raise ValueError(f"TASKTRACK_{name.upper()} must be a number, got {raw!r}") from None
+            raise ValueError(f"{env_name(name)} must be a number, got {raw!r}") from None
     if "tuple" in str(kind):
         return tuple(part.strip() for part in raw.split(",") if part.strip())
     return raw

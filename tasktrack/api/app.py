@@ -92,11 +92,11 @@ def create_app(
         Route("/metrics", metrics, methods=["GET"]),
     ]
     # Identity: the OAuth 2.0 endpoints, and the limiter of failed authentication.
-    limiter = FailedAuthLimiter(RateLimitPolicy.from_env())
+    limiter = FailedAuthLimiter(RateLimitPolicy(settings.auth_failures_per_minute))
     auth = AuthEndpoints(limiter)
     routes += auth.routes()
     routes += web_routes(PREFIXES)  # the dashboard: /, /static/*, /v2.0/events (tasktrack.web)
-    token_policy = TokenPolicy.from_env()
+    token_policy = TokenPolicy(settings.access_token_ttl, settings.refresh_token_ttl)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -21,15 +21,15 @@ client cannot pick its own address.
 from __future__ import annotations
 
 import math
-import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tasktrack.api.problems import problem
+from tasktrack.config import Settings
 
 #: Buckets kept before full ones are dropped; beyond twice this the oldest go too.
 MAX_TRACKED = 10_000
@@ -38,27 +38,15 @@ TOKEN_PATH_PREFIX = "/auth/oauth2/"
 
 @dataclass(frozen=True, slots=True)
 class RateLimitPolicy:
-    """Args:
+    """The limiter's knob; the server builds it from ``Settings.auth_failures_per_minute``
+    (``TASKTRACK_AUTH_FAILURES_PER_MINUTE``), whose default is also this one's.
+
+    Args:
     failures_per_minute: failed authentications an address may make per minute (and in
         one burst); 0 turns the limiter off.
     """
 
-    failures_per_minute: int = 20
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> RateLimitPolicy:
-        """From ``TASKTRACK_AUTH_FAILURES_PER_MINUTE``."""
-        env = os.environ if env is None else env
-        raw = env.get("TASKTRACK_AUTH_FAILURES_PER_MINUTE", "")
-        if not raw:
-            return cls()
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ValueError("TASKTRACK_AUTH_FAILURES_PER_MINUTE must be an integer") from None
-        if value < 0:
-            raise ValueError("TASKTRACK_AUTH_FAILURES_PER_MINUTE must be 0 or more")
-        return cls(value)
+    failures_per_minute: int = Settings.auth_failures_per_minute
 
 
 def client_address(scope: Scope) -> str:

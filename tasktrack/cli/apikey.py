@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from tasktrack.cli.main import run_async, settings_from
-from tasktrack.cli.org import DATABASE_URL_HELP, identity_service
+from tasktrack.cli.common import run_async
+from tasktrack.cli.identity_db import DATABASE_URL_HELP, identity_service
+from tasktrack.cli.settings import load_settings
 
 
 @click.group()
@@ -20,17 +21,14 @@ def apikey() -> None:
 @click.option("--read-only", is_flag=True, help="The key can read and list, not create or cancel.")
 @click.option("--label", default="", help="A note to recognise the key by.")
 @click.option("--database-url", help=DATABASE_URL_HELP)
-@click.pass_context
-def create(
-    ctx: click.Context, user: str | None, read_only: bool, label: str, database_url: str | None
-) -> None:
+def create(user: str | None, read_only: bool, label: str, database_url: str | None) -> None:
     """Create an API key and print it as the last line (it is shown only once).
 
     \b
     Example:
       KEY=$(tasktrack apikey create --label ci | tail -n 1)
     """
-    settings = settings_from(ctx, database_url=database_url)
+    settings = load_settings(database_url=database_url)
 
     async def go() -> str:
         async with identity_service(settings) as identity:
@@ -48,15 +46,14 @@ def create(
 @apikey.command("revoke")
 @click.argument("key_id")
 @click.option("--database-url", help=DATABASE_URL_HELP)
-@click.pass_context
-def revoke(ctx: click.Context, key_id: str, database_url: str | None) -> None:
+def revoke(key_id: str, database_url: str | None) -> None:
     """Revoke an API key by its id (the 24 hex characters after `tt_`).
 
     \b
     Example:
       tasktrack apikey revoke 65a1f0c2e4b0a1b2c3d4e5f6
     """
-    settings = settings_from(ctx, database_url=database_url)
+    settings = load_settings(database_url=database_url)
 
     async def go() -> None:
         async with identity_service(settings) as identity:

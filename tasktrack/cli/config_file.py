@@ -29,6 +29,13 @@ from tasktrack.client import TaskTrackClient
 from tasktrack.client.core import DEFAULT_BASE_PATH, DEFAULT_URL
 
 KEYS = ("url", "api_key")
+#: The client's own environment variables: where the ``tasks`` commands connect, and the
+#: config file. They are not server settings (:class:`tasktrack.config.Settings`); the
+#: README's settings table lists them too.
+ENV_URL = "TASKTRACK_URL"
+ENV_API_KEY = "TASKTRACK_API_KEY"
+ENV_CONFIG = "TASKTRACK_CONFIG"
+CLIENT_VARIABLES = (ENV_URL, ENV_API_KEY, ENV_CONFIG)
 P = ParamSpec("P")
 
 
@@ -47,7 +54,7 @@ class Connection:
 
 def config_path(env: Mapping[str, str]) -> Path:
     """The config file's path (it need not exist)."""
-    explicit = env.get("TASKTRACK_CONFIG")
+    explicit = env.get(ENV_CONFIG)
     if explicit:
         return Path(explicit).expanduser()
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -61,10 +68,8 @@ def read_config(env: Mapping[str, str]) -> dict[str, str]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        if env.get("TASKTRACK_CONFIG"):
-            raise ConfigError(
-                f"config file {path} (from TASKTRACK_CONFIG) does not exist"
-            ) from None
+        if env.get(ENV_CONFIG):
+            raise ConfigError(f"config file {path} (from {ENV_CONFIG}) does not exist") from None
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
@@ -87,8 +92,8 @@ def resolve(
     """The connection from flags (``url``, ``api_key``), then ``TASKTRACK_URL`` /
     ``TASKTRACK_API_KEY``, then the config file, then the default URL (and no key)."""
     env = os.environ if env is None else env
-    url = url or env.get("TASKTRACK_URL") or None
-    api_key = api_key or env.get("TASKTRACK_API_KEY") or None
+    url = url or env.get(ENV_URL) or None
+    api_key = api_key or env.get(ENV_API_KEY) or None
     if url is None or api_key is None:
         file = read_config(env)
         url = url or file.get("url") or DEFAULT_URL
@@ -124,16 +129,14 @@ def connection_options(fn: Callable[P, None]) -> Callable[P, None]:
     fn = click.option(
         "--api-key",
         expose_value=False,
-        allow_from_autoenv=False,
         callback=_remember("api_key"),
-        help="API key. [env: TASKTRACK_API_KEY; config file: api_key]",
+        help=f"API key. [env: {ENV_API_KEY}; config file: api_key]",
     )(fn)
     return click.option(
         "--url",
         expose_value=False,
-        allow_from_autoenv=False,
         callback=_remember("url"),
-        help="Server URL. [env: TASKTRACK_URL; config file: url; default http://127.0.0.1:8000]",
+        help=f"Server URL. [env: {ENV_URL}; config file: url; default {DEFAULT_URL}]",
     )(fn)
 
 

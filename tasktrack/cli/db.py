@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from tasktrack.cli.main import run_async, settings_from
+from tasktrack.cli.common import run_async
+from tasktrack.cli.settings import load_settings
 from tasktrack.storage.factory import open_stores
-from tasktrack.storage.schema import schema_status
+from tasktrack.storage.schema import SchemaStatus, schema_status
 
 
 @click.group()
@@ -16,15 +17,14 @@ def db() -> None:
 
 @db.command()
 @click.option("--database-url", help="[env: TASKTRACK_DATABASE_URL]")
-@click.pass_context
-def upgrade(ctx: click.Context, database_url: str | None) -> None:
+def upgrade(database_url: str | None) -> None:
     """Apply pending migrations (idempotent; safe while servers and workers run).
 
     \b
     Example:
       TASKTRACK_DATABASE_URL=postgresql://tasktrack@db/tasktrack tasktrack db upgrade
     """
-    settings = settings_from(ctx, database_url=database_url)
+    settings = load_settings(database_url=database_url)
 
     async def go() -> tuple[int, int]:
         before = await schema_status(settings.database_url)
@@ -41,25 +41,23 @@ def upgrade(ctx: click.Context, database_url: str | None) -> None:
 
 @db.command()
 @click.option("--database-url", help="[env: TASKTRACK_DATABASE_URL]")
-@click.pass_context
-def status(ctx: click.Context, database_url: str | None) -> None:
+def status(database_url: str | None) -> None:
     """Show the schema version of the database and of this tasktrack.
 
     \b
     Example:
       tasktrack db status
     """
-    settings = settings_from(ctx, database_url=database_url)
+    settings = load_settings(database_url=database_url)
     st = run_async(lambda: schema_status(settings.database_url))
-    state = (
-        "up to date"
-        if st.current == st.latest
-        else (
-            f"{st.pending} migration(s) pending"
-            if st.current < st.latest
-            else "NEWER than this tasktrack: upgrade tasktrack"
-        )
-    )
     click.echo(
-        f"{st.backend} schema version {st.current}; this tasktrack knows {st.latest}: {state}"
+        f"{st.backend} schema version {st.current}; this tasktrack knows {st.latest}: {_state(st)}"
     )
+
+
+def _state(st: SchemaStatus) -> str:
+    if st.current == st.latest:
+        return "up to date"
+    if st.current < st.latest:
+        return f"{st.pending} migration(s) pending"
+    return "NEWER than this tasktrack: upgrade tasktrack"

@@ -1,55 +1,48 @@
-"""The ``tasktrack`` command. Each command is a thin layer over the services.
+"""The ``tasktrack`` command: assembles the subcommands into one group.
 
-Every option can also be set by an environment variable (``TASKTRACK_<OPTION>``). Failures are
+Each command is a thin layer over the services. Settings come from ``TASKTRACK_<SETTING>``
+environment variables (:class:`tasktrack.config.Settings`, all listed in the README) and a
+command's flags override them; there is no second, per-command set of variables. Failures are
 one line on stderr and a non-zero exit code, never a traceback.
 """
 
 from __future__ import annotations
 
-import asyncio
+import importlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
 import click
 
-from tasktrack.config import Settings
-from tasktrack.errors import TaskTrackError
-
-T = TypeVar("T")
-
-#: Exit codes shared by every command.
-EXIT_USAGE = 2
-EXIT_FAILURE = 1
-
-
-def fail(message: str, code: int = EXIT_FAILURE) -> None:
-    click.echo(f"error: {message}", err=True)
-    raise SystemExit(code)
-
-
-def run_async(fn: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine for a command, turning expected errors into one clean line."""
-    try:
-        return asyncio.run(fn())  # type: ignore[arg-type]
-    except TaskTrackError as exc:
-        fail(exc.message)
-    except ValueError as exc:
-        fail(str(exc), EXIT_USAGE)
-    raise AssertionError("unreachable")
+#: Subcommand -> "module:attribute". Imported only when a command is used: a spawned worker
+#: child imports the console script (hence this module) again, and should not pay for
+#: uvicorn, rich and the API to do so.
+COMMANDS = {
+    "apikey": "tasktrack.cli.apikey:apikey",
+    "db": "tasktrack.cli.db:db",
+    "oauth-client": "tasktrack.cli.oauth:oauth_client",
+    "org": "tasktrack.cli.org:org",
+    "serve": "tasktrack.cli.serve:serve",
+    "tasks": "tasktrack.cli.tasks:tasks",
+    "user": "tasktrack.cli.user:user",
+    "worker": "tasktrack.cli.worker:worker",
+}
 
 
-def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
-    try:
-        return Settings.from_env(**overrides)
-    except ValueError as exc:
-        fail(str(exc), EXIT_USAGE)
-        raise
+class LazyGroup(click.Group):
+    """A group whose subcommands (:data:`COMMANDS`) are imported when looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, _, attribute = COMMANDS[cmd_name].partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
 
 
-@click.group(
-    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "TASKTRACK"}
-)
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tasktrack")
 def cli() -> None:
     """tasktrack: define, run and track long-running tasks.
@@ -64,15 +57,5 @@ def cli() -> None:
 
 
 def main() -> None:
-    from tasktrack.cli import apikey, db, oauth, org, serve, user, worker
-    from tasktrack.cli.tasks import tasks
-
-    cli.add_command(serve.serve)
-    cli.add_command(worker.worker)
-    cli.add_command(db.db)
-    cli.add_command(apikey.apikey)
-    cli.add_command(tasks)
-    cli.add_command(org.org)
-    cli.add_command(user.user)
-    cli.add_command(oauth.oauth_client)
+    """The console script's entry point."""
     cli(prog_name="tasktrack")

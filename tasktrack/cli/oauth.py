@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from tasktrack.cli.main import run_async, settings_from
-from tasktrack.cli.org import DATABASE_URL_HELP, identity_service
+from tasktrack.cli.common import run_async
+from tasktrack.cli.identity_db import DATABASE_URL_HELP, identity_service
+from tasktrack.cli.settings import load_settings
 from tasktrack.service.identity import DEFAULT_ORG
 
 
@@ -19,10 +20,7 @@ def oauth_client() -> None:
 @click.option("--name", default="", help="A note to recognise the client by.")
 @click.option("--read-only", is_flag=True, help="Its tokens can read and list, nothing else.")
 @click.option("--database-url", help=DATABASE_URL_HELP)
-@click.pass_context
-def create(
-    ctx: click.Context, org_ref: str, name: str, read_only: bool, database_url: str | None
-) -> None:
+def create(org_ref: str, name: str, read_only: bool, database_url: str | None) -> None:
     """Create a client and print its id and secret (the secret is shown only once).
 
     client_credentials tokens act as the client's own service user.
@@ -31,7 +29,7 @@ def create(
     Example:
       tasktrack oauth-client create --org acme --name ci
     """
-    settings = settings_from(ctx, database_url=database_url)
+    settings = load_settings(database_url=database_url)
 
     async def go() -> tuple[str, str]:
         async with identity_service(settings) as identity:
@@ -49,15 +47,14 @@ def create(
 @oauth_client.command("revoke")
 @click.argument("client_id")
 @click.option("--database-url", help=DATABASE_URL_HELP)
-@click.pass_context
-def revoke(ctx: click.Context, client_id: str, database_url: str | None) -> None:
+def revoke(client_id: str, database_url: str | None) -> None:
     """Revoke a client: its secret and every token issued to it stop working.
 
     \b
     Example:
       tasktrack oauth-client revoke 65a1f0c2e4b0a1b2c3d4e5f6
     """
-    settings = settings_from(ctx, database_url=database_url)
+    settings = load_settings(database_url=database_url)
 
     async def go() -> None:
         async with identity_service(settings) as identity:

@@ -1,34 +1,12 @@
-"""``tasktrack org``: organisations (tenants), and the store opening every identity command
-shares."""
+"""``tasktrack org``: organisations (tenants)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 import click
 
-from tasktrack.cli.main import run_async, settings_from
-from tasktrack.config import Settings
-from tasktrack.service.identity import IdentityService
-from tasktrack.storage.factory import open_stores
-
-DATABASE_URL_HELP = "Database URL. [env: TASKTRACK_DATABASE_URL]"
-
-
-@contextlib.asynccontextmanager
-async def identity_service(settings: Settings) -> AsyncIterator[IdentityService]:
-    """An IdentityService on the configured database (created or upgraded if needed), with
-    the default organisation and user in place, as the server would make them."""
-    stores = await open_stores(
-        settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
-    )
-    try:
-        identity = IdentityService(stores.identity)
-        await identity.ensure_default()
-        yield identity
-    finally:
-        await stores.close()
+from tasktrack.cli.common import run_async
+from tasktrack.cli.identity_db import DATABASE_URL_HELP, identity_service
+from tasktrack.cli.settings import load_settings
 
 
 @click.group()
@@ -39,15 +17,14 @@ def org() -> None:
 @org.command("create")
 @click.argument("name")
 @click.option("--database-url", help=DATABASE_URL_HELP)
-@click.pass_context
-def create(ctx: click.Context, name: str, database_url: str | None) -> None:
+def create(name: str, database_url: str | None) -> None:
     """Create an organisation and print its id.
 
     \b
     Example:
       tasktrack org create acme
     """
-    settings = settings_from(ctx, database_url=database_url)
+    settings = load_settings(database_url=database_url)
 
     async def go() -> str:
         async with identity_service(settings) as identity:

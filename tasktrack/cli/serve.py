@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import click
 import uvicorn
+from starlette.applications import Starlette
 
 from tasktrack.api.app import create_app
 from tasktrack.api.context import ApiContext
-from tasktrack.cli.main import fail, run_async, settings_from
+from tasktrack.cli.common import run_async
+from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
-from tasktrack.errors import TaskTrackError
-from tasktrack.loader import load_registry
+from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.factory import open_stores
 from tasktrack.worker.embedded import embedded_worker
 
@@ -43,57 +45,44 @@ from tasktrack.worker.embedded import embedded_worker
     type=int,
     help="In-process worker's concurrency. [env: TASKTRACK_CONCURRENCY; default 2]",
 )
-@click.pass_context
-def serve(
-    ctx: click.Context,
-    host: str | None,
-    port: int | None,
-    database_url: str | None,
-    apps: tuple[str, ...],
-    run_worker: bool | None,
-    concurrency: int | None,
-) -> None:
+def serve(apps: tuple[str, ...], run_worker: bool | None, **flags: Any) -> None:
     """Serve the Tasks API over HTTP.
 
     \b
     Example:
       tasktrack serve --host 0.0.0.0 --port 8000
     """
-    settings = settings_from(
-        ctx,
-        host=host,
-        port=port,
-        database_url=database_url,
-        app_modules=apps or None,
-        worker=None if run_worker is None else int(run_worker),
-        concurrency=concurrency,
-    )
-    try:
-        registry = load_registry(settings.app_modules)
-    except TaskTrackError as exc:
-        fail(exc.message)
+    # The other flags (host, port, database_url, concurrency) are named as their settings.
+    worker = None if run_worker is None else int(run_worker)
+    settings = load_settings(app_modules=apps or None, worker=worker, **flags)
+    registry = registry_of(settings)
     # Create or upgrade the database now, so that a bad URL or a schema newer than this
     # tasktrack is one clear line and an exit code, not a traceback from inside uvicorn.
     run_async(lambda: _prepare_database(settings))
-    extensions = []
-    if settings.worker:
-        options = settings.worker_options()
+    _run(settings, _app(settings, registry))
 
-        def in_process_worker(api: ApiContext) -> AbstractAsyncContextManager[Any]:
-            return embedded_worker(api.stores.tasks, api.tasks, registry, options)
 
-        extensions.append(in_process_worker)
-    try:
-        app = create_app(
-            settings,
-            registry,
-            extensions=extensions,
-            on_ready=lambda _: click.echo(
-                f"tasktrack is serving on http://{settings.host}:{settings.port}/", err=True
-            ),
-        )
-    except ValueError as exc:  # a bad TASKTRACK_* setting read while building the app
-        fail(str(exc), 2)
+def _app(settings: Settings, registry: TaskRegistry) -> Starlette:
+    def ready(_: ApiContext) -> None:
+        click.echo(f"tasktrack is serving on http://{settings.host}:{settings.port}/", err=True)
+
+    # Settings were validated when read: building the app reads and checks nothing more.
+    extensions = [_in_process_worker(settings, registry)] if settings.worker else []
+    return create_app(settings, registry, extensions=extensions, on_ready=ready)
+
+
+def _in_process_worker(
+    settings: Settings, registry: TaskRegistry
+) -> Callable[[ApiContext], AbstractAsyncContextManager[Any]]:
+    options = settings.worker_options()
+
+    def in_process_worker(api: ApiContext) -> AbstractAsyncContextManager[Any]:
+        return embedded_worker(api.stores.tasks, api.tasks, registry, options)
+
+    return in_process_worker
+
+
+def _run(settings: Settings, app: Starlette) -> None:
     uvicorn.run(
         app,
         host=settings.host,

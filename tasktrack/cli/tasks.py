@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tasktrack.cli.common import EXIT_FAILURE, EXIT_USAGE, fail
 from tasktrack.cli.config_file import client_from, connection_options
-from tasktrack.cli.main import EXIT_FAILURE, EXIT_USAGE, fail
 from tasktrack.client import (
     ApiError,
     BadRequest,

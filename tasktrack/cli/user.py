@@ -10,8 +10,9 @@ import sys
 
 import click
 
-from tasktrack.cli.main import fail, run_async, settings_from
-from tasktrack.cli.org import DATABASE_URL_HELP, identity_service
+from tasktrack.cli.common import fail, run_async
+from tasktrack.cli.identity_db import DATABASE_URL_HELP, identity_service
+from tasktrack.cli.settings import load_settings
 
 
 def read_password() -> str:
@@ -34,17 +35,14 @@ def user() -> None:
 @click.option("--email", required=True, help="The user's e-mail: the OAuth2 username.")
 @click.option("--no-password", is_flag=True, help="Create a user that signs in with keys only.")
 @click.option("--database-url", help=DATABASE_URL_HELP)
-@click.pass_context
-def create(
-    ctx: click.Context, org_ref: str, email: str, no_password: bool, database_url: str | None
-) -> None:
+def create(org_ref: str, email: str, no_password: bool, database_url: str | None) -> None:
     """Create a user (password from stdin) and print the user's id.
 
     \b
     Example:
       printf '%s\\n' "$PASSWORD" | tasktrack user create --org acme --email ann@acme.test
     """
-    settings = settings_from(ctx, database_url=database_url)
+    settings = load_settings(database_url=database_url)
     password = None if no_password else read_password()
 
     async def go() -> str:
@@ -60,15 +58,14 @@ def create(
 @user.command("set-password")
 @click.argument("user_ref")
 @click.option("--database-url", help=DATABASE_URL_HELP)
-@click.pass_context
-def set_password(ctx: click.Context, user_ref: str, database_url: str | None) -> None:
+def set_password(user_ref: str, database_url: str | None) -> None:
     """Set a user's password (from stdin); USER_REF is an e-mail or user id.
 
     \b
     Example:
       printf '%s\\n' "$PASSWORD" | tasktrack user set-password admin@localhost
     """
-    settings = settings_from(ctx, database_url=database_url)
+    settings = load_settings(database_url=database_url)
     password = read_password()
 
     async def go() -> None:
@@ -83,15 +80,14 @@ def set_password(ctx: click.Context, user_ref: str, database_url: str | None) ->
 @user.command("disable")
 @click.argument("user_ref")
 @click.option("--database-url", help=DATABASE_URL_HELP)
-@click.pass_context
-def disable(ctx: click.Context, user_ref: str, database_url: str | None) -> None:
+def disable(user_ref: str, database_url: str | None) -> None:
     """Disable a user: their API keys and OAuth2 tokens stop working at once.
 
     \b
     Example:
       tasktrack user disable ann@acme.test
     """
-    settings = settings_from(ctx, database_url=database_url)
+    settings = load_settings(database_url=database_url)
 
     async def go() -> None:
         async with identity_service(settings) as identity:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from typing import Any
 
 import click
 import prometheus_client
 
-from tasktrack.cli.main import fail, run_async, settings_from
-from tasktrack.errors import TaskTrackError
-from tasktrack.loader import load_registry
+from tasktrack.cli.common import fail, run_async
+from tasktrack.cli.settings import load_settings, registry_of
+from tasktrack.config import Settings
+from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.factory import open_stores
-from tasktrack.worker.worker import Worker
+from tasktrack.worker.worker import Worker, WorkerOptions
 
 
 @click.command()
@@ -62,19 +64,7 @@ from tasktrack.worker.worker import Worker
     type=int,
     help="Serve Prometheus metrics on this port (0: off). [env: TASKTRACK_METRICS_PORT]",
 )
-@click.pass_context
-def worker(
-    ctx: click.Context,
-    concurrency: int | None,
-    apps: tuple[str, ...],
-    database_url: str | None,
-    lease_seconds: float | None,
-    cancel_grace: float | None,
-    shutdown_timeout: float | None,
-    poll_interval: float | None,
-    reaper_interval: float | None,
-    metrics_port: int | None,
-) -> None:
+def worker(apps: tuple[str, ...], **flags: Any) -> None:
     """Run queued tasks. SIGTERM stops claiming and lets running tasks finish (a second
     SIGTERM stops at once, requeueing them).
 
@@ -82,44 +72,38 @@ def worker(
     Example:
       tasktrack worker --app myapp.tasks --concurrency 4
     """
-    settings = settings_from(
-        ctx,
-        concurrency=concurrency,
-        app_modules=apps or None,
-        database_url=database_url,
-        lease_seconds=lease_seconds,
-        cancel_grace=cancel_grace,
-        shutdown_timeout=shutdown_timeout,
-        poll_interval=poll_interval,
-        reaper_interval=reaper_interval,
-        metrics_port=metrics_port,
-    )
+    # The other flags (concurrency, database_url, lease_seconds...) are named as their settings.
+    settings = load_settings(app_modules=apps or None, **flags)
+    registry = registry_of(settings)
     try:
-        registry = load_registry(settings.app_modules)
         options = settings.worker_options()
-    except (TaskTrackError, ValueError) as exc:
+    except ValueError as exc:
         fail(str(exc))
-
     if settings.metrics_port:
         prometheus_client.start_http_server(settings.metrics_port, settings.host)
+    run_async(lambda: _run(settings, registry, options))
 
-    async def go() -> None:
-        stores = await open_stores(
-            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
-        )
-        runner = Worker(stores.tasks, registry, options)
-        loop = asyncio.get_running_loop()
-        signals = {"count": 0}
 
-        def on_signal() -> None:
-            signals["count"] += 1
-            runner.stop(force=signals["count"] > 1)
+async def _run(settings: Settings, registry: TaskRegistry, options: WorkerOptions) -> None:
+    stores = await open_stores(
+        settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
+    runner = Worker(stores.tasks, registry, options)
+    _stop_on_signals(runner)
+    try:
+        await runner.run()
+    finally:
+        await stores.close()
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, on_signal)
-        try:
-            await runner.run()
-        finally:
-            await stores.close()
 
-    run_async(go)
+def _stop_on_signals(runner: Worker) -> None:
+    """SIGTERM or SIGINT stops claiming and lets running tasks finish; a second one forces."""
+    loop = asyncio.get_running_loop()
+    received = [0]
+
+    def on_signal() -> None:
+        received[0] += 1
+        runner.stop(force=received[0] > 1)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)

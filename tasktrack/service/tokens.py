@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,37 +29,24 @@ from tasktrack.errors import Unauthenticated
 SIGNING_KEY_NAME = "access_token_hs256_key"
 ISSUER = "tasktrack"
 _REFRESH = re.compile(r"ttr_([0-9a-f]{24})_([A-Za-z0-9_-]{43})\Z")
-_ENV = {"access_ttl": "TASKTRACK_ACCESS_TOKEN_TTL", "refresh_ttl": "TASKTRACK_REFRESH_TOKEN_TTL"}
 _CLAIMS = ["exp", "iat", "sub", "org", "jti", "gid", "iss"]
+#: Default lifetimes, seconds. Also the defaults of ``TASKTRACK_ACCESS_TOKEN_TTL`` and
+#: ``TASKTRACK_REFRESH_TOKEN_TTL`` (:class:`tasktrack.config.Settings` reads them from here).
+DEFAULT_ACCESS_TTL = 900.0
+DEFAULT_REFRESH_TTL = 30 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
 class TokenPolicy:
-    """Token lifetimes in seconds.
+    """Token lifetimes in seconds. The server builds it from :class:`tasktrack.config.Settings`.
 
     Args:
         access_ttl: how long an access token is accepted (default 15 minutes).
         refresh_ttl: how long an unused refresh token can be exchanged (default 30 days).
     """
 
-    access_ttl: float = 900.0
-    refresh_ttl: float = 30 * 86400.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> TokenPolicy:
-        """From ``TASKTRACK_ACCESS_TOKEN_TTL`` and ``TASKTRACK_REFRESH_TOKEN_TTL`` (seconds)."""
-        env = os.environ if env is None else env
-        values: dict[str, float] = {}
-        for name, var in _ENV.items():
-            raw = env.get(var, "")
-            if raw:
-                try:
-                    values[name] = float(raw)
-                except ValueError:
-                    raise ValueError(f"{var} must be a number of seconds") from None
-                if not values[name] > 0:
-                    raise ValueError(f"{var} must be positive")
-        return cls(**values)
+    access_ttl: float = DEFAULT_ACCESS_TTL
+    refresh_ttl: float = DEFAULT_REFRESH_TTL
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,3 +53,47 @@ def test_other_commands_refuse_bad_settings_too(tmp_path: Path, command: list[st
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "error: TASKTRACK_PORT must be an integer, got 'eighty'"
+
+
+def _run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tasktrack", *args],
+        env={**os.environ, "TASKTRACK_DATABASE_URL": f"sqlite:///{tmp_path}/s.db", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+#: ``--app`` names a module that does not exist, so the command stops right after reading its
+#: settings: exit 1 and this line if the settings were good.
+NO_APP = ["--app", "no_such_module_for_tests"]
+MISSING_APP = "error: cannot import task module 'no_such_module_for_tests'"
+#: Names Click's ``auto_envvar_prefix`` used to read (``TASKTRACK_<COMMAND>_<OPTION>``, and
+#: the group's own ``--version``), a second, undocumented set. Each would stop the command
+#: differently (exit 2, or the version and exit 0) if it were still read.
+UNDOCUMENTED = [
+    (["worker"], {"TASKTRACK_WORKER_CONCURRENCY": "0"}),
+    (["worker"], {"TASKTRACK_WORKER_LEASE_SECONDS": "-1"}),
+    (["worker"], {"TASKTRACK_WORKER_METRICS_PORT": "none"}),
+    (["serve", "--port", "0"], {"TASKTRACK_SERVE_CONCURRENCY": "0"}),
+    (["serve"], {"TASKTRACK_SERVE_PORT": "eighty"}),  # no --port, which would win
+    (["worker"], {"TASKTRACK_VERSION": "1"}),
+]
+
+
+@pytest.mark.parametrize(("command", "env"), UNDOCUMENTED, ids=lambda v: str(v))
+def test_per_command_variables_are_not_read(
+    tmp_path: Path, command: list[str], env: dict[str, str]
+) -> None:
+    result = _run([*command, *NO_APP], env, tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().startswith(MISSING_APP), result.stderr
+
+
+@pytest.mark.parametrize("command", [["worker"], ["serve", "--port", "0"]])
+def test_the_documented_variable_is_read(tmp_path: Path, command: list[str]) -> None:
+    result = _run([*command, *NO_APP], {"TASKTRACK_CONCURRENCY": "0"}, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: concurrency must be at least 1"

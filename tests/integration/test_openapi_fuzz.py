@@ -24,7 +24,7 @@ import re
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +69,6 @@ CHECKS = [
 PROJECT = "0123456789abcdef01234567"
 PASSWORD = "fuzz-password-1234"
 FORM = "application/x-www-form-urlencoded"
-#: The failed-authentication limiter's setting (read when an app is created; 0 = off).
-LIMIT_ENV = "TASKTRACK_AUTH_FAILURES_PER_MINUTE"
 _ID = re.compile(r"[0-9a-f]{24}")
 
 
@@ -110,12 +108,11 @@ class Seeded:
     task_ids: tuple[str, ...]
     by_status: dict[str, str]
 
-    def make_app(self, **env: str) -> Starlette:
-        """Another app on the same database, created with ``env`` set (limiter settings)."""
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in env.items():
-                patch.setenv(name, value)
-            return create_app(self.settings, REGISTRY)
+    def make_app(self, failures_per_minute: int) -> Starlette:
+        """Another app on the same database, with its own failed-authentication limit
+        (``TASKTRACK_AUTH_FAILURES_PER_MINUTE``; 0 = off)."""
+        settings = replace(self.settings, auth_failures_per_minute=failures_per_minute)
+        return create_app(settings, REGISTRY)
 
 
 async def _seed(url: str) -> tuple[str, str, str | None, dict[str, str]]:
@@ -352,7 +349,7 @@ def test_cursor_with_out_of_range_integer_is_a_documented_400(seeded: Seeded) ->
 @pytest.fixture(scope="module")
 def unlimited_app(seeded: Seeded) -> Starlette:
     """An app whose failed-authentication limiter is off, for tests that fail on purpose."""
-    return seeded.make_app(**{LIMIT_ENV: "0"})
+    return seeded.make_app(0)
 
 
 @pytest.mark.parametrize(
@@ -397,7 +394,7 @@ def test_bad_credentials_are_a_documented_401(
 
 def test_failed_authentication_is_rate_limited_as_documented(seeded: Seeded) -> None:
     pytest.importorskip("tasktrack.api.ratelimit", reason="the rate limiter has not landed")
-    app = seeded.make_app(**{LIMIT_ENV: "2"})
+    app = seeded.make_app(2)
     bad = {"X-API-Key": "not a key"}
     statuses = []
     for headers in (bad, bad, bad, {"X-API-Key": seeded.key}):
@@ -418,7 +415,7 @@ def test_oauth_round_trip_conforms(seeded: Seeded) -> None:
     """Password grant, a Bearer read, refresh, revoke: each reply as documented."""
     if seeded.password is None or REVOKE_PATH not in schema:
         pytest.skip("the OAuth 2.0 endpoints have not landed")
-    app = seeded.make_app(**{LIMIT_ENV: "0"})
+    app = seeded.make_app(0)
     token = _operation(TOKEN_PATH, "POST")
 
     def call(case: schemathesis.Case[Any], status: int, **headers: str) -> dict[str, Any]:

@@ -269,12 +269,3 @@ async def test_revoking_the_client_ends_its_tokens(world: World) -> None:
     with pytest.raises(OAuthError) as caught:
         await world.oauth.client_credentials_grant(world.client)
     assert caught.value.error == "invalid_client"
-
-
-def test_token_policy_from_env() -> None:
-    env = {"TASKTRACK_ACCESS_TOKEN_TTL": "30", "TASKTRACK_REFRESH_TOKEN_TTL": "600"}
-    assert TokenPolicy.from_env(env) == TokenPolicy(30.0, 600.0)
-    assert TokenPolicy.from_env({}) == TokenPolicy()
-    for bad in ("0", "-1", "soon"):
-        with pytest.raises(ValueError, match="TASKTRACK_ACCESS_TOKEN_TTL"):
-            TokenPolicy.from_env({"TASKTRACK_ACCESS_TOKEN_TTL": bad})

@@ -13,6 +13,7 @@ from tasktrack.api import ratelimit
 from tasktrack.api.problems import from_exception
 from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitMiddleware, RateLimitPolicy
 from tasktrack.api.security import Authenticator
+from tasktrack.config import Settings
 from tasktrack.service.identity import IdentityService
 from tasktrack.storage.memory_identity import MemoryIdentityStore
 from tests.conftest import FakeClock
@@ -68,15 +69,18 @@ def test_memory_stays_bounded(clock: FakeClock, monkeypatch: pytest.MonkeyPatch)
     assert len(lim._buckets) <= 101
 
 
-def test_policy_from_env() -> None:
-    assert RateLimitPolicy.from_env({}) == RateLimitPolicy(20)
+def test_the_limit_is_a_setting() -> None:
+    # Read with every other setting (tests/unit/config); the policy itself reads nothing.
     assert (
-        RateLimitPolicy.from_env({"TASKTRACK_AUTH_FAILURES_PER_MINUTE": "0"}).failures_per_minute
-        == 0
+        RateLimitPolicy()
+        == RateLimitPolicy(Settings().auth_failures_per_minute)
+        == (RateLimitPolicy(20))
     )
+    env = {"TASKTRACK_AUTH_FAILURES_PER_MINUTE": "0"}
+    assert Settings.from_env(env).auth_failures_per_minute == 0
     for bad in ("-1", "many"):
         with pytest.raises(ValueError, match="TASKTRACK_AUTH_FAILURES_PER_MINUTE"):
-            RateLimitPolicy.from_env({"TASKTRACK_AUTH_FAILURES_PER_MINUTE": bad})
+            Settings.from_env({"TASKTRACK_AUTH_FAILURES_PER_MINUTE": bad})
 
 
 async def test_a_blocked_address_gets_429_even_with_a_good_key(clock: FakeClock) -> None:

@@ -1,0 +1,39 @@
+"""What every ``tasktrack`` command shares: exit codes, the one-line failure, and running a
+coroutine. (The server-side commands' settings and task types: :mod:`tasktrack.cli.settings`.)
+
+Subcommand modules import this module, never :mod:`tasktrack.cli.main` (which imports them to
+assemble the group), so the CLI has no import cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from tasktrack.errors import TaskTrackError
+
+T = TypeVar("T")
+
+#: A command failed (the server, the database, a task type...).
+EXIT_FAILURE = 1
+#: Bad arguments or a bad setting (also Click's own code for usage errors).
+EXIT_USAGE = 2
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    """End the command with ``error: message`` on stderr and exit code ``code``."""
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(code)
+
+
+def run_async(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine for a command, turning expected errors into one clean line."""
+    try:
+        return asyncio.run(fn())
+    except TaskTrackError as exc:
+        fail(exc.message)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
