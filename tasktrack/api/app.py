@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -64,19 +65,7 @@ def create_app(
     """
     limiter = FailedAuthLimiter(RateLimitPolicy.from_env())
     token_policy = TokenPolicy.from_env()
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with _stores(settings, stores) as opened:
-            ctx = await _context(settings, registry, opened, limiter, token_policy)
-            app.state.ctx = ctx
-            async with contextlib.AsyncExitStack() as stack:
-                for extension in extensions:
-                    await stack.enter_async_context(extension(ctx))
-                if on_ready is not None:
-                    on_ready(ctx)
-                yield
-
+    lifespan = _Lifespan(settings, registry, stores, limiter, token_policy, on_ready, extensions)
     app = Starlette(
         routes=_routes(openapi_document(registry)),
         lifespan=lifespan,
@@ -87,6 +76,33 @@ def create_app(
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(AccessLogMiddleware, access_log=bool(settings.access_log))
     return app
+
+
+@dataclass(frozen=True)
+class _Lifespan:
+    """The app's lifetime: stores opened, the context on ``app.state.ctx``, extensions run."""
+
+    settings: Settings
+    registry: TaskRegistry
+    stores: Stores | None
+    limiter: FailedAuthLimiter
+    token_policy: TokenPolicy
+    on_ready: Callable[[ApiContext], None] | None
+    extensions: Sequence[Extension]
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, app: Starlette) -> AsyncIterator[None]:
+        async with _stores(self.settings, self.stores) as opened:
+            ctx = await _context(
+                self.settings, self.registry, opened, self.limiter, self.token_policy
+            )
+            app.state.ctx = ctx
+            async with contextlib.AsyncExitStack() as stack:
+                for extension in self.extensions:
+                    await stack.enter_async_context(extension(ctx))
+                if self.on_ready is not None:
+                    self.on_ready(ctx)
+                yield
 
 
 def _routes(document: bytes) -> list[BaseRoute]:
