@@ -1,9 +1,13 @@
-"""``create_app``: the Starlette application serving the Tasks API.
+"""``create_app``: the Starlette application serving the Tasks API (and the dashboard's files).
 
 Plain Starlette routes rather than FastAPI's dependency injection: the GET-one benchmark
 showed FastAPI's per-request machinery and generic encoder cost most of the budget, and the
 contract's five media types want hand-rendered bytes anyway. The OpenAPI document is written
 out in :mod:`tasktrack.api.openapi` instead of being derived.
+
+The routes are plain functions built before start-up; the lifespan opens the stores, builds the
+:class:`~tasktrack.api.context.ApiContext` and puts it on ``app.state.ctx``, where every route
+(and the fast path) finds it.
 """
 
 from __future__ import annotations
@@ -11,22 +15,24 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from tasktrack.api.access_log import AccessLogMiddleware
-from tasktrack.api.context import ApiContext
+from tasktrack.api.context import ApiContext, context_of
 from tasktrack.api.fastpath import TaskReadFastPath
 from tasktrack.api.openapi import openapi_document
 from tasktrack.api.problems import problem
 from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitMiddleware, RateLimitPolicy
-from tasktrack.api.routes.auth import AuthEndpoints
-from tasktrack.api.routes.tasks import handlers
+from tasktrack.api.routes.auth import auth_routes
+from tasktrack.api.routes.events import event_routes
+from tasktrack.api.routes.tasks import task_routes
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
 from tasktrack.metrics import TASKS
@@ -39,7 +45,10 @@ from tasktrack.storage.base import Stores
 from tasktrack.storage.factory import open_stores
 from tasktrack.web.routes import web_routes
 
-PREFIXES = ("/new/v2.0", "/v2.0")
+# /v2.0 first: the router tries routes in order, and most clients use it.
+PREFIXES = ("/v2.0", "/new/v2.0")
+
+Extension = Callable[[ApiContext], AbstractAsyncContextManager[None]]
 
 
 def create_app(
@@ -47,99 +56,117 @@ def create_app(
     registry: TaskRegistry,
     stores: Stores | None = None,
     on_ready: Callable[[ApiContext], None] | None = None,
-    extensions: Sequence[Callable[[ApiContext], AbstractAsyncContextManager[None]]] = (),
+    extensions: Sequence[Extension] = (),
 ) -> Starlette:
     """The API app. Opens (and upgrades) the database at start-up unless ``stores`` is given.
 
     ``extensions`` run for the app's lifetime once the context exists (the in-process worker
     of ``tasktrack serve`` is one).
     """
-    holder: dict[str, ApiContext] = {}
-
-    class _Lazy:
-        """Routes are built before start-up; they reach the context through this proxy."""
-
-        def __getattr__(self, name: str) -> object:
-            return getattr(holder["ctx"], name)
-
-    endpoints = handlers(_Lazy())  # type: ignore[arg-type]
-    routes = []
-    # /v2.0 first: the router tries routes in order, and most clients use it.
-    for prefix in sorted(PREFIXES, key=len):
-        routes += [
-            Route(f"{prefix}/tasks", endpoints["list_tasks"], methods=["GET"]),
-            Route(f"{prefix}/tasks", endpoints["create_task"], methods=["POST"]),
-            Route(f"{prefix}/tasks/{{task_id}}", endpoints["get_task"], methods=["GET"]),
-            Route(f"{prefix}/tasks/{{task_id}}/cancel", endpoints["cancel_task"], methods=["POST"]),
-        ]
-    document = openapi_document(registry)
-
-    async def openapi(request: Request) -> Response:
-        return Response(document, media_type="application/json")
-
-    async def health(request: Request) -> Response:
-        return Response(b'{"status":"ok"}', media_type="application/json")
-
-    async def metrics(request: Request) -> Response:
-        counts = await holder["ctx"].stores.tasks.count_by_status()
-        for status, n in counts.items():
-            TASKS.labels(status.value).set(n)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    routes += [
-        Route("/openapi.json", openapi, methods=["GET"]),
-        Route("/health", health, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-    ]
-    # Identity: the OAuth 2.0 endpoints, and the limiter of failed authentication.
     limiter = FailedAuthLimiter(RateLimitPolicy(settings.auth_failures_per_minute))
-    auth = AuthEndpoints(limiter)
-    routes += auth.routes()
-    routes += web_routes(PREFIXES)  # the dashboard: /, /static/*, /v2.0/events (tasktrack.web)
     token_policy = TokenPolicy(settings.access_token_ttl, settings.refresh_token_ttl)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        own = stores is None
-        opened = stores or await open_stores(
-            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
-        )
-        identity = IdentityService(
-            opened.identity, key_cache_seconds=settings.api_key_cache_seconds
-        )
-        await identity.ensure_default()
-        auth.oauth = await OAuthService.open(opened.identity, token_policy)
-        ctx = ApiContext(
-            settings=settings,
-            stores=opened,
-            tasks=TaskService(opened.tasks, registry),
-            identity=identity,
-            authenticator=Authenticator(identity, auth.oauth.verify_access_token, limiter),
-        )
-        holder["ctx"] = ctx
-        app.state.ctx = ctx
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                for extension in extensions:
-                    await stack.enter_async_context(extension(ctx))
-                if on_ready is not None:
-                    on_ready(ctx)
-                yield
-        finally:
-            if own:
-                await opened.close()
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return problem(request, exc.status_code, str(exc.detail))
-
+    lifespan = _Lifespan(settings, registry, stores, limiter, token_policy, on_ready, extensions)
     app = Starlette(
-        routes=routes,
+        routes=_routes(openapi_document(registry)),
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={HTTPException: _http_error},
     )
     # Innermost first: the fast read sits in front of the router, behind limits and metrics.
-    app.add_middleware(TaskReadFastPath, context=lambda: holder.get("ctx"))
+    app.add_middleware(TaskReadFastPath, context=lambda: getattr(app.state, "ctx", None))
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(AccessLogMiddleware, access_log=bool(settings.access_log))
     return app
+
+
+@dataclass(frozen=True)
+class _Lifespan:
+    """The app's lifetime: stores opened, the context on ``app.state.ctx``, extensions run."""
+
+    settings: Settings
+    registry: TaskRegistry
+    stores: Stores | None
+    limiter: FailedAuthLimiter
+    token_policy: TokenPolicy
+    on_ready: Callable[[ApiContext], None] | None
+    extensions: Sequence[Extension]
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, app: Starlette) -> AsyncIterator[None]:
+        async with _stores(self.settings, self.stores) as opened:
+            ctx = await _context(
+                self.settings, self.registry, opened, self.limiter, self.token_policy
+            )
+            app.state.ctx = ctx
+            async with contextlib.AsyncExitStack() as stack:
+                for extension in self.extensions:
+                    await stack.enter_async_context(extension(ctx))
+                if self.on_ready is not None:
+                    self.on_ready(ctx)
+                yield
+
+
+def _routes(document: bytes) -> list[BaseRoute]:
+    async def openapi(request: Request) -> Response:
+        return Response(document, media_type="application/json")
+
+    return [
+        *task_routes(PREFIXES),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/health", _health, methods=["GET"]),
+        Route("/metrics", _metrics, methods=["GET"]),
+        *auth_routes(),  # the OAuth 2.0 token and revocation endpoints
+        *event_routes(PREFIXES),  # the dashboard's change stream
+        *web_routes(),  # the dashboard's page and assets
+    ]
+
+
+@contextlib.asynccontextmanager
+async def _stores(settings: Settings, given: Stores | None) -> AsyncIterator[Stores]:
+    """``given``, or the stores of ``settings.database_url``, opened here and closed after."""
+    if given is not None:
+        yield given
+        return
+    opened = await open_stores(
+        settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def _context(
+    settings: Settings,
+    registry: TaskRegistry,
+    stores: Stores,
+    limiter: FailedAuthLimiter,
+    token_policy: TokenPolicy,
+) -> ApiContext:
+    identity = IdentityService(stores.identity, key_cache_seconds=settings.api_key_cache_seconds)
+    await identity.ensure_default()
+    oauth = await OAuthService.open(stores.identity, token_policy)
+    return ApiContext(
+        settings=settings,
+        stores=stores,
+        tasks=TaskService(stores.tasks, registry),
+        identity=identity,
+        authenticator=Authenticator(identity, oauth.verify_access_token, limiter),
+        oauth=oauth,
+        limiter=limiter,
+    )
+
+
+async def _health(request: Request) -> Response:
+    return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+async def _metrics(request: Request) -> Response:
+    counts = await context_of(request).stores.tasks.count_by_status()
+    for status, n in counts.items():
+        TASKS.labels(status.value).set(n)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return problem(request, exc.status_code, str(exc.detail))

@@ -1,26 +1,45 @@
-"""What the HTTP adapter holds while it runs: settings, services, and the authenticator."""
+"""What the HTTP adapter holds while it runs: settings, services, and the authenticator.
+
+The app builds one :class:`ApiContext` at start-up (its lifespan opens the stores) and keeps it
+on ``app.state.ctx``, the Starlette place for per-app state. Every route reaches it the same
+way, through :func:`context_of`; nothing is closed over when the routes are built.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
+from tasktrack.api.ratelimit import FailedAuthLimiter
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
 from tasktrack.domain.identity import Principal
 from tasktrack.service.identity import IdentityService
+from tasktrack.service.oauth import OAuthService
 from tasktrack.service.tasks import TaskService
 from tasktrack.storage.base import Stores
 
 
 @dataclass
 class ApiContext:
+    """The services a request is served with; one per app, built at start-up."""
+
     settings: Settings
     stores: Stores
     tasks: TaskService
     identity: IdentityService
     authenticator: Authenticator
+    oauth: OAuthService
+    #: The failed-authentication limiter the token endpoint reports failed grants to.
+    limiter: FailedAuthLimiter
 
     async def authenticate(self, request: Request) -> Principal:
+        """The caller of ``request``, or :class:`~tasktrack.errors.Unauthenticated`."""
         return await self.authenticator(request)
+
+
+def context_of(connection: HTTPConnection) -> ApiContext:
+    """The context of the app serving ``connection`` (set by the app's lifespan)."""
+    ctx: ApiContext = connection.app.state.ctx
+    return ctx

@@ -1,9 +1,10 @@
-"""The dashboard's routes: the page at ``/``, its assets under ``/static/``, and the change
-stream under ``/v2.0/events`` (and ``/new/v2.0/events``).
+"""The dashboard's files: the page at ``/`` and its assets under ``/static/``.
 
-The page and its assets are public (they hold no data); every byte of task data comes from the
-API with the credential the user signs in with. Nothing is fetched from another origin: the
-Content-Security-Policy says so to the browser, too.
+This package serves files only and imports nothing of the API. The page and its assets are
+public (they hold no data); every byte of task data, the change stream at ``/v2.0/events``
+included (:mod:`tasktrack.api.routes.events`), comes from the API with the credential the user
+signs in with. Nothing is fetched from another origin: the Content-Security-Policy says so to
+the browser, too.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
-
-from tasktrack.web.events import events_endpoint
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -44,22 +43,15 @@ async def asset(request: Request) -> Response:
 
 
 async def index(request: Request) -> Response:
+    """The dashboard's one page, with the security headers."""
     body = (STATIC_DIR / "index.html").read_bytes()
     headers = {**SECURITY_HEADERS, "Cache-Control": "no-cache"}
     return Response(body, media_type="text/html; charset=utf-8", headers=headers)
 
 
-def web_routes(
-    prefixes: tuple[str, ...] = ("/new/v2.0", "/v2.0"),
-    *,
-    interval: float = 0.5,
-    lifetime: float = 60.0,
-) -> list[Route]:
-    """Routes to add to the API app (which sets ``app.state.ctx`` at start-up)."""
-    events = events_endpoint(interval=interval, lifetime=lifetime)
-    routes = [
+def web_routes() -> list[Route]:
+    """The page and its assets, to add to the API app."""
+    return [
         Route("/", index, methods=["GET"]),
         Route("/static/{path:path}", asset, methods=["GET"]),
     ]
-    routes += [Route(f"{prefix}/events", events, methods=["GET"]) for prefix in prefixes]
-    return routes

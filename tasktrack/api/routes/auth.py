@@ -21,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tasktrack.api.context import context_of
 from tasktrack.api.problems import from_exception
-from tasktrack.api.ratelimit import FailedAuthLimiter, client_address
+from tasktrack.api.ratelimit import client_address
 from tasktrack.service.oauth import ClientAuth, OAuthError, OAuthService, TokenResponse
 
 TOKEN_PATH = "/auth/oauth2/token"
@@ -33,63 +34,57 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _FORM = "application/x-www-form-urlencoded"
 
 
-class AuthEndpoints:
-    """The OAuth 2.0 endpoints; ``oauth`` is set at start-up, once the store is open."""
+def auth_routes() -> list[Route]:
+    """The token and revocation endpoints."""
+    return [
+        Route(TOKEN_PATH, token, methods=["POST"]),
+        Route(REVOKE_PATH, revoke, methods=["POST"]),
+    ]
 
-    def __init__(self, limiter: FailedAuthLimiter, oauth: OAuthService | None = None) -> None:
-        self.limiter = limiter
-        self.oauth = oauth
 
-    def routes(self) -> list[Route]:
-        return [
-            Route(TOKEN_PATH, self.token, methods=["POST"]),
-            Route(REVOKE_PATH, self.revoke, methods=["POST"]),
-        ]
+async def token(request: Request) -> Response:
+    """Grant tokens; failed grants and client authentications count against the caller."""
+    try:
+        params = await _read_params(request, json_allowed=False)
+        client = _client_auth(request, params)
+        return _success(await _grant(context_of(request).oauth, params, client))
+    except OAuthError as exc:
+        if exc.error in ("invalid_grant", "invalid_client"):
+            context_of(request).limiter.record_failure(client_address(request.scope))
+        return _error(exc)
+    except Exception as exc:
+        return from_exception(request, exc)
 
-    def _service(self) -> OAuthService:
-        if self.oauth is None:
-            raise RuntimeError("the OAuth service is not started")
-        return self.oauth
 
-    async def token(self, request: Request) -> Response:
-        try:
-            params = await _read_params(request, json_allowed=False)
-            client = _client_auth(request, params)
-            return _success(await self._grant(params, client))
-        except OAuthError as exc:
-            if exc.error in ("invalid_grant", "invalid_client"):
-                self.limiter.record_failure(client_address(request.scope))
-            return _error(exc)
-        except Exception as exc:
-            return from_exception(request, exc)
+async def _grant(
+    oauth: OAuthService, params: dict[str, str], client: ClientAuth | None
+) -> TokenResponse:
+    grant_type = params.get("grant_type")
+    if grant_type == "password":
+        username, password = _required(params, "username"), _required(params, "password")
+        return await oauth.password_grant(username, password, client)
+    if grant_type == "client_credentials":
+        return await oauth.client_credentials_grant(client)
+    if grant_type == "refresh_token":
+        return await oauth.refresh_grant(_required(params, "refresh_token"), client)
+    if grant_type is None:
+        raise OAuthError("invalid_request", "grant_type is required")
+    raise OAuthError(
+        "unsupported_grant_type",
+        "grant_type must be password, client_credentials or refresh_token",
+    )
 
-    async def _grant(self, params: dict[str, str], client: ClientAuth | None) -> TokenResponse:
-        oauth = self._service()
-        grant_type = params.get("grant_type")
-        if grant_type == "password":
-            username, password = _required(params, "username"), _required(params, "password")
-            return await oauth.password_grant(username, password, client)
-        if grant_type == "client_credentials":
-            return await oauth.client_credentials_grant(client)
-        if grant_type == "refresh_token":
-            return await oauth.refresh_grant(_required(params, "refresh_token"), client)
-        if grant_type is None:
-            raise OAuthError("invalid_request", "grant_type is required")
-        raise OAuthError(
-            "unsupported_grant_type",
-            "grant_type must be password, client_credentials or refresh_token",
-        )
 
-    async def revoke(self, request: Request) -> Response:
-        """Revoke the grant of a refresh or access token; 200 whether or not it was known."""
-        try:
-            params = await _read_params(request, json_allowed=True)
-            await self._service().revoke(_required(params, "token"))
-        except OAuthError as exc:
-            return _error(exc)
-        except Exception as exc:
-            return from_exception(request, exc)
-        return Response(b"", headers=_NO_STORE)
+async def revoke(request: Request) -> Response:
+    """Revoke the grant of a refresh or access token; 200 whether or not it was known."""
+    try:
+        params = await _read_params(request, json_allowed=True)
+        await context_of(request).oauth.revoke(_required(params, "token"))
+    except OAuthError as exc:
+        return _error(exc)
+    except Exception as exc:
+        return from_exception(request, exc)
+    return Response(b"", headers=_NO_STORE)
 
 
 def _required(params: dict[str, str], name: str) -> str:

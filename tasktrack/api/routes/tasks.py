@@ -7,20 +7,23 @@ straight from orjson through a renderer.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from tasktrack.api.body import read_json
-from tasktrack.api.context import ApiContext
+from tasktrack.api.context import ApiContext, context_of
 from tasktrack.api.negotiation import choose_media_type
 from tasktrack.api.problems import from_exception, problem
 from tasktrack.api.query import parse_list_query
 from tasktrack.api.renderers import RENDERERS, Renderer
+from tasktrack.api.renderers.csv import list_headers
 from tasktrack.api.representation import task_fields
+from tasktrack.domain.identity import Principal
 from tasktrack.domain.task import SERVER_OWNED_FIELDS, Task
 from tasktrack.errors import InvalidArgument, MissingArgument, TaskTrackError
 from tasktrack.service.tasks import MAX_WAIT
@@ -69,95 +72,121 @@ def task_response(prefix: str, renderer: Renderer, task: Task, status: int = 200
     )
 
 
-def handlers(ctx: ApiContext) -> dict[str, Endpoint]:
-    """The route handlers, closed over the app's context."""
+def _guarded(fn: Endpoint) -> Endpoint:
+    """``fn`` with every failure turned into its problem+json reply."""
 
-    def guarded(fn: Endpoint) -> Endpoint:
-        async def endpoint(request: Request) -> Response:
-            try:
-                return await fn(request)
-            except NotAcceptable as exc:
-                return problem(request, 406, exc.message)
-            except Exception as exc:
-                return from_exception(request, exc)
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except NotAcceptable as exc:
+            return problem(request, 406, exc.message)
+        except Exception as exc:
+            return from_exception(request, exc)
 
-        endpoint.__name__ = fn.__name__
-        return endpoint
+    endpoint.__name__ = fn.__name__
+    return endpoint
 
-    @guarded
-    async def get_task(request: Request) -> Response:
-        principal = await ctx.authenticate(request)
-        renderer = _renderer(request)
-        task_id = request.path_params["task_id"]
-        project_id = request.query_params.get("projectId")
-        seen = _seen_version(request.headers.get("if-none-match"), task_id)
-        wait = request.query_params.get("wait")
-        if wait is None:
-            task = await ctx.tasks.get(principal, task_id, project_id)
-        else:
-            task = await ctx.tasks.wait_for_change(
-                principal, task_id, seen, _wait_seconds(wait), project_id
-            )
-        if seen is not None and seen == task.version:
-            return Response(status_code=304, headers={"ETag": _etag(task)})
-        return task_response(_prefix(request), renderer, task)
 
-    @guarded
-    async def list_tasks(request: Request) -> Response:
-        principal = await ctx.authenticate(request)
-        renderer = _renderer(request)
-        query = parse_list_query(request.query_params, principal.org_id)
-        page = await ctx.tasks.list(principal, query)
-        prefix = _prefix(request)
-        nxt = page.next_cursor.encode() if page.next_cursor else None
-        prev = page.previous_cursor.encode() if page.previous_cursor else None
-        base = f"{prefix}/tasks"
-        keep = [
-            (k, v)
-            for k, v in request.query_params.multi_items()
-            if k not in ("next", "previous", "skip", "api_key")
-        ]
-        links = {
-            "self": _self_link(request),
-            "next": _link(base, keep, "next", nxt),
-            "previous": _link(base, keep, "previous", prev),
-        }
-        body = renderer.task_list(
-            [(task_fields(t), f"{base}/{t.id}") for t in page.items],
-            page.total,
-            nxt,
-            prev,
-            links,
-        )
-        headers = _list_headers(page.total, nxt, prev)
-        return Response(body, media_type=renderer.content_type, headers=headers)
+@_guarded
+async def get_task(request: Request) -> Response:
+    """``GET /tasks/{taskId}``, with ``If-None-Match`` (304) and ``?wait=`` (long poll)."""
+    ctx = context_of(request)
+    principal = await ctx.authenticate(request)
+    renderer = _renderer(request)
+    task_id = request.path_params["task_id"]
+    seen = _seen_version(request.headers.get("if-none-match"), task_id)
+    task = await _read_task(ctx, request, principal, task_id, seen)
+    if seen is not None and seen == task.version:
+        return Response(status_code=304, headers={"ETag": _etag(task)})
+    return task_response(_prefix(request), renderer, task)
 
-    @guarded
-    async def create_task(request: Request) -> Response:
-        principal = await ctx.authenticate(request)
-        renderer = _renderer(request)
-        body = await read_json(request, ctx.settings.max_body_bytes)
-        name, data, project_id = _create_args(body)
-        task = await ctx.tasks.create(principal, name, data, project_id)
-        response = task_response(_prefix(request), renderer, task, status=201)
-        response.headers["Location"] = f"{_prefix(request)}/tasks/{task.id}"
-        return response
 
-    @guarded
-    async def cancel_task(request: Request) -> Response:
-        principal = await ctx.authenticate(request)
-        renderer = _renderer(request)
-        task = await ctx.tasks.cancel(
-            principal, request.path_params["task_id"], request.query_params.get("projectId")
-        )
-        return task_response(_prefix(request), renderer, task)
+async def _read_task(
+    ctx: ApiContext, request: Request, principal: Principal, task_id: str, seen: int | None
+) -> Task:
+    project_id = request.query_params.get("projectId")
+    wait = request.query_params.get("wait")
+    if wait is None:
+        return await ctx.tasks.get(principal, task_id, project_id)
+    return await ctx.tasks.wait_for_change(
+        principal, task_id, seen, _wait_seconds(wait), project_id
+    )
 
+
+@_guarded
+async def list_tasks(request: Request) -> Response:
+    """``GET /tasks``: one page, its paging facts in the body and in headers."""
+    ctx = context_of(request)
+    principal = await ctx.authenticate(request)
+    renderer = _renderer(request)
+    query = parse_list_query(request.query_params, principal.org_id)
+    page = await ctx.tasks.list(principal, query)
+    nxt = page.next_cursor.encode() if page.next_cursor else None
+    prev = page.previous_cursor.encode() if page.previous_cursor else None
+    base = f"{_prefix(request)}/tasks"
+    body = renderer.task_list(
+        [(task_fields(t), f"{base}/{t.id}") for t in page.items],
+        page.total,
+        nxt,
+        prev,
+        _list_links(request, base, nxt, prev),
+    )
+    headers = list_headers(page.total, nxt, prev)
+    return Response(body, media_type=renderer.content_type, headers=headers)
+
+
+def _list_links(
+    request: Request, base: str, nxt: str | None, prev: str | None
+) -> dict[str, str | None]:
+    keep = [
+        (k, v)
+        for k, v in request.query_params.multi_items()
+        if k not in ("next", "previous", "skip", "api_key")
+    ]
     return {
-        "get_task": get_task,
-        "list_tasks": list_tasks,
-        "create_task": create_task,
-        "cancel_task": cancel_task,
+        "self": _self_link(request),
+        "next": _link(base, keep, "next", nxt),
+        "previous": _link(base, keep, "previous", prev),
     }
+
+
+@_guarded
+async def create_task(request: Request) -> Response:
+    """``POST /tasks`` (ours): 201 with the new task and its ``Location``."""
+    ctx = context_of(request)
+    principal = await ctx.authenticate(request)
+    renderer = _renderer(request)
+    body = await read_json(request, ctx.settings.max_body_bytes)
+    name, data, project_id = _create_args(body)
+    task = await ctx.tasks.create(principal, name, data, project_id)
+    response = task_response(_prefix(request), renderer, task, status=201)
+    response.headers["Location"] = f"{_prefix(request)}/tasks/{task.id}"
+    return response
+
+
+@_guarded
+async def cancel_task(request: Request) -> Response:
+    """``POST /tasks/{taskId}/cancel``: the task as the cancel request left it."""
+    ctx = context_of(request)
+    principal = await ctx.authenticate(request)
+    renderer = _renderer(request)
+    task = await ctx.tasks.cancel(
+        principal, request.path_params["task_id"], request.query_params.get("projectId")
+    )
+    return task_response(_prefix(request), renderer, task)
+
+
+def task_routes(prefixes: Sequence[str]) -> list[Route]:
+    """The four task routes under each of ``prefixes``, in the order given."""
+    routes: list[Route] = []
+    for prefix in prefixes:
+        routes += [
+            Route(f"{prefix}/tasks", list_tasks, methods=["GET"]),
+            Route(f"{prefix}/tasks", create_task, methods=["POST"]),
+            Route(f"{prefix}/tasks/{{task_id}}", get_task, methods=["GET"]),
+            Route(f"{prefix}/tasks/{{task_id}}/cancel", cancel_task, methods=["POST"]),
+        ]
+    return routes
 
 
 def _wait_seconds(raw: str) -> float:
@@ -180,16 +209,6 @@ def _seen_version(header: str | None, task_id: str) -> int | None:
         if tid == task_id and version.isdigit() and len(version) < 19:
             return int(version)
     return None
-
-
-def _list_headers(total: int, nxt: str | None, prev: str | None) -> dict[str, str]:
-    """Paging facts as headers too, so a CSV body (which has no room for them) loses nothing."""
-    headers = {"X-Total-Count": str(total)}
-    if nxt:
-        headers["X-Next-Cursor"] = nxt
-    if prev:
-        headers["X-Previous-Cursor"] = prev
-    return headers
 
 
 def _self_link(request: Request) -> str:

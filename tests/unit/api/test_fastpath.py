@@ -42,6 +42,7 @@ async def setup() -> AsyncIterator[Setup]:
         # Wraps the routed app the way the middleware stack does, to see what reaches it.
         if scope["type"] == "http":
             passed.append(scope["path"])
+        scope["app"] = app  # as Starlette.__call__ does: routes find the context on app.state
         await app.router(scope, receive, send)
 
     fast = TaskReadFastPath(recording, lambda: holder[0] if holder and enabled[0] else None)

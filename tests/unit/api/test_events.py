@@ -10,25 +10,28 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
+from tasktrack.api.changes import MAX_PAGES, PAGE_SIZE, SLACK, ChangeFeed
 from tasktrack.api.context import ApiContext
+from tasktrack.api.ratelimit import FailedAuthLimiter
+from tasktrack.api.routes import events
+from tasktrack.api.routes.events import event_routes, uvicorn_exiting
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
 from tasktrack.demo import registry
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.listing import Scope
 from tasktrack.service.identity import IdentityService
+from tasktrack.service.oauth import OAuthService
 from tasktrack.service.tasks import TaskService
 from tasktrack.storage.base import Stores
 from tasktrack.storage.factory import open_stores
-from tasktrack.web import events
-from tasktrack.web.events import MAX_PAGES, PAGE_SIZE, SLACK, ChangeFeed, uvicorn_exiting
-from tasktrack.web.routes import web_routes
 
 FIELDS = [
     "name", "data", "status", "currentStep", "totalStep", "failReason", "lastRunAt",
@@ -72,8 +75,8 @@ class World:
         await store.record_progress(task_id, task.attempts, step, 4, self.clock())
 
 
-async def _world(clock: Clock) -> AsyncIterator[World]:
-    stores = await open_stores("memory://")
+async def _world(clock: Clock, url: str = "memory://") -> AsyncIterator[World]:
+    stores = await open_stores(url)
     identity = IdentityService(stores.identity)
     org, user = await identity.ensure_default()
     _, key = await identity.create_api_key(user.id, label="unit")
@@ -83,6 +86,8 @@ async def _world(clock: Clock) -> AsyncIterator[World]:
         tasks=TaskService(stores.tasks, registry, clock),
         identity=identity,
         authenticator=Authenticator(identity),
+        oauth=await OAuthService.open(stores.identity),
+        limiter=FailedAuthLimiter(),
     )
     try:
         yield World(stores, ctx, Principal(user.id, org.id), key, clock)
@@ -101,6 +106,18 @@ async def live_world() -> AsyncIterator[World]:
     """A world on the real clock, for the endpoint (its resume points are real times)."""
     async for w in _world(time.time):  # type: ignore[arg-type]
         yield w
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+async def test_feed_reports_changes_after_2038(backend: str, tmp_path: Path) -> None:
+    # lastChanged passes 2^31-1 on 2038-01-19; a window capped there would stay empty.
+    url = "memory://" if backend == "memory" else f"sqlite:///{tmp_path}/feed.db"
+    async for world in _world(Clock(2_200_000_000.0), url):  # 2039-09-18
+        feed = world.feed()
+        assert await feed.poll() == ([], True)
+        task = await world.create()
+        changed, complete = await feed.poll()
+        assert [t.id for t in changed] == [task.id] and complete
 
 
 async def test_feed_reports_each_change_once_even_within_one_second(world: World) -> None:
@@ -222,7 +239,7 @@ async def test_stream_failure_is_logged_and_ends_with_bye(
 
 
 def _client(world: World, lifetime: float = 0.05) -> httpx.AsyncClient:
-    app = Starlette(routes=web_routes(interval=0.01, lifetime=lifetime))
+    app = Starlette(routes=event_routes(("/v2.0", "/new/v2.0"), interval=0.01, lifetime=lifetime))
     app.state.ctx = world.ctx
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 

@@ -1,0 +1,166 @@
+"""``GET /v2.0/events``: a server-sent-events stream of the caller's task changes (ours).
+
+The dashboard reads it with ``fetch()`` (not ``EventSource``, which cannot send the
+``X-API-Key`` / ``Authorization`` header), so the credential never goes into a URL. It is an
+API route like the others (same credentials, same problem+json errors); how changes are found
+is :class:`tasktrack.api.changes.ChangeFeed`'s business.
+
+Wire format (``text/event-stream``)::
+
+    event: ready   data: {"resumed": bool, "interval": s}   (after the baseline is taken)
+    event: task    data: {the 13 contract fields}            (one per changed task)
+    event: reset   data: {}    (more changed than one poll reads: reload the view)
+    event: tick    data: {}    (keep-alive, every KEEPALIVE seconds of silence)
+    event: bye     data: {}    (server shutting down or stream lifetime over: reconnect)
+
+Every event but ``task`` carries an ``id:``: a resume point. A client that reconnects with
+``?since=<id>`` gets every change after it (``ready`` then says ``resumed: true``); without it,
+or when it is older than ``MAX_RESUME`` seconds, the client must reload what it shows.
+
+A stream lasts at most ``lifetime`` seconds (the credential is checked again on the next
+connection) and ends within one ``interval`` of uvicorn being told to exit, so an open
+dashboard never holds up a SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from tasktrack.api.changes import SLACK, ChangeFeed, Clock
+from tasktrack.api.context import context_of
+from tasktrack.api.problems import from_exception
+from tasktrack.api.representation import task_fields
+from tasktrack.errors import InvalidArgument
+
+#: The logger keeps the name it had when the stream lived in ``tasktrack.web``, so logging
+#: configured for it still applies.
+log = logging.getLogger("tasktrack.web")
+
+#: How far back ``?since=`` may resume, in seconds.
+MAX_RESUME = 300
+#: Seconds of silence after which a keep-alive ``tick`` is sent.
+KEEPALIVE = 15.0
+_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+Endpoint = Callable[[Request], Any]
+
+
+def uvicorn_exiting() -> bool:
+    """True once uvicorn has been asked to exit (SIGTERM/SIGINT).
+
+    uvicorn drains open responses before it runs the lifespan shutdown, so an app cannot learn
+    of the shutdown from its lifespan; uvicorn's signal handler is a bound method of its
+    ``Server``, whose ``should_exit`` flag is the earliest sign. Any other server: False (the
+    stream lifetime bounds the wait instead).
+    """
+    handler = signal.getsignal(signal.SIGTERM)
+    server = getattr(handler, "__self__", None)
+    return getattr(server, "should_exit", False) is True
+
+
+def event_routes(
+    prefixes: Sequence[str],
+    *,
+    interval: float = 0.5,
+    lifetime: float = 60.0,
+) -> list[Route]:
+    """``{prefix}/events`` for each of ``prefixes``."""
+    events = events_endpoint(interval=interval, lifetime=lifetime)
+    return [Route(f"{prefix}/events", events, methods=["GET"]) for prefix in prefixes]
+
+
+def events_endpoint(
+    *,
+    interval: float = 0.5,
+    lifetime: float = 60.0,
+    exiting: Callable[[], bool] = uvicorn_exiting,
+    clock: Clock = time.time,
+) -> Endpoint:
+    """The events endpoint, polling every ``interval`` seconds for at most ``lifetime``."""
+
+    async def events(request: Request) -> Response:
+        try:
+            feed, resumed = await _open_feed(request, clock)
+        except Exception as exc:
+            return from_exception(request, exc)
+        stream = _stream(feed, resumed, interval, lifetime, exiting)
+        return StreamingResponse(stream, media_type="text/event-stream", headers=_HEADERS)
+
+    return events
+
+
+async def _open_feed(request: Request, clock: Clock) -> tuple[ChangeFeed, bool]:
+    """The caller's feed, from ``?since=`` when that is recent enough; True if resumed."""
+    ctx = context_of(request)
+    principal = await ctx.authenticate(request)
+    scope = ctx.tasks.scope(principal, request.query_params.get("projectId"))
+    now = clock()
+    since = _since(request.query_params.get("since"), now)
+    start = since if since is not None else int(now)
+    return ChangeFeed(ctx.tasks, principal, scope, start, clock), since is not None
+
+
+def _event(kind: str, data: Any, event_id: int | None = None) -> bytes:
+    head = f"event: {kind}\n" + (f"id: {event_id}\n" if event_id is not None else "")
+    return head.encode() + b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+def _since(raw: str | None, now: float) -> int | None:
+    """The resume point of ``?since=``; None if absent or too old to resume from."""
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 10:
+        raise InvalidArgument("since must be a resume point taken from an event id")
+    since = int(raw)
+    if since > now + SLACK:
+        raise InvalidArgument("since lies in the future")
+    return since if since >= now - MAX_RESUME else None
+
+
+async def _stream(
+    feed: ChangeFeed,
+    resumed: bool,
+    interval: float,
+    lifetime: float,
+    exiting: Callable[[], bool],
+) -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + lifetime
+    try:
+        if not resumed:
+            await feed.poll()  # the baseline: the client reloads its view after `ready`
+        yield _event("ready", {"resumed": resumed, "interval": interval}, feed.cursor)
+        quiet_since = loop.time()
+        while not exiting() and loop.time() < end:
+            await asyncio.sleep(interval)
+            if exiting():
+                break
+            chunk = await _changes(feed, quiet_since)
+            if chunk:
+                quiet_since = loop.time()
+                yield chunk
+    except Exception:
+        log.exception("the event stream failed; the client will reconnect")
+    yield _event("bye", {}, feed.cursor)
+
+
+async def _changes(feed: ChangeFeed, quiet_since: float) -> bytes:
+    """One poll's events: the changed tasks, then reset or tick (a lone tick after KEEPALIVE
+    seconds of silence since ``quiet_since``, a time of the running loop's clock)."""
+    changed, complete = await feed.poll()
+    chunk = b"".join(_event("task", task_fields(t)) for t in changed)
+    if not complete:
+        return chunk + _event("reset", {}, feed.cursor)
+    if changed or asyncio.get_running_loop().time() - quiet_since >= KEEPALIVE:
+        return chunk + _event("tick", {}, feed.cursor)
+    return b""
