@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tasktrack.worker.worker import WorkerOptions
+    from tasktrack.worker.options import WorkerOptions
 
 DEFAULT_DATABASE_URL = "sqlite:///data/tasktrack.db"
 
@@ -44,7 +44,7 @@ class Settings:
     metrics_port: int = 0
     #: Run a worker inside ``tasktrack serve`` (set 0 to serve the API only).
     worker: int = 1
-    #: Worker knobs (see tasktrack.worker.worker.WorkerOptions).
+    #: Worker knobs (the worker's view of them: tasktrack.worker.options.WorkerOptions).
     concurrency: int = 2
     lease_seconds: float = 30.0
     poll_interval: float = 0.5
@@ -87,18 +87,10 @@ class Settings:
             raise ValueError("TASKTRACK_MAX_BODY_BYTES must be at least 1024")
 
     def worker_options(self) -> WorkerOptions:
-        from tasktrack.worker.worker import WorkerOptions
+        """The worker's part of these settings (the worker reads them; nothing is repeated)."""
+        from tasktrack.worker.options import WorkerOptions
 
-        return WorkerOptions(
-            concurrency=self.concurrency,
-            lease_seconds=self.lease_seconds,
-            poll_interval=self.poll_interval,
-            reaper_interval=self.reaper_interval,
-            cancel_grace=self.cancel_grace,
-            shutdown_timeout=self.shutdown_timeout,
-            app_modules=self.app_modules,
-            log_level=self.log_level,
-        )
+        return WorkerOptions.from_settings(self)
 
 
 def _convert(name: str, kind: Any, raw: str) -> Any:
