@@ -3,8 +3,8 @@
 Three supervised loops (see :mod:`tasktrack.worker.supervise`):
 
 * **heartbeat**: renews the leases of this worker's attempts every ``lease_seconds / 3``;
-  an attempt missing from the answer lost its lease. If renewals keep failing, each run's
-  own lease timer stops it when its lease runs out (:meth:`Run.renewed`);
+  an attempt missing from the answer lost its lease. If renewals fail (or hang) until a
+  run's lease runs out, the run stops its handler itself (:meth:`Run.renewing`);
 * **cancel watch**: notices cancel requests of running tasks, at once where the store
   pushes changes (PostgreSQL), else within ``poll_interval`` (a cheap read, not a write);
 * **reaper**: every ``reaper_interval``, recovers tasks whose lease lapsed (their worker
@@ -69,6 +69,8 @@ class Monitor:
         if not runs:
             return
         at = asyncio.get_running_loop().time()
+        for run in runs:
+            run.renewing(at)
         held = await self._store.renew_leases(
             self._worker_id,
             [(r.task.id, r.task.attempts) for r in runs],

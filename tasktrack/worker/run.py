@@ -72,8 +72,8 @@ class Run:
         self._writer: asyncio.Task[None] | None = None
         self._kill_timer: asyncio.TimerHandle | None = None
         self._lease_timer: asyncio.TimerHandle | None = None
+        self._lease_deadline = leased_at + ctx.options.lease_seconds
         RUNNING.inc()
-        self.renewed(leased_at)
 
     @property
     def live(self) -> bool:
@@ -165,21 +165,24 @@ class Run:
         if status is Status.CANCELLING:
             self._cancel()
 
+    def renewing(self, at: float) -> None:
+        """A renewal begins at loop time ``at``. Unless one succeeds first, stop the handler
+        when the lease runs out. (A lease already past at ``at`` means this worker was frozen,
+        not failing: the renewal's answer or the fenced writes tell whether it was lost.)"""
+        if self.live and self._lease_timer is None and self._lease_deadline > at:
+            loop = asyncio.get_running_loop()
+            self._lease_timer = loop.call_at(self._lease_deadline, self._lease_ran_out)
+
     def heartbeat(self, status: Status | None, at: float) -> None:
         """The answer to a renewal begun at loop time ``at``; None: the lease is gone."""
         if status is None:
             self.lose()
             return
-        self.renewed(at)
-        self.observe(status)
-
-    def renewed(self, at: float) -> None:
-        """The lease now runs until ``at + lease_seconds`` (loop time); if no renewal comes
-        by then, stop the handler ourselves."""
+        self._lease_deadline = at + self._ctx.options.lease_seconds
         if self._lease_timer is not None:
             self._lease_timer.cancel()
-        deadline = at + self._ctx.options.lease_seconds
-        self._lease_timer = asyncio.get_running_loop().call_at(deadline, self._lease_ran_out)
+            self._lease_timer = None
+        self.observe(status)
 
     def lose(self) -> None:
         """Another attempt owns the task now: stop the handler, write nothing."""
