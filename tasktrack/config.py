@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from tasktrack.worker.options import WorkerOptions
+from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///data/tasktrack.db"
 
@@ -85,12 +82,6 @@ class Settings:
                 raise ValueError(f"TASKTRACK_{name.upper()} must be positive")
         if self.max_body_bytes < 1024:
             raise ValueError("TASKTRACK_MAX_BODY_BYTES must be at least 1024")
-
-    def worker_options(self) -> WorkerOptions:
-        """The worker's part of these settings (the worker reads them; nothing is repeated)."""
-        from tasktrack.worker.options import WorkerOptions
-
-        return WorkerOptions.from_settings(self)
 
 
 def _convert(name: str, kind: Any, raw: str) -> Any:

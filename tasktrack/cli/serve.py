@@ -16,6 +16,7 @@ from tasktrack.errors import TaskTrackError
 from tasktrack.loader import load_registry
 from tasktrack.storage.factory import open_stores
 from tasktrack.worker.embedded import embedded_worker
+from tasktrack.worker.options import WorkerOptions
 
 
 @click.command()
@@ -77,7 +78,7 @@ def serve(
     run_async(lambda: _prepare_database(settings))
     extensions = []
     if settings.worker:
-        options = settings.worker_options()
+        options = WorkerOptions.from_settings(settings)
 
         def in_process_worker(api: ApiContext) -> AbstractAsyncContextManager[Any]:
             return embedded_worker(api.stores.tasks, api.tasks, registry, options)

@@ -12,6 +12,7 @@ from tasktrack.cli.main import fail, run_async, settings_from
 from tasktrack.errors import TaskTrackError
 from tasktrack.loader import load_registry
 from tasktrack.storage.factory import open_stores
+from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.worker import Worker
 
 
@@ -96,7 +97,7 @@ def worker(
     )
     try:
         registry = load_registry(settings.app_modules)
-        options = settings.worker_options()
+        options = WorkerOptions.from_settings(settings)
     except (TaskTrackError, ValueError) as exc:
         fail(str(exc))
 

@@ -114,19 +114,8 @@ class Run:
         self._ctx.on_end(self)
 
     async def _run_child(self) -> Outcome:
-        task = self.task
-        running = asyncio.ensure_future(
-            self.child.run(
-                task.id,
-                task.name,
-                task.attempts,
-                task.current_step,
-                task.total_step,
-                task.data,
-                self.on_progress,
-            )
-        )
-        self.observe(task.status)
+        running = asyncio.ensure_future(self._child_run())
+        self.observe(self.task.status)
         timeout = self.task_type.timeout
         done, _ = await asyncio.wait({running}, timeout=timeout)
         if not done:
@@ -137,6 +126,12 @@ class Run:
         if outcome.kind == "killed" and self.cancelling:
             return Outcome("cancelled", "stopped after the cancel grace period")
         return outcome
+
+    async def _child_run(self) -> Outcome:
+        t = self.task
+        return await self.child.run(
+            t.id, t.name, t.attempts, t.current_step, t.total_step, t.data, self.on_progress
+        )
 
     def _count(self, outcome: Outcome, seconds: float) -> None:
         ATTEMPT_DURATION.labels(self.task.name).observe(seconds)
