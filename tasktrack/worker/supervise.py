@@ -48,6 +48,7 @@ async def forever(name: str, step: Step, backoff: Backoff | None = None) -> None
             await _pause(name, exc, backoff.next())
         else:
             backoff.reset()
+            await asyncio.sleep(0)  # a step that never waits must not starve the event loop
 
 
 async def _pause(name: str, exc: Exception, delay: float) -> None:

@@ -115,9 +115,9 @@ async def test_a_failing_heartbeat_is_logged_and_leases_are_still_renewed(
 ) -> None:
     log = tmp_path / "runs.log"
     store = FaultyStore(db.tasks, "renew_leases", times=2)
-    # Lease 1.5 s, heartbeat every 0.5 s: a task of 2.5 s survives only if renewals resume.
-    async with worker_on(store, lease_seconds=1.5):
-        task = await service.create(ALICE, "test.sleep", {"seconds": 2.5, "log": str(log)})
+    # Lease 2 s, heartbeat every 0.67 s: a task of 3 s survives only if renewals resume.
+    async with worker_on(store, lease_seconds=2.0):
+        task = await service.create(ALICE, "test.sleep", {"seconds": 3.0, "log": str(log)})
         done = await settled(service, task)
     assert done.status is Status.DONE and done.attempts == 1
     assert lines(log) == [f"start {task.id} 1", f"finish {task.id} 1"]  # ran once
