@@ -10,12 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tasktrack.service.tokens import DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL
-
-if TYPE_CHECKING:
-    from tasktrack.worker.worker import WorkerOptions
 
 DEFAULT_DATABASE_URL = "sqlite:///data/tasktrack.db"
 #: Prefix of every setting's environment variable: ``TASKTRACK_<FIELD NAME IN CAPITALS>``.
@@ -66,7 +63,7 @@ class Settings:
     refresh_token_ttl: float = DEFAULT_REFRESH_TTL
     #: Run a worker inside ``tasktrack serve`` (set 0 to serve the API only).
     worker: int = 1
-    #: Worker knobs (see tasktrack.worker.worker.WorkerOptions).
+    #: Worker knobs (the worker's view of them: tasktrack.worker.options.WorkerOptions).
     concurrency: int = 2
     lease_seconds: float = 30.0
     poll_interval: float = 0.5
@@ -114,20 +111,6 @@ class Settings:
                 raise ValueError(f"{env_name(name)} must be positive")
         if self.max_body_bytes < 1024:
             raise ValueError("TASKTRACK_MAX_BODY_BYTES must be at least 1024")
-
-    def worker_options(self) -> WorkerOptions:
-        from tasktrack.worker.worker import WorkerOptions
-
-        return WorkerOptions(
-            concurrency=self.concurrency,
-            lease_seconds=self.lease_seconds,
-            poll_interval=self.poll_interval,
-            reaper_interval=self.reaper_interval,
-            cancel_grace=self.cancel_grace,
-            shutdown_timeout=self.shutdown_timeout,
-            app_modules=self.app_modules,
-            log_level=self.log_level,
-        )
 
 
 def env_name(setting: str) -> str:

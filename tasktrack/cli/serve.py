@@ -18,6 +18,7 @@ from tasktrack.config import Settings
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.factory import open_stores
 from tasktrack.worker.embedded import embedded_worker
+from tasktrack.worker.options import WorkerOptions
 
 
 @click.command()
@@ -74,7 +75,7 @@ def _app(settings: Settings, registry: TaskRegistry) -> Starlette:
 def _in_process_worker(
     settings: Settings, registry: TaskRegistry
 ) -> Callable[[ApiContext], AbstractAsyncContextManager[Any]]:
-    options = settings.worker_options()
+    options = WorkerOptions.from_settings(settings)
 
     def in_process_worker(api: ApiContext) -> AbstractAsyncContextManager[Any]:
         return embedded_worker(api.stores.tasks, api.tasks, registry, options)

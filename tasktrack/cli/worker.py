@@ -14,7 +14,8 @@ from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.factory import open_stores
-from tasktrack.worker.worker import Worker, WorkerOptions
+from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.worker import Worker
 
 
 @click.command()
@@ -76,7 +77,7 @@ def worker(apps: tuple[str, ...], **flags: Any) -> None:
     settings = load_settings(app_modules=apps or None, **flags)
     registry = registry_of(settings)
     try:
-        options = settings.worker_options()
+        options = WorkerOptions.from_settings(settings)
     except ValueError as exc:
         fail(str(exc))
     if settings.metrics_port:

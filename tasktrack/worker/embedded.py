@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.tasks import TaskService
 from tasktrack.storage.base import TaskStore
-from tasktrack.worker.worker import Worker, WorkerOptions
+from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.worker import Worker
 
 
 @contextlib.asynccontextmanager

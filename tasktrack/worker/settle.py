@@ -58,32 +58,7 @@ async def settle(
     """Apply the verdict; None when this attempt no longer owns the task (fenced out)."""
     verdict = decide(task, task_type, outcome, cancelling)
     try:
-        if verdict.verb == "finish":
-            return await store.finish(task.id, task.attempts, now)
-        if verdict.verb == "stop":
-            try:
-                return await store.stop(task.id, task.attempts, now)
-            except LeaseLost:
-                # "cancelled" outcome but the task is not cancelling (a handler raised
-                # TaskCancelled on its own): that is a failure, not a cancellation.
-                current = await store.get(task.id)
-                if (
-                    current is None
-                    or current.attempts != task.attempts
-                    or (current.status is not Status.ACTIVE)
-                ):
-                    raise
-                return await store.fail(task.id, task.attempts, "handler was cancelled", now)
-        if verdict.verb == "retry":
-            log.info(
-                "task %s attempt %d failed (%s); retrying in %.1fs",
-                task.id,
-                task.attempts,
-                verdict.reason,
-                verdict.delay,
-            )
-            return await store.retry(task.id, task.attempts, now + verdict.delay, now)
-        return await store.fail(task.id, task.attempts, verdict.reason, now)
+        return await _apply(store, task, verdict, now)
     except LeaseLost:
         log.warning(
             "task %s attempt %d lost its lease; its outcome (%s) is discarded",
@@ -92,3 +67,34 @@ async def settle(
             outcome.kind,
         )
         return None
+
+
+async def _apply(store: TaskStore, task: Task, verdict: Verdict, now: float) -> Task:
+    if verdict.verb == "finish":
+        return await store.finish(task.id, task.attempts, now)
+    if verdict.verb == "stop":
+        return await _stop(store, task, now)
+    if verdict.verb == "retry":
+        log.info(
+            "task %s attempt %d failed (%s); retrying in %.1fs",
+            task.id,
+            task.attempts,
+            verdict.reason,
+            verdict.delay,
+        )
+        return await store.retry(task.id, task.attempts, now + verdict.delay, now)
+    return await store.fail(task.id, task.attempts, verdict.reason, now)
+
+
+async def _stop(store: TaskStore, task: Task, now: float) -> Task:
+    try:
+        return await store.stop(task.id, task.attempts, now)
+    except LeaseLost:
+        # "cancelled" outcome but the task is not cancelling (a handler raised
+        # TaskCancelled on its own): that is a failure, not a cancellation.
+        current = await store.get(task.id)
+        if current is None or current.attempts != task.attempts:
+            raise
+        if current.status is not Status.ACTIVE:
+            raise
+        return await store.fail(task.id, task.attempts, "handler was cancelled", now)

@@ -1,0 +1,268 @@
+"""One attempt of one task, from claim to settle: the run object.
+
+The end-of-run rule, kept in this one class: once :meth:`Run.end` has run (the handler is
+over), the child belongs to the pool again and may already run another task, so nothing may
+signal or kill it on this run's behalf. Events after the end change only what is written
+(a cancel request turns a retry into ``cancelled``; a lost lease is left to the fenced write).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tasktrack.domain.lifecycle import Status
+from tasktrack.domain.task import Task
+from tasktrack.errors import LeaseLost
+from tasktrack.metrics import ATTEMPT_DURATION, ATTEMPTS, RUNNING
+from tasktrack.service.registry import TaskType
+from tasktrack.storage.base import TaskStore
+from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.process import ChildProcess, Outcome
+from tasktrack.worker.settle import settle
+
+log = logging.getLogger("tasktrack.worker")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every run of one worker shares."""
+
+    store: TaskStore
+    options: WorkerOptions
+    clock: Callable[[], float]
+    #: Called once when a run ends, to hand its child back to the pool.
+    on_end: Callable[[Run], None]
+
+
+class Run:
+    """One attempt: a claimed task on a child process.
+
+    Owns all that can happen to the attempt: progress (coalesced writes), a cancel request
+    (ask the handler, kill it after the grace period), the loss of its lease (told by the
+    heartbeat or a fenced write, or the lease running out while renewals fail), release at
+    shutdown, and its end and settle write.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        task_type: TaskType,
+        child: ChildProcess,
+        ctx: RunContext,
+        leased_at: float,
+    ) -> None:
+        """``leased_at``: the event loop's time just before the claim that took the lease."""
+        self.task = task
+        self.task_type = task_type
+        self.child = child
+        self._ctx = ctx
+        self.cancelling = False
+        #: The attempt no longer owns the task: its outcome is not written.
+        self.lost = False
+        #: Stopped at shutdown: the task is given back rather than settled.
+        self.released = False
+        self.done = asyncio.Event()
+        self._progress: tuple[int, int] | None = None
+        self._last_write = 0.0
+        self._writer: asyncio.Task[None] | None = None
+        self._kill_timer: asyncio.TimerHandle | None = None
+        self._lease_timer: asyncio.TimerHandle | None = None
+        self._lease_deadline = leased_at + ctx.options.lease_seconds
+        RUNNING.inc()
+
+    @property
+    def live(self) -> bool:
+        """The handler has not ended yet."""
+        return not self.done.is_set()
+
+    # -- the attempt's course ---------------------------------------------------------------
+
+    async def execute(self) -> None:
+        """Run the handler, then settle, release or drop its outcome. Never raises."""
+        started = time.monotonic()
+        try:
+            outcome = await self._run_child()
+            # Hand the child to the next task *before* the settle write, so that write and
+            # the next claim can share one commit.
+            self.end()
+            self._count(outcome, time.monotonic() - started)
+            await self._conclude(outcome)
+        except Exception:
+            log.exception(
+                "settling task %s failed; its lease will expire and it will be recovered",
+                self.task.id,
+            )
+        finally:
+            if self._writer is not None:
+                self._writer.cancel()
+            self.end()
+
+    def end(self) -> None:
+        """The handler is over (acts once): timers stop, the gauge drops, the child goes back."""
+        if self.done.is_set():
+            return
+        self.done.set()
+        RUNNING.dec()
+        for timer in (self._kill_timer, self._lease_timer):
+            if timer is not None:
+                timer.cancel()
+        self._ctx.on_end(self)
+
+    async def _run_child(self) -> Outcome:
+        running = asyncio.ensure_future(self._child_run())
+        self.observe(self.task.status)
+        timeout = self.task_type.timeout
+        done, _ = await asyncio.wait({running}, timeout=timeout)
+        if not done:
+            self.child.kill()
+            await running
+            return Outcome("timeout", f"timed out after {timeout:g}s")
+        outcome = running.result()
+        if outcome.kind == "killed" and self.cancelling:
+            return Outcome("cancelled", "stopped after the cancel grace period")
+        return outcome
+
+    async def _child_run(self) -> Outcome:
+        t = self.task
+        return await self.child.run(
+            t.id, t.name, t.attempts, t.current_step, t.total_step, t.data, self.on_progress
+        )
+
+    def _count(self, outcome: Outcome, seconds: float) -> None:
+        ATTEMPT_DURATION.labels(self.task.name).observe(seconds)
+        ATTEMPTS.labels(self.task.name, "lost" if self.lost else outcome.kind).inc()
+
+    async def _conclude(self, outcome: Outcome) -> None:
+        if self.lost:
+            return
+        if self.released:
+            await self._give_back_task()
+            return
+        await self.flush_progress()
+        store, clock = self._ctx.store, self._ctx.clock
+        await settle(store, self.task, self.task_type, outcome, self.cancelling, clock())
+
+    async def _give_back_task(self) -> None:
+        with contextlib.suppress(LeaseLost):
+            await self._ctx.store.release(self.task.id, self.task.attempts, self._ctx.clock())
+            log.info("task %s requeued at shutdown", self.task.id)
+
+    # -- what the store tells us --------------------------------------------------------------
+
+    def observe(self, status: Status | None) -> None:
+        """A status read for this task (claim, heartbeat, watch, progress write): the one
+        place a cancel request is noticed."""
+        if status is Status.CANCELLING:
+            self._cancel()
+
+    def renewing(self, at: float) -> None:
+        """A renewal begins at loop time ``at``. Unless one succeeds first, stop the handler
+        when the lease runs out. (A lease already past at ``at`` means this worker was frozen,
+        not failing: the renewal's answer or the fenced writes tell whether it was lost.)"""
+        if self.live and self._lease_timer is None and self._lease_deadline > at:
+            loop = asyncio.get_running_loop()
+            self._lease_timer = loop.call_at(self._lease_deadline, self._lease_ran_out)
+
+    def heartbeat(self, status: Status | None, at: float) -> None:
+        """The answer to a renewal begun at loop time ``at``; None: the lease is gone."""
+        if status is None:
+            self.lose()
+            return
+        self._lease_deadline = at + self._ctx.options.lease_seconds
+        if self._lease_timer is not None:
+            self._lease_timer.cancel()
+            self._lease_timer = None
+        self.observe(status)
+
+    def lose(self) -> None:
+        """Another attempt owns the task now: stop the handler, write nothing."""
+        if not self.live:  # ended already: only its outcome is void, the child is not ours
+            self.lost = True
+            return
+        if not self.lost:
+            log.warning(
+                "task %s attempt %d lost its lease; stopping it", self.task.id, self.task.attempts
+            )
+            self.lost = True
+            self.child.kill()
+
+    def _lease_ran_out(self) -> None:
+        # Renewals failed for a whole lease: any reaper may hand the task to another worker
+        # now, so stop this attempt rather than run it twice. No outcome is written; the
+        # reaper recovers the task.
+        if not self.live or self.lost:
+            return
+        log.warning(
+            "task %s attempt %d: its lease was not renewed for %.1fs; stopping it "
+            "(no outcome written; the task will be recovered when its lease is reaped)",
+            self.task.id,
+            self.task.attempts,
+            self._ctx.options.lease_seconds,
+        )
+        self.lost = True
+        self.child.kill()
+
+    # -- cancel and shutdown ------------------------------------------------------------------
+
+    def _cancel(self) -> None:
+        self.cancelling = True
+        if not self.live:  # the handler already ended; its child may run another task
+            return
+        self.child.cancel(self.task.id)  # re-sent on every check: the child may not have begun
+        if self._kill_timer is None:
+            grace = self._ctx.options.cancel_grace
+            self._kill_timer = asyncio.get_running_loop().call_later(grace, self._grace_over)
+
+    def _grace_over(self) -> None:
+        if self.live:
+            log.warning(
+                "task %s ignored its cancel request for %.0fs; stopping it",
+                self.task.id,
+                self._ctx.options.cancel_grace,
+            )
+            self.child.kill()
+
+    def release(self) -> None:
+        """Shutdown: stop the handler now and give the task back; a run that has ended
+        keeps its outcome."""
+        if self.live:
+            self.released = True
+            self.child.kill()
+
+    # -- progress --------------------------------------------------------------------------
+
+    def on_progress(self, current: int, total: int) -> None:
+        """Progress from the child; written at most once per ``progress_interval``."""
+        self._progress = (current, total)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_progress_soon())
+
+    async def _write_progress_soon(self) -> None:
+        wait = self._last_write + self._ctx.options.progress_interval - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)  # coalesce: a tight loop becomes one write per interval
+        try:
+            await self.flush_progress()
+        except Exception:  # a later write carries the newer progress
+            log.warning("progress write of task %s failed", self.task.id, exc_info=True)
+
+    async def flush_progress(self) -> None:
+        """Write progress not yet written."""
+        if self._progress is None or self.lost:
+            return
+        current, total = self._progress
+        self._progress = None
+        self._last_write = time.monotonic()
+        try:
+            status = await self._ctx.store.record_progress(
+                self.task.id, self.task.attempts, current, total, self._ctx.clock()
+            )
+        except LeaseLost:
+            self.lose()
+            return
+        self.observe(status)

@@ -1,0 +1,112 @@
+"""The run object's end-of-run rule and lease give-up, with a fake child (no processes)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from tasktrack.domain.lifecycle import Status
+from tasktrack.domain.task import Task
+from tasktrack.service.registry import TaskType
+from tasktrack.storage.base import TaskStore
+from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.process import ChildProcess
+from tasktrack.worker.run import Run, RunContext
+from tests.helpers import eventually
+
+
+class FakeChild:
+    """Records what the run does to its child."""
+
+    def __init__(self) -> None:
+        self.kills = 0
+        self.cancels: list[str] = []
+
+    def kill(self) -> None:
+        self.kills += 1
+
+    def cancel(self, task_id: str) -> None:
+        self.cancels.append(task_id)
+
+
+def make_run(lease_seconds: float = 30.0, cancel_grace: float = 10.0) -> tuple[Run, FakeChild]:
+    child = FakeChild()
+    options = WorkerOptions(lease_seconds=lease_seconds, cancel_grace=cancel_grace)
+    ctx = RunContext(cast(TaskStore, None), options, lambda: 0.0, lambda run: None)
+    task = cast(Task, _FakeTask())
+    task_type = cast(TaskType, None)
+    loop_time = asyncio.get_running_loop().time()
+    return Run(task, task_type, cast(ChildProcess, child), ctx, loop_time), child
+
+
+class _FakeTask:
+    id = "t1"
+    name = "test.noop"
+    attempts = 1
+    status = Status.ACTIVE
+
+
+async def test_after_the_end_nothing_touches_the_child() -> None:
+    run, child = make_run()
+    run.end()
+    run.release()  # shutdown drain
+    run.observe(Status.CANCELLING)  # a cancel request seen late
+    run.lose()  # a lost lease seen late
+    run.renewing(asyncio.get_running_loop().time())
+    assert (child.kills, child.cancels) == (0, [])
+    assert not run.released  # an ended run keeps its outcome
+    assert run.cancelling and run.lost  # but what is written still follows the news
+
+
+async def test_release_of_a_live_run_stops_its_handler() -> None:
+    run, child = make_run()
+    run.release()
+    assert run.released and child.kills == 1
+    run.end()
+
+
+async def test_a_cancel_asks_then_kills_after_the_grace_period() -> None:
+    run, child = make_run(cancel_grace=0.05)
+    run.observe(Status.CANCELLING)
+    assert child.cancels == ["t1"] and child.kills == 0
+    await eventually(_value(lambda: child.kills), lambda n: n == 1, what="kill after grace")
+    run.end()
+
+
+async def test_a_lease_that_runs_out_while_renewing_stops_the_handler() -> None:
+    run, child = make_run(lease_seconds=0.05)
+    run.renewing(asyncio.get_running_loop().time())  # and no answer comes
+    await eventually(_value(lambda: child.kills), lambda n: n == 1, what="give up")
+    assert run.lost
+    run.end()
+
+
+async def test_a_successful_renewal_keeps_the_handler_running() -> None:
+    run, child = make_run(lease_seconds=0.1)
+    loop = asyncio.get_running_loop()
+    for _ in range(4):
+        at = loop.time()
+        run.renewing(at)
+        run.heartbeat(Status.ACTIVE, at)
+        await asyncio.sleep(0.05)
+    assert child.kills == 0 and not run.lost
+    run.end()
+
+
+async def test_a_lease_already_past_is_left_to_the_renewal_answer() -> None:
+    # The worker was frozen past its lease: the renewal's answer decides, not a timer.
+    run, child = make_run(lease_seconds=0.01)
+    await asyncio.sleep(0.03)
+    run.renewing(asyncio.get_running_loop().time())
+    await asyncio.sleep(0.03)
+    assert child.kills == 0
+    run.heartbeat(None, asyncio.get_running_loop().time())
+    assert run.lost and child.kills == 1
+    run.end()
+
+
+def _value(get: Any) -> Any:
+    async def probe() -> Any:
+        return get()
+
+    return probe
