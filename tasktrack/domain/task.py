@@ -62,6 +62,8 @@ class Task:
     worker_id: str | None = None
     #: Bumped on every change; the ETag and the long-poll compare it.
     version: int = 1
+    #: The task this one re-runs (``POST /tasks/{id}/rerun``), if any.
+    rerun_of: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.current_step <= self.total_step:

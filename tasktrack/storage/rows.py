@@ -35,6 +35,7 @@ TASK_COLUMNS = (
     "lease_expires_at",
     "worker_id",
     "version",
+    "rerun_of",
 )
 
 
@@ -90,6 +91,7 @@ def task_from_row(row: Sequence[Any]) -> Task:
         lease_expires_at=row[18],
         worker_id=row[19],
         version=row[20],
+        rerun_of=row[21],
     )
 
 
@@ -117,4 +119,5 @@ def task_to_row(task: Task) -> tuple[Any, ...]:
         task.lease_expires_at,
         task.worker_id,
         task.version,
+        task.rerun_of,
     )
