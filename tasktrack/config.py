@@ -21,7 +21,7 @@ DEFAULT_DATABASE_URL = "sqlite:///data/tasktrack.db"
 #: Prefix of every setting's environment variable: ``TASKTRACK_<FIELD NAME IN CAPITALS>``.
 ENV_PREFIX = "TASKTRACK_"
 #: Settings that must not be negative.
-NOT_NEGATIVE = ("api_key_cache_seconds", "auth_failures_per_minute")
+NOT_NEGATIVE = ("api_key_cache_seconds", "auth_failures_per_minute", "limit_concurrency")
 #: Settings that must be greater than zero.
 POSITIVE = (
     "lease_seconds",
@@ -29,6 +29,8 @@ POSITIVE = (
     "reaper_interval",
     "access_token_ttl",
     "refresh_token_ttl",
+    "header_timeout",
+    "keep_alive_timeout",
 )
 
 
@@ -44,6 +46,13 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     #: Largest request body accepted (413 beyond).
     max_body_bytes: int = 256 * 1024
+    #: Seconds a client gets to send a whole request head (after connecting, or after the
+    #: previous response on a kept-alive connection) before ``serve`` closes the connection.
+    header_timeout: float = 10.0
+    #: Seconds ``serve`` keeps an idle kept-alive connection open between requests.
+    keep_alive_timeout: int = 5
+    #: Open connections (and requests) ``serve`` admits before answering 503 (0: no limit).
+    limit_concurrency: int = 1000
     #: Modules whose task types are registered (comma-separated in the environment).
     app_modules: tuple[str, ...] = field(default_factory=tuple)
     log_level: str = "info"
