@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tasktrack.service.tokens import DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL
+from tasktrack.service.tokens import DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, SigningKeys
 
 if TYPE_CHECKING:
     from tasktrack.worker.worker import WorkerOptions
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 DEFAULT_DATABASE_URL = "sqlite:///data/tasktrack.db"
 #: Prefix of every setting's environment variable: ``TASKTRACK_<FIELD NAME IN CAPITALS>``.
 ENV_PREFIX = "TASKTRACK_"
+#: Shortest signing key accepted from the environment (32 characters: 192+ bits if random).
+MIN_SECRET_KEY = 32
 #: Settings that must not be negative.
 NOT_NEGATIVE = ("api_key_cache_seconds", "auth_failures_per_minute", "limit_concurrency")
 #: Settings that must be greater than zero.
@@ -73,6 +76,11 @@ class Settings:
     #: OAuth2 access token lifetime, and how long an unused refresh token stays valid (s).
     access_token_ttl: float = DEFAULT_ACCESS_TTL
     refresh_token_ttl: float = DEFAULT_REFRESH_TTL
+    #: The access-token signing key (or a file holding it), instead of the database's; and
+    #: earlier keys still accepted (comma-separated). See tasktrack.service.signing_keys.
+    secret_key: str = field(default="", repr=False)
+    secret_key_file: str = ""
+    secret_key_previous: tuple[str, ...] = field(default_factory=tuple, repr=False)
     #: Run a worker inside ``tasktrack serve`` (set 0 to serve the API only).
     worker: int = 1
     #: Worker knobs (see tasktrack.worker.worker.WorkerOptions).
@@ -123,6 +131,19 @@ class Settings:
                 raise ValueError(f"{env_name(name)} must be positive")
         if self.max_body_bytes < 1024:
             raise ValueError("TASKTRACK_MAX_BODY_BYTES must be at least 1024")
+        self._check_secret_key()
+
+    def _check_secret_key(self) -> None:
+        if self.secret_key and self.secret_key_file:
+            raise ValueError("set TASKTRACK_SECRET_KEY or TASKTRACK_SECRET_KEY_FILE, not both")
+        keys = self.signing_keys()
+        if keys is not None and any(len(key) < MIN_SECRET_KEY for key in keys.all()):
+            raise ValueError(f"TASKTRACK_SECRET_KEY must be at least {MIN_SECRET_KEY} characters")
+
+    def signing_keys(self) -> SigningKeys | None:
+        """The signing keys the environment gives; None: use (and rotate) the database's."""
+        key = self.secret_key or _read_key_file(self.secret_key_file)
+        return SigningKeys(key, self.secret_key_previous) if key else None
 
     def worker_options(self) -> WorkerOptions:
         from tasktrack.worker.worker import WorkerOptions
@@ -137,6 +158,15 @@ class Settings:
             app_modules=self.app_modules,
             log_level=self.log_level,
         )
+
+
+def _read_key_file(path: str) -> str:
+    if not path:
+        return ""
+    try:
+        return Path(path).read_text("utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"TASKTRACK_SECRET_KEY_FILE cannot be read: {exc}") from None
 
 
 def env_name(setting: str) -> str:
