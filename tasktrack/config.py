@@ -10,15 +10,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
-from tasktrack.service.tokens import DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL
+from tasktrack.service.tokens import DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, SigningKeys
 
 DEFAULT_DATABASE_URL = "sqlite:///data/tasktrack.db"
 #: Prefix of every setting's environment variable: ``TASKTRACK_<FIELD NAME IN CAPITALS>``.
 ENV_PREFIX = "TASKTRACK_"
+#: Shortest signing key accepted from the environment (32 characters: 192+ bits if random).
+MIN_SECRET_KEY = 32
 #: Settings that must not be negative.
-NOT_NEGATIVE = ("api_key_cache_seconds", "auth_failures_per_minute")
+NOT_NEGATIVE = ("api_key_cache_seconds", "auth_failures_per_minute", "limit_concurrency")
 #: Settings that must be greater than zero.
 POSITIVE = (
     "lease_seconds",
@@ -26,6 +29,8 @@ POSITIVE = (
     "reaper_interval",
     "access_token_ttl",
     "refresh_token_ttl",
+    "header_timeout",
+    "keep_alive_timeout",
 )
 
 
@@ -41,6 +46,13 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     #: Largest request body accepted (413 beyond).
     max_body_bytes: int = 256 * 1024
+    #: Seconds a client gets to send a whole request head (after connecting, or after the
+    #: previous response on a kept-alive connection) before ``serve`` closes the connection.
+    header_timeout: float = 10.0
+    #: Seconds ``serve`` keeps an idle kept-alive connection open between requests.
+    keep_alive_timeout: int = 5
+    #: Open connections (and requests) ``serve`` admits before answering 503 (0: no limit).
+    limit_concurrency: int = 1000
     #: Modules whose task types are registered (comma-separated in the environment).
     app_modules: tuple[str, ...] = field(default_factory=tuple)
     log_level: str = "info"
@@ -61,6 +73,11 @@ class Settings:
     #: OAuth2 access token lifetime, and how long an unused refresh token stays valid (s).
     access_token_ttl: float = DEFAULT_ACCESS_TTL
     refresh_token_ttl: float = DEFAULT_REFRESH_TTL
+    #: The access-token signing key (or a file holding it), instead of the database's; and
+    #: earlier keys still accepted (comma-separated). See tasktrack.service.signing_keys.
+    secret_key: str = field(default="", repr=False)
+    secret_key_file: str = ""
+    secret_key_previous: tuple[str, ...] = field(default_factory=tuple, repr=False)
     #: Run a worker inside ``tasktrack serve`` (set 0 to serve the API only).
     worker: int = 1
     #: Worker knobs (the worker's view of them: tasktrack.worker.options.WorkerOptions).
@@ -111,6 +128,28 @@ class Settings:
                 raise ValueError(f"{env_name(name)} must be positive")
         if self.max_body_bytes < 1024:
             raise ValueError("TASKTRACK_MAX_BODY_BYTES must be at least 1024")
+        self._check_secret_key()
+
+    def _check_secret_key(self) -> None:
+        if self.secret_key and self.secret_key_file:
+            raise ValueError("set TASKTRACK_SECRET_KEY or TASKTRACK_SECRET_KEY_FILE, not both")
+        keys = self.signing_keys()
+        if keys is not None and any(len(key) < MIN_SECRET_KEY for key in keys.all()):
+            raise ValueError(f"TASKTRACK_SECRET_KEY must be at least {MIN_SECRET_KEY} characters")
+
+    def signing_keys(self) -> SigningKeys | None:
+        """The signing keys the environment gives; None: use (and rotate) the database's."""
+        key = self.secret_key or _read_key_file(self.secret_key_file)
+        return SigningKeys(key, self.secret_key_previous) if key else None
+
+
+def _read_key_file(path: str) -> str:
+    if not path:
+        return ""
+    try:
+        return Path(path).read_text("utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"TASKTRACK_SECRET_KEY_FILE cannot be read: {exc}") from None
 
 
 def env_name(setting: str) -> str:

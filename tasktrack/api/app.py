@@ -144,7 +144,7 @@ async def _context(
 ) -> ApiContext:
     identity = IdentityService(stores.identity, key_cache_seconds=settings.api_key_cache_seconds)
     await identity.ensure_default()
-    oauth = await OAuthService.open(stores.identity, token_policy)
+    oauth = await OAuthService.open(stores.identity, token_policy, keys=settings.signing_keys())
     return ApiContext(
         settings=settings,
         stores=stores,

@@ -21,6 +21,7 @@ COMMANDS = {
     "db": "tasktrack.cli.db:db",
     "oauth-client": "tasktrack.cli.oauth:oauth_client",
     "org": "tasktrack.cli.org:org",
+    "secret": "tasktrack.cli.secret:secret",
     "serve": "tasktrack.cli.serve:serve",
     "tasks": "tasktrack.cli.tasks:tasks",
     "user": "tasktrack.cli.user:user",

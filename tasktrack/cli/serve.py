@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from tasktrack.api.app import create_app
 from tasktrack.api.context import ApiContext
 from tasktrack.cli.common import run_async
+from tasktrack.cli.http_protocol import header_timeout_protocol
 from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
 from tasktrack.service.registry import TaskRegistry
@@ -93,6 +94,10 @@ def _run(settings: Settings, app: Starlette) -> None:
         server_header=False,
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        # Bounds on what idle or slow clients can hold: see tasktrack.cli.http_protocol.
+        http=header_timeout_protocol(settings.header_timeout),
+        timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.limit_concurrency or None,
     )
 
 

@@ -12,7 +12,6 @@ unknown user from a wrong password.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,9 +20,10 @@ from tasktrack.domain.identity import Grant, OAuthClient, Principal, RefreshToke
 from tasktrack.domain.ids import is_valid_id, new_id
 from tasktrack.errors import TaskTrackError, Unauthenticated
 from tasktrack.service.passwords import verify_secret
+from tasktrack.service.signing_keys import KeyReloader
 from tasktrack.service.tokens import (
-    SIGNING_KEY_NAME,
     AccessTokens,
+    SigningKeys,
     TokenPolicy,
     digests_match,
     new_refresh_secret,
@@ -75,14 +75,17 @@ class OAuthService:
     def __init__(
         self,
         store: IdentityStore,
-        signing_key: str,
+        keys: SigningKeys,
         policy: TokenPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        reloader: KeyReloader | None = None,
     ) -> None:
         self.store = store
         self.policy = policy or TokenPolicy()
         self.clock = clock
-        self.access = AccessTokens(signing_key, self.policy.access_ttl, clock)
+        self.access = AccessTokens(keys, self.policy.access_ttl, clock)
+        # None: the keys were given (TASKTRACK_SECRET_KEY) and never change.
+        self._reloader = reloader
 
     @classmethod
     async def open(
@@ -90,9 +93,19 @@ class OAuthService:
         store: IdentityStore,
         policy: TokenPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        keys: SigningKeys | None = None,
     ) -> OAuthService:
-        key = await store.server_secret(SIGNING_KEY_NAME, secrets.token_urlsafe(48))
-        return cls(store, key, policy, clock)
+        """``keys``: fixed signing keys; None: the database's, re-read now and then."""
+        if keys is not None:
+            return cls(store, keys, policy, clock)
+        reloader = KeyReloader(store, clock)
+        return cls(store, await reloader.load(), policy, clock, reloader)
+
+    async def _fresh_keys(self) -> AccessTokens:
+        """The access-token signer, with keys re-read if a rotation may have happened."""
+        if self._reloader is not None and self._reloader.due():
+            self.access.keys = await self._reloader.load()
+        return self.access
 
     async def authenticate_client(self, auth: ClientAuth) -> OAuthClient:
         """The active client these credentials name, or OAuthError ``invalid_client``."""
@@ -158,7 +171,7 @@ class OAuthService:
             # Another request rotated it first: the same token was used twice.
             await self.store.revoke_grant(grant.id)
             raise OAuthError("invalid_grant", "refresh token reused; the sign-in is revoked")
-        return self._response(grant, token)
+        return await self._response(grant, token)
 
     async def revoke(self, token: str) -> None:
         """End the grant of a refresh or access token (RFC 7009); unknown tokens are ignored,
@@ -171,7 +184,8 @@ class OAuthService:
                 grant_id = row.grant_id
         else:
             try:
-                grant_id = self.access.verify(token, allow_expired=True).grant_id
+                access = await self._fresh_keys()
+                grant_id = access.verify(token, allow_expired=True).grant_id
             except Unauthenticated:
                 return
         if grant_id is not None:
@@ -182,7 +196,7 @@ class OAuthService:
 
         The signature is checked first, so forged tokens never cost a database read.
         """
-        claims = self.access.verify(token)
+        claims = (await self._fresh_keys()).verify(token)
         grant = await self.store.active_grant(claims.grant_id)
         if grant is None or (grant.user_id, grant.org_id) != (claims.user_id, claims.org_id):
             raise Unauthenticated("bearer token revoked")
@@ -197,8 +211,8 @@ class OAuthService:
         token, hashed = new_refresh_secret(first_id)
         first = RefreshToken(first_id, grant.id, hashed, now, now + self.policy.refresh_ttl)
         await self.store.create_grant(grant, first)
-        return self._response(grant, token)
+        return await self._response(grant, token)
 
-    def _response(self, grant: Grant, refresh_token: str) -> TokenResponse:
-        access = self.access.issue(grant.user_id, grant.org_id, grant.id)
+    async def _response(self, grant: Grant, refresh_token: str) -> TokenResponse:
+        access = (await self._fresh_keys()).issue(grant.user_id, grant.org_id, grant.id)
         return TokenResponse(access, max(1, round(self.policy.access_ttl)), refresh_token)

@@ -2,7 +2,11 @@
 
 Access tokens are HS256 JWTs (PyJWT). Signing lets a forged or tampered token be refused
 before any database read, and several API processes on one database verify each other's
-tokens because the key lives in the database (``server_secrets``), made on first start.
+tokens because the key lives in the database (``server_secrets``), made on first start, or
+comes from ``TASKTRACK_SECRET_KEY`` (see :mod:`tasktrack.service.signing_keys`). Tokens are
+signed with the current key and verified with it, then with previous keys that are not yet
+retired, so a rotation ends no session early. A token whose lifetime (``exp - iat``) exceeds
+the configured one is refused, however well signed: it was not made by this server.
 Being signed is not enough to be valid, though: :class:`~tasktrack.service.oauth.OAuthService`
 also reads the token's grant, so a revoked sign-in or a disabled user stops working at once
 rather than when the token expires.
@@ -50,6 +54,18 @@ class TokenPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class SigningKeys:
+    """The key tokens are signed with, and the earlier ones they are still verified with."""
+
+    current: str
+    previous: tuple[str, ...] = ()
+
+    def all(self) -> tuple[str, ...]:
+        """Every accepted key, current first."""
+        return (self.current, *self.previous)
+
+
+@dataclass(frozen=True, slots=True)
 class AccessClaims:
     """What a verified access token says; the grant still has to be checked."""
 
@@ -60,10 +76,11 @@ class AccessClaims:
 
 
 class AccessTokens:
-    """Signs and verifies access tokens with one HS256 key, on an injectable clock."""
+    """Signs and verifies access tokens with HS256 :class:`SigningKeys`, on an injectable
+    clock. ``keys`` may be replaced (after a rotation) while tokens are in use."""
 
-    def __init__(self, key: str, ttl: float, clock: Callable[[], float]) -> None:
-        self._key = key
+    def __init__(self, keys: SigningKeys, ttl: float, clock: Callable[[], float]) -> None:
+        self.keys = keys
         self.ttl = ttl
         self.clock = clock
 
@@ -76,33 +93,55 @@ class AccessTokens:
             "gid": grant_id,
             "jti": secrets.token_hex(12),
             "iat": now,
-            "exp": now + max(1, round(self.ttl)),
+            "exp": now + self.max_lifetime(),
         }
-        return jwt.encode(claims, self._key, algorithm="HS256")
+        return jwt.encode(claims, self.keys.current, algorithm="HS256")
 
     def verify(self, token: str, *, allow_expired: bool = False) -> AccessClaims:
         """The claims of a token this server signed; Unauthenticated otherwise.
 
         The algorithm is pinned to HS256, so ``alg: none`` and key-confusion tricks fail.
         """
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                self._key,
-                algorithms=["HS256"],
-                issuer=ISSUER,
-                # Expiry is checked below against our clock (tests fake it).
-                options={"require": _CLAIMS, "verify_exp": False, "verify_iat": False},
-            )
-        except jwt.PyJWTError:
-            raise Unauthenticated("invalid bearer token") from None
+        claims = self._decode(token)
         exp = claims["exp"]
-        fields = (claims["sub"], claims["org"], claims["gid"])
-        if not isinstance(exp, int) or not all(isinstance(f, str) for f in fields):
+        # Longer-lived than any token this server issues: made with a stolen key.
+        if not _well_formed(claims) or exp - claims["iat"] > self.max_lifetime():
             raise Unauthenticated("invalid bearer token")
         if exp <= self.clock() and not allow_expired:
             raise Unauthenticated("bearer token expired")
         return AccessClaims(claims["sub"], claims["org"], claims["gid"], exp)
+
+    def max_lifetime(self) -> int:
+        """The longest ``exp - iat`` this server issues (and so accepts)."""
+        return max(1, round(self.ttl))
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        for key in self.keys.all():
+            try:
+                return _decode_with(token, key)
+            except jwt.InvalidSignatureError:
+                continue  # perhaps signed with an earlier key
+            except jwt.PyJWTError:
+                break
+        raise Unauthenticated("invalid bearer token")
+
+
+def _well_formed(claims: dict[str, Any]) -> bool:
+    times = (claims["exp"], claims["iat"])
+    ids = (claims["sub"], claims["org"], claims["gid"])
+    return all(type(t) is int for t in times) and all(isinstance(i, str) for i in ids)
+
+
+def _decode_with(token: str, key: str) -> dict[str, Any]:
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        key,
+        algorithms=["HS256"],
+        issuer=ISSUER,
+        # Expiry is checked by the caller against our clock (tests fake it).
+        options={"require": _CLAIMS, "verify_exp": False, "verify_iat": False},
+    )
+    return claims
 
 
 def digest(secret: str) -> str:

@@ -10,7 +10,7 @@ the table in :mod:`tasktrack.domain.lifecycle`.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from tasktrack.domain.identity import (
@@ -204,6 +204,10 @@ class IdentityStore(Protocol):
 
         Several processes racing on a new database all end up with the same value.
         """
+        ...
+
+    async def put_server_secrets(self, values: Mapping[str, str]) -> None:
+        """Set (insert or replace) the secrets ``values`` names, atomically."""
         ...
 
 

@@ -6,6 +6,7 @@ is what the SQLite store gets from running each change in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from tasktrack.domain.identity import (
@@ -159,3 +160,6 @@ class MemoryIdentityStore:
 
     async def server_secret(self, name: str, candidate: str) -> str:
         return self._secrets.setdefault(name, candidate)
+
+    async def put_server_secrets(self, values: Mapping[str, str]) -> None:
+        self._secrets.update(values)

@@ -8,7 +8,7 @@ changed a row, so a concurrent sign-in sees all of the change or none of it.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tasktrack.domain.identity import ApiKey, Grant, OAuthClient, Organisation, RefreshToken, User
@@ -244,3 +244,12 @@ class SqlIdentityStore:
         read = ("SELECT value FROM server_secrets WHERE name = ?", (name,))
         row = await self.dialect.write_first([keep_first, read])
         return str(row[0]) if row else candidate
+
+    async def put_server_secrets(self, values: Mapping[str, str]) -> None:
+        upsert = (
+            "INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE "
+            "SET value = excluded.value, created_at = excluded.created_at"
+        )
+        now = int(time.time())
+        await self.dialect.write_all([(upsert, (n, v, now)) for n, v in values.items()])

@@ -199,6 +199,14 @@ async def test_server_secret_keeps_the_first_value(stores: Stores) -> None:
     assert await store.server_secret("other", "x") == "x"
 
 
+async def test_put_server_secrets_replaces_and_adds_together(stores: Stores) -> None:
+    store = stores.identity
+    await store.server_secret("k", "first")
+    await store.put_server_secrets({"k": "second", "new": "n"})
+    assert await store.server_secret("k", "x") == "second"
+    assert await store.server_secret("new", "x") == "n"
+
+
 async def test_server_secret_is_shared_by_processes_on_one_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/shared.db"
     a, b = await open_stores(url), await open_stores(url)

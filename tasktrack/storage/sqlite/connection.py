@@ -21,11 +21,11 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
 from tasktrack.errors import StorageError
 from tasktrack.storage.migrate import pending
+from tasktrack.storage.sqlite.files import make_private
 
 log = logging.getLogger("tasktrack.storage")
 T = TypeVar("T")
@@ -45,7 +45,7 @@ class SQLiteDatabase:
         self.synchronous = synchronous.upper()
         self.busy_timeout_ms = busy_timeout_ms
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            make_private(path)
         self._local = threading.local()
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer = threading.Thread(
