@@ -16,7 +16,7 @@ from tasktrack.api.problems import from_exception
 from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitMiddleware, RateLimitPolicy
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
-from tasktrack.errors import TooManyAttempts
+from tasktrack.errors import Overloaded, TooManyAttempts
 from tasktrack.service.identity import IdentityService
 from tasktrack.storage.memory_identity import MemoryIdentityStore
 from tests.conftest import FakeClock
@@ -199,3 +199,12 @@ async def test_a_blocked_key_gets_429_even_when_right_but_other_keys_pass(
         assert (await client.get("/health")).status_code == 200  # no credentials, not blocked
         clock.advance(20)
         assert (await client.get("/p", headers={"X-API-Key": good})).status_code == 200
+
+
+def test_refusals_are_problems_with_retry_after() -> None:
+    request = Request({"type": "http", "method": "POST", "path": "/t", "headers": []})
+    limited = from_exception(request, TooManyAttempts(7))
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "7")
+    busy = from_exception(request, Overloaded())
+    assert (busy.status_code, busy.headers["Retry-After"]) == (503, "1")
+    assert busy.headers["content-type"] == "application/problem+json"
