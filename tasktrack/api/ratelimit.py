@@ -88,8 +88,10 @@ class _Buckets:
 
     def wait(self, key: object, now: float) -> float:
         """Seconds until ``key`` has a whole token again (0: it has one)."""
-        missing = 1.0 - self.tokens(key, now)
-        return missing / self.rate if missing > 0 else 0.0
+        tokens = self.tokens(key, now)
+        if tokens >= self.capacity:
+            self.levels.pop(key, None)  # refilled: forget it, so `tracking` can end
+        return (1.0 - tokens) / self.rate if tokens < 1.0 else 0.0
 
     def add(self, key: object, now: float, delta: float) -> None:
         tokens = self.tokens(key, now) + delta

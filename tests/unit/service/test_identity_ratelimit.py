@@ -208,3 +208,12 @@ def test_refusals_are_problems_with_retry_after() -> None:
     busy = from_exception(request, Overloaded())
     assert (busy.status_code, busy.headers["Retry-After"]) == (503, "1")
     assert busy.headers["content-type"] == "application/problem+json"
+
+
+def test_tracking_ends_once_budgets_have_refilled(clock: FakeClock) -> None:
+    lim = limiter(clock)
+    lim.record_failure("a", A)
+    assert lim.tracking
+    clock.advance(60)
+    assert lim.retry_after("a", [A]) is None
+    assert not lim.tracking  # the request path is back to one empty-dict check
