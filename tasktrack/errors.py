@@ -45,6 +45,21 @@ class Unauthenticated(TaskTrackError):
     """No valid credentials were given."""
 
 
+class TooManyAttempts(TaskTrackError):
+    """Too many failed authentication attempts; retry later."""
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(
+            message or f"too many failed authentication attempts; retry in {retry_after} s"
+        )
+        #: Whole seconds until the caller may try again (``Retry-After``).
+        self.retry_after = retry_after
+
+
+class Overloaded(TaskTrackError):
+    """Too many credential checks are waiting; retry in a second."""
+
+
 class Forbidden(TaskTrackError):
     """The caller may not do this."""
 

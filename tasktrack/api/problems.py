@@ -21,6 +21,8 @@ from tasktrack.errors import (
     InvalidArgument,
     MissingArgument,
     NotFound,
+    Overloaded,
+    TooManyAttempts,
     Unauthenticated,
     UnknownTaskType,
 )
@@ -85,6 +87,10 @@ def from_exception(request: Request, exc: Exception) -> Response:
         return problem(request, 409, exc.message)
     if isinstance(exc, BodyTooLarge):
         return problem(request, 413, exc.message)
+    if isinstance(exc, TooManyAttempts):
+        return problem(request, 429, exc.message, headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, Overloaded):
+        return problem(request, 503, exc.message, headers={"Retry-After": "1"})
     response = problem(request, 500, "internal error; quote the traceId when reporting it")
     log.error(
         "unhandled error on %s %s (traceId %s)",

@@ -3,7 +3,9 @@
 Bearer tokens are checked by a verifier the app is given
 (:meth:`tasktrack.service.oauth.OAuthService.verify_access_token`); without one, a bearer
 token is simply not a valid credential. Every rejected credential is reported to the
-failed-authentication limiter, which is what makes guessing keys and tokens slow.
+failed-authentication limiter under the account it names (an API key's id; bearer tokens name
+none), which is what makes guessing keys and tokens slow. The limiter's middleware has already
+refused a request whose address or account is out of budget.
 
 Nothing here logs: a presented credential must never reach a log line.
 """
@@ -14,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 
-from tasktrack.api.ratelimit import FailedAuthLimiter, client_address
+from tasktrack.api.ratelimit import UNNAMED, FailedAuthLimiter, api_key_account, client_address
 from tasktrack.domain.identity import Principal
 from tasktrack.errors import Unauthenticated
 from tasktrack.service.identity import IdentityService
@@ -41,7 +43,7 @@ class Authenticator:
             try:
                 return await self.identity.authenticate_api_key(key)
             except Unauthenticated:
-                self._failed(request)
+                self._failed(request, api_key_account(key))
                 raise
         auth = request.headers.get("authorization")
         if not auth:  # presenting nothing is not a guess: the limiter does not count it
@@ -51,12 +53,12 @@ class Authenticator:
         try:
             return await self._bearer(auth)
         except Unauthenticated:
-            self._failed(request)
+            self._failed(request, UNNAMED)
             raise
 
-    def _failed(self, request: Request) -> None:
+    def _failed(self, request: Request, account: str) -> None:
         if self.limiter is not None:
-            self.limiter.record_failure(client_address(request.scope))
+            self.limiter.record_failure(client_address(request.scope), account)
 
     async def _bearer(self, authorization: str) -> Principal:
         scheme, _, token = authorization.partition(" ")

@@ -4,22 +4,35 @@ argon2id through argon2-cffi, with its RFC 9106 "low memory" profile: a guess co
 attacker with a stolen database tens of milliseconds and 64 MiB, not nanoseconds. Verifying
 costs the server as much, so it runs on a worker thread to keep the event loop free, and it
 is only ever on the sign-in path (the token endpoint), never on per-request authentication.
+
+At most :data:`VERIFY_SLOTS` verifications run at once (one core is left to the event loop,
+so a burst of sign-ins cannot starve other requests), and at most :data:`MAX_WAITING` wait
+for a slot; beyond that :class:`~tasktrack.errors.Overloaded` is raised at once rather than
+queueing work nobody will wait for.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import os
+import weakref
+from collections.abc import AsyncIterator
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from tasktrack.errors import InvalidArgument
+from tasktrack.errors import InvalidArgument, Overloaded
 
 #: Shorter than this is refused when a password is set (NIST SP 800-63B's floor is 8).
 MIN_PASSWORD_LENGTH = 8
 #: Longer than this is refused outright, so a huge body cannot make us hash megabytes.
 MAX_SECRET_LENGTH = 1024
+#: Verifications that may run at once: every core but one, for the event loop.
+VERIFY_SLOTS = max(1, (os.cpu_count() or 2) - 1)
+#: Verifications that may wait for a slot; more raise Overloaded (about 0.5 s of work each).
+MAX_WAITING = 8 * VERIFY_SLOTS
 
 
 @functools.cache
@@ -51,9 +64,44 @@ def verify_secret_sync(stored: str | None, presented: str) -> bool:
     return ok and stored is not None
 
 
+class _Gate:
+    """A semaphore with a bounded queue, one per event loop (a semaphore belongs to one)."""
+
+    def __init__(self) -> None:
+        self.slots = asyncio.Semaphore(VERIFY_SLOTS)
+        self.waiting = 0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if self.slots.locked() and self.waiting >= MAX_WAITING:
+            raise Overloaded()
+        self.waiting += 1
+        try:
+            await self.slots.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            self.slots.release()
+
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gate] = weakref.WeakKeyDictionary()
+
+
+def _gate() -> _Gate:
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = _Gate()
+    return gate
+
+
 async def verify_secret(stored: str | None, presented: str) -> bool:
-    """:func:`verify_secret_sync` on a worker thread."""
-    return await asyncio.to_thread(verify_secret_sync, stored, presented)
+    """:func:`verify_secret_sync` on a worker thread, once a verification slot is free;
+    Overloaded if too many are already waiting."""
+    async with _gate().slot():
+        return await asyncio.to_thread(verify_secret_sync, stored, presented)
 
 
 def check_new_password(password: str) -> None:

@@ -35,6 +35,11 @@ def limited(tmp_path: Path) -> Iterator[tuple[AuthServer, Tenant]]:
         stop(server)
 
 
+def wrong_secret(api_key: str, i: int) -> str:
+    """The key's id with a secret that is not its own: a guess at that key."""
+    return f"{api_key[:28]}{i:043d}"
+
+
 def test_guessing_api_keys_is_stopped_with_429_and_retry_after(
     limited: tuple[AuthServer, Tenant],
 ) -> None:
@@ -45,25 +50,39 @@ def test_guessing_api_keys_is_stopped_with_429_and_retry_after(
         one_task = f"{TASKS}/{'a' * 24}"
         guesses = [
             http.get(
-                one_task if i % 2 else TASKS, headers={"X-API-Key": f"tt_{'0' * 24}_{i:043d}"}
+                one_task if i % 2 else TASKS, headers={"X-API-Key": wrong_secret(tenant.api_key, i)}
             ).status_code
             for i in range(LIMIT)
         ]
         assert guesses == [401] * LIMIT
         for attempt in (
-            http.get(TASKS, headers={"X-API-Key": "tt_another_guess"}),
-            http.get(TASKS, params={"api_key": "tt_yet_another"}),
-            http.get(TASKS, headers={"Authorization": "Bearer guess"}),
+            http.get(TASKS, headers={"X-API-Key": wrong_secret(tenant.api_key, 99)}),
+            http.get(TASKS, params={"api_key": wrong_secret(tenant.api_key, 98)}),
             # Even the right key waits: a right guess must not be told apart from a wrong one.
             http.get(TASKS, headers={"X-API-Key": tenant.api_key}),
+            http.get(TASKS, params={"api_key": tenant.api_key}),
             http.get(one_task, headers={"X-API-Key": tenant.api_key}),
-            http.post(TOKEN, data={"grant_type": "password", "username": "a", "password": "b"}),
         ):
             assert attempt.status_code == 429, attempt.text
             assert attempt.headers["content-type"].startswith("application/problem+json")
             assert attempt.json()["code"] == 429
             assert 1 <= int(attempt.headers["retry-after"]) <= 60 // LIMIT
         assert http.get("/health").status_code == 200  # carries no credentials
+        # Guesses at one key do not lock out the address's other keys (see test_auth_lockout).
+        other = http.get(TASKS, headers={"X-API-Key": tenant.read_only_key})
+        assert other.status_code == 200
+
+
+def test_guessing_unnamed_credentials_is_stopped(limited: tuple[AuthServer, Tenant]) -> None:
+    server, _ = limited
+    with server.client() as http:
+        guesses = [
+            {"headers": {"X-API-Key": "tt_another_guess"}},
+            {"params": {"api_key": "tt_yet_another"}},
+            {"headers": {"Authorization": "Bearer guess"}},
+        ]
+        statuses = [http.get(TASKS, **guesses[i % 3]).status_code for i in range(LIMIT + 3)]  # type: ignore[arg-type]
+        assert statuses == [401] * LIMIT + [429] * 3
 
 
 def test_the_block_lifts_as_the_budget_refills(tmp_path: Path) -> None:
@@ -74,9 +93,10 @@ def test_the_block_lifts_as_the_budget_refills(tmp_path: Path) -> None:
             statuses: list[int] = []
             while not statuses or statuses[-1] != 429:
                 assert len(statuses) < 3 * per_minute, "never blocked"
-                guess = {"X-API-Key": f"tt_{'0' * 24}_{len(statuses):043d}"}
+                guess = {"X-API-Key": wrong_secret(tenant.api_key, len(statuses))}
                 statuses.append(http.get(TASKS, headers=guess).status_code)
             assert len(statuses) > per_minute and set(statuses[:-1]) == {401}
+            assert http.get(TASKS, headers={"X-API-Key": tenant.api_key}).status_code == 429
             deadline = time.monotonic() + 10
             while http.get(TASKS, headers={"X-API-Key": tenant.api_key}).status_code == 429:
                 assert time.monotonic() < deadline, "the block never lifted"

@@ -6,7 +6,12 @@ Token requests are form-encoded. Clients authenticate with HTTP Basic or ``clien
 the official npm client among them, parse. Blank fields count as absent, because the npm
 client sends ``rememberMe=``, ``organisationId=`` and ``scope=`` when they are unset.
 
-Failed grants and client authentications are reported to the failed-authentication limiter.
+Password and client-secret checks are slow (argon2) and guessable, so a token request
+*reserves* an attempt from the failed-authentication limiter before anything is verified
+(per address, per account it names, and per pair; see :mod:`tasktrack.api.ratelimit`) and
+gets it back unless the grant or client authentication failed. Out of budget, or with too
+many of the address's sign-ins already running, it is a 429 (problem+json, ``Retry-After``),
+as the limiter's other answers are.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from starlette.routing import Route
 
 from tasktrack.api.context import context_of
 from tasktrack.api.problems import from_exception
-from tasktrack.api.ratelimit import client_address
+from tasktrack.api.ratelimit import UNNAMED, client_address
 from tasktrack.service.oauth import ClientAuth, OAuthError, OAuthService, TokenResponse
 
 TOKEN_PATH = "/auth/oauth2/token"
@@ -32,6 +37,10 @@ REVOKE_PATH = "/auth/oauth2/revoke"
 MAX_FORM_BYTES = 16 * 1024
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _FORM = "application/x-www-form-urlencoded"
+#: The errors that mean a guess was wrong: they keep the attempt they reserved.
+_GUESSES = ("invalid_grant", "invalid_client")
+#: Longest account name kept by the limiter (an e-mail is at most 254 characters).
+_MAX_ACCOUNT = 320
 
 
 def auth_routes() -> list[Route]:
@@ -47,13 +56,41 @@ async def token(request: Request) -> Response:
     try:
         params = await _read_params(request, json_allowed=False)
         client = _client_auth(request, params)
-        return _success(await _grant(context_of(request).oauth, params, client))
+        return _success(await _limited_grant(request, params, client))
     except OAuthError as exc:
-        if exc.error in ("invalid_grant", "invalid_client"):
-            context_of(request).limiter.record_failure(client_address(request.scope))
         return _error(exc)
     except Exception as exc:
         return from_exception(request, exc)
+
+
+async def _limited_grant(
+    request: Request, params: dict[str, str], client: ClientAuth | None
+) -> TokenResponse:
+    """:func:`_grant` within the caller's budget: the attempt is counted before it starts."""
+    ctx = context_of(request)
+    address = client_address(request.scope)
+    reservation = ctx.limiter.reserve(address, _accounts(params, client))
+    guessed_wrong = False
+    try:
+        with ctx.limiter.in_flight(address):
+            return await _grant(ctx.oauth, params, client)
+    except OAuthError as exc:
+        guessed_wrong = exc.error in _GUESSES
+        raise
+    finally:
+        if not guessed_wrong:
+            ctx.limiter.refund(reservation)
+
+
+def _accounts(params: dict[str, str], client: ClientAuth | None) -> list[str]:
+    """The accounts a token request tries: the user for the password grant, else the client
+    (a refresh token without client authentication names none the limiter can use)."""
+    grant_type = params.get("grant_type")
+    if grant_type == "password":
+        return ["user:" + params.get("username", "").strip().lower()[:_MAX_ACCOUNT]]
+    if grant_type in ("client_credentials", "refresh_token"):
+        return ["client:" + client.client_id[:_MAX_ACCOUNT] if client else UNNAMED]
+    return []
 
 
 async def _grant(

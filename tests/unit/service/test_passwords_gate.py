@@ -1,0 +1,48 @@
+"""Slow secret verifications run a bounded number at a time, with a bounded queue."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from tasktrack.errors import Overloaded
+from tasktrack.service import passwords
+
+
+async def test_verifications_are_bounded_and_excess_is_refused_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(passwords, "VERIFY_SLOTS", 1)
+    monkeypatch.setattr(passwords, "MAX_WAITING", 2)
+    release = threading.Event()
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def slow_verify(stored: str | None, presented: str) -> bool:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        release.wait(10)
+        with lock:
+            running -= 1
+        return False
+
+    monkeypatch.setattr(passwords, "verify_secret_sync", slow_verify)
+    admitted = [asyncio.create_task(passwords.verify_secret(None, "x")) for _ in range(3)]
+    await asyncio.sleep(0)  # let them take the slot and queue
+    with pytest.raises(Overloaded):  # a fourth would wait behind a full queue: refused now
+        await passwords.verify_secret(None, "x")
+    release.set()
+    assert await asyncio.gather(*admitted) == [False] * 3
+    assert most == 1
+
+
+async def test_real_verification_still_answers() -> None:
+    hashed = passwords.hash_secret("correct horse")
+    assert await passwords.verify_secret(hashed, "correct horse")
+    assert not await passwords.verify_secret(hashed, "wrong horse")
+    assert not await passwords.verify_secret(None, "anything")
