@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 
 from tasktrack.domain.lifecycle import Status
@@ -254,3 +255,67 @@ def test_metrics_with_a_token_set_answer_its_bearer(srv: Server) -> None:
     response = httpx.get(f"{srv.base_url}/metrics", headers=headers)
     assert response.status_code == 200
     assert "tasktrack_tasks" in response.text
+
+
+# --- the OpenAPI document agrees with behaviour ------------------------------------------------
+
+
+def _accepts(document: dict[str, Any], pointer: str, value: Any) -> bool:
+    """Whether the schema at ``pointer`` of ``document`` accepts ``value``."""
+    schema = {**document, "$ref": pointer}
+    return jsonschema.Draft202012Validator(schema).is_valid(value)
+
+
+@pytest.fixture(scope="module")
+def document(srv: Server) -> dict[str, Any]:
+    with srv.client() as http:
+        body: dict[str, Any] = http.get("/openapi.json").json()
+    return body
+
+
+def _sort_pointer(document: dict[str, Any]) -> str:
+    assert document["components"]["parameters"]["Sort"]["name"] == "sort"
+    return "#/components/parameters/Sort/schema"
+
+
+def test_an_empty_sort_is_documented_and_served_as_the_default(
+    client: httpx.Client, document: dict[str, Any]
+) -> None:
+    assert _accepts(document, _sort_pointer(document), "")
+    assert not _accepts(document, _sort_pointer(document), "colour:asc")
+    assert client.get("/v2.0/tasks", params={"sort": ""}).status_code == 200
+    assert client.get("/v2.0/tasks", params={"sort": "colour:asc"}).status_code == 400
+
+
+def test_a_null_project_id_is_documented_and_accepted(
+    client: httpx.Client, document: dict[str, Any]
+) -> None:
+    body = {"name": "demo.sleep", "projectId": None}
+    assert _accepts(document, "#/components/schemas/CreateTask", body)
+    assert client.post("/v2.0/tasks", json=body).status_code == 201
+
+
+def test_an_empty_revoke_token_is_documented_as_invalid_and_refused(
+    srv: Server, document: dict[str, Any]
+) -> None:
+    assert not _accepts(document, "#/components/schemas/RevokeRequest", {"token": ""})
+    assert not _accepts(document, "#/components/schemas/RevokeRequest", {})
+    with srv.client(auth=False) as http:
+        assert http.post("/auth/oauth2/revoke", data={"token": ""}).status_code == 400
+
+
+def test_next_with_previous_is_a_documented_400(
+    client: httpx.Client, document: dict[str, Any]
+) -> None:
+    listed = document["paths"]["/v2.0/tasks"]["get"]["responses"]
+    assert "400" in listed
+    bad_request = document["components"]["responses"]["BadRequest"]["description"]
+    assert "`next` and `previous` together" in bad_request
+    page = client.get("/v2.0/tasks", params={"limit": 1}).json()
+    both = {"next": page["nextCursor"] or "x", "previous": page["nextCursor"] or "x"}
+    assert_problem(client.get("/v2.0/tasks", params=both), 400, "next or previous")
+
+
+def test_create_documents_its_415(document: dict[str, Any]) -> None:
+    for prefix in ("/v2.0", "/new/v2.0"):
+        assert "415" in document["paths"][f"{prefix}/tasks"]["post"]["responses"]
