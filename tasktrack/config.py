@@ -67,6 +67,9 @@ class Settings:
     forwarded_allow_ips: str = ""
     #: ``tasktrack worker`` serves Prometheus metrics on this port (0: off).
     metrics_port: int = 0
+    #: When set, the API's ``GET /metrics`` needs ``Authorization: Bearer <this token>``;
+    #: empty (the default): open, like the server's default loopback-only bind.
+    metrics_token: str = field(default="", repr=False)
     #: Failed authentications a client address may make per minute before it gets 429s
     #: (0: no limit). Per API process (see tasktrack.api.ratelimit).
     auth_failures_per_minute: int = 20

@@ -13,6 +13,7 @@ The routes are plain functions built before start-up; the lifespan opens the sto
 from __future__ import annotations
 
 import contextlib
+import hmac
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitMiddleware, Rate
 from tasktrack.api.routes.auth import auth_routes
 from tasktrack.api.routes.events import event_routes
 from tasktrack.api.routes.tasks import task_routes
+from tasktrack.api.routing import allowed_methods, use_relative_slash_redirects
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
 from tasktrack.metrics import TASKS
@@ -71,6 +73,7 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error},
     )
+    use_relative_slash_redirects(app.router)
     # Innermost first: the fast read sits in front of the router, behind limits and metrics.
     app.add_middleware(TaskReadFastPath, context=lambda: getattr(app.state, "ctx", None))
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
@@ -161,12 +164,31 @@ async def _health(request: Request) -> Response:
 
 
 async def _metrics(request: Request) -> Response:
-    counts = await context_of(request).stores.tasks.count_by_status()
+    ctx = context_of(request)
+    if not metrics_allowed(ctx.settings.metrics_token, request.headers.get("authorization")):
+        return problem(
+            request,
+            401,
+            "/metrics needs Authorization: Bearer <TASKTRACK_METRICS_TOKEN>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    counts = await ctx.stores.tasks.count_by_status()
     for status, n in counts.items():
         TASKS.labels(status.value).set(n)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+def metrics_allowed(token: str, authorization: str | None) -> bool:
+    """True when ``/metrics`` is open (no token set) or ``authorization`` carries the token."""
+    if not token:
+        return True
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return problem(request, exc.status_code, str(exc.detail))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request.app.router.routes, request)
+    return problem(request, exc.status_code, str(exc.detail), headers=headers)

@@ -14,6 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tasktrack.api.body import UnsupportedMediaType
 from tasktrack.errors import (
     BodyTooLarge,
     Conflict,
@@ -91,6 +92,8 @@ def from_exception(request: Request, exc: Exception) -> Response:
         return problem(request, 429, exc.message, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, Overloaded):
         return problem(request, 503, exc.message, headers={"Retry-After": "1"})
+    if isinstance(exc, UnsupportedMediaType):
+        return problem(request, 415, exc.message)
     response = problem(request, 500, "internal error; quote the traceId when reporting it")
     log.error(
         "unhandled error on %s %s (traceId %s)",

@@ -157,7 +157,7 @@ class OAuthService:
             raise OAuthError("invalid_grant", _BAD_REFRESH)
         if grant.client_id != (oauth_client.id if oauth_client else None):
             # RFC 6749 section 6: a token issued to a client is only refreshed by that client.
-            raise OAuthError("invalid_grant", "the refresh token was issued to another client")
+            raise OAuthError("invalid_grant", _BAD_REFRESH)  # never confirm the token is real
         now = self.clock()
         if row.used:
             await self.store.revoke_grant(grant.id)

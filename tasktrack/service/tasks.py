@@ -145,4 +145,5 @@ def _check_id(task_id: str) -> None:
 
 def _require_write(principal: Principal) -> None:
     if principal.read_only:
-        raise Forbidden("this API key is read-only")
+        credential = "access token" if principal.via == "bearer" else "API key"
+        raise Forbidden(f"this {credential} is read-only")

@@ -24,7 +24,7 @@ def _alternatives(pattern: str) -> str:
 
 def _sort_pattern() -> str:
     key = "({})(:(asc|desc))?".format("|".join(re.escape(name) for name in SORTABLE))
-    return _alternatives(key)
+    return f"^({key}(,{key})*)?$"  # empty: the default order, as if left out
 
 
 def _filter_parameter(field: str, kind: str) -> JsonObject:
@@ -146,14 +146,20 @@ def component_parameters() -> JsonObject:
             "name": "next",
             "in": "query",
             "required": False,
-            "description": "Cursor: the nextCursor of an earlier page. Not with `previous`.",
+            "description": (
+                "Cursor: the nextCursor of an earlier page, as given (opaque; any other "
+                "value is a 400). Giving both `next` and `previous` is a 400."
+            ),
             "schema": {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_LENGTH},
         },
         "Previous": {
             "name": "previous",
             "in": "query",
             "required": False,
-            "description": "Cursor: the previousCursor of an earlier page. Not with `next`.",
+            "description": (
+                "Cursor: the previousCursor of an earlier page, as given (opaque; any other "
+                "value is a 400). Giving both `next` and `previous` is a 400."
+            ),
             "schema": {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_LENGTH},
         },
         "Sort": {

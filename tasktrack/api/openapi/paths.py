@@ -67,6 +67,7 @@ def task_paths() -> dict[str, dict[str, JsonObject]]:
                         "Forbidden",
                         "NotAcceptable",
                         "PayloadTooLarge",
+                        "UnsupportedMediaType",
                         "TooManyRequests",
                         "InternalError",
                     ),
@@ -109,7 +110,9 @@ def task_paths() -> dict[str, dict[str, JsonObject]]:
                     "is taken), `task` (data: the 13 Task fields; one per changed task), "
                     "`reset` (more changed than one poll reads: reload), `tick` (keep-alive) "
                     "and `bye` (stream over: reconnect). Every event but `task` has an `id:`, "
-                    "a resume point for `since`. A stream lasts at most a minute."
+                    "a resume point for `since`. A stream lasts at most a minute, and ends "
+                    "(with `bye`) within about a second of its credential being revoked or "
+                    "its user disabled; no change read after that is sent."
                 ),
                 "parameters": _params("EventsProjectId", "Since"),
                 "responses": {
@@ -118,7 +121,9 @@ def task_paths() -> dict[str, dict[str, JsonObject]]:
                         "headers": {
                             "Cache-Control": {"description": "no-store", "schema": TEXT_BODY}
                         },
-                        "content": {"text/event-stream": {"schema": TEXT_BODY}},
+                        # OpenAPI 3.1 has no itemSchema (3.2 does): the schema of an
+                        # event-stream describes one event, as tools (schemathesis) read it.
+                        "content": {"text/event-stream": {"schema": ref("schemas", "Event")}},
                     },
                     **replies("BadRequest", "Unauthorized", "TooManyRequests", "InternalError"),
                 },
@@ -351,7 +356,12 @@ def other_paths() -> dict[str, dict[str, JsonObject]]:
                 "operationId": "metrics",
                 "tags": ops,
                 "summary": "Prometheus metrics",
-                "description": "Metrics in the Prometheus text exposition format, for a scraper.",
+                "description": (
+                    "Metrics in the Prometheus text exposition format, for a scraper. Open "
+                    "unless the server sets TASKTRACK_METRICS_TOKEN; then it needs "
+                    "`Authorization: Bearer <that token>` (API keys and access tokens do not "
+                    "open it)."
+                ),
                 "security": [],
                 "responses": _limited(
                     (
@@ -360,7 +370,8 @@ def other_paths() -> dict[str, dict[str, JsonObject]]:
                             "description": "Prometheus text format (version 0.0.4).",
                             "content": {"text/plain": {"schema": TEXT_BODY}},
                         },
-                    )
+                    ),
+                    ("401", ref("responses", "Unauthorized")),
                 ),
             }
         },

@@ -105,7 +105,9 @@ def component_responses() -> JsonObject:
             "headers": {"ETag": ref("headers", "ETag")},
         },
         "BadRequest": problem(
-            "Malformed id, parameter or body: code 1005 (invalid) or 1000 (missing).",
+            "Malformed id, parameter or body: code 1005 (invalid) or 1000 (missing). On a "
+            "list also: a cursor this server did not issue, or `next` and `previous` together "
+            "(which OpenAPI cannot express as a schema).",
             400,
             (1000, 1005),
         ),
@@ -115,7 +117,9 @@ def component_responses() -> JsonObject:
             (401,),
             **{"WWW-Authenticate": ref("headers", "WWW-Authenticate")},
         ),
-        "Forbidden": problem("Authenticated, but not allowed (a read-only key).", 403, (403,)),
+        "Forbidden": problem(
+            "Authenticated, but not allowed (a read-only key or token).", 403, (403,)
+        ),
         "NotFound": problem(
             "No such task for this caller (another organisation's task too).", 404, (1002,)
         ),
@@ -130,6 +134,12 @@ def component_responses() -> JsonObject:
             "TASKTRACK_MAX_BODY_BYTES).",
             413,
             (413,),
+        ),
+        "UnsupportedMediaType": problem(
+            "The body is not JSON: its Content-Type must be application/json or "
+            "application/*+json, in UTF-8 (no charset, or charset=utf-8).",
+            415,
+            (415,),
         ),
         "TooManyRequests": problem(
             "This client address failed authentication too often: every request from it "
@@ -154,6 +164,7 @@ def replies(*names: str) -> JsonObject:
         "NotAcceptable": "406",
         "Conflict": "409",
         "PayloadTooLarge": "413",
+        "UnsupportedMediaType": "415",
         "TooManyRequests": "429",
         "InternalError": "500",
     }

@@ -152,9 +152,12 @@ def component_schemas(registry: TaskRegistry) -> JsonObject:
                     ),
                 },
                 "projectId": {
-                    "type": "string",
+                    "type": ["string", "null"],
                     "pattern": ID_PATTERN,
-                    "description": "Optional project the task belongs to (24 hex characters).",
+                    "description": (
+                        "Optional project the task belongs to (24 hex characters); null is "
+                        "the same as leaving it out."
+                    ),
                 },
             },
             ["name"],
@@ -224,10 +227,27 @@ def component_schemas(registry: TaskRegistry) -> JsonObject:
             },
             "required": ["access_token", "token_type", "expires_in", "refresh_token"],
         },
+        "Event": {
+            "type": "object",
+            "description": (
+                "One server-sent event: its name, its data (JSON text) and, on every event "
+                "but `task`, its id (a resume point for `since`)."
+            ),
+            "properties": {
+                "event": {"enum": ["ready", "task", "reset", "tick", "bye"]},
+                "data": {"type": "string", "contentMediaType": "application/json"},
+                "id": {"type": "string", "pattern": "^[0-9]+$"},
+            },
+            "required": ["event", "data"],
+        },
         "RevokeRequest": {
             "type": "object",
             "properties": {
-                "token": {"type": "string", "description": "A refresh or access token."},
+                "token": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "A refresh or access token.",
+                },
                 "token_type_hint": {"type": "string"},
             },
             "required": ["token"],

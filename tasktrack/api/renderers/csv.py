@@ -5,9 +5,11 @@
   (so is an empty string: ``failReason`` is ``""`` until a task fails, which reads back the same).
 * A list's ``total`` and cursors are not rows: the API sends them as response headers, built by
   :func:`list_headers`, so that the body stays a plain table.
-* Values are never altered, not even to defuse spreadsheet formulas (``=``, ``+``, ``-``, ``@``
-  at the start of a cell): clients parse the CSV back and compare it field by field with the JSON.
-  Anyone opening it in a spreadsheet must treat it as the untrusted data it is.
+* Formula injection is defused as OWASP recommends: a cell that starts with ``=``, ``+``, ``-``,
+  ``@``, a tab or a carriage return gets a single quote (``'``) in front, so a spreadsheet shows
+  it as text instead of evaluating it. Only text can start so (``name``, ``failReason``; ``data``
+  is JSON and starts with ``{``; numbers are never negative), and a reader who wants the value
+  back drops one leading ``'`` from a cell whose second character is one of those.
 """
 
 from __future__ import annotations
@@ -68,12 +70,17 @@ def _table(tasks: Iterable[dict[str, Any]]) -> bytes:
     return buffer.getvalue().encode()
 
 
+#: Cell starts a spreadsheet reads as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> str:
-    """One field as cell text: ``None`` empty, objects and arrays (``data``) as compact JSON."""
+    """One field as cell text: ``None`` empty, objects and arrays (``data``) as compact JSON,
+    text that a spreadsheet would run as a formula behind a single quote."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     if isinstance(value, dict | list | bool | float):
         return orjson.dumps(value).decode()
     return str(value)

@@ -17,9 +17,15 @@ Every event but ``task`` carries an ``id:``: a resume point. A client that recon
 ``?since=<id>`` gets every change after it (``ready`` then says ``resumed: true``); without it,
 or when it is older than ``MAX_RESUME`` seconds, the client must reload what it shows.
 
-A stream lasts at most ``lifetime`` seconds (the credential is checked again on the next
-connection) and ends within one ``interval`` of uvicorn being told to exit, so an open
-dashboard never holds up a SIGTERM.
+A stream lasts at most ``lifetime`` seconds and ends within one ``interval`` of uvicorn being
+told to exit, so an open dashboard never holds up a SIGTERM.
+
+Revocation reaches an open stream: the credential is verified again before every poll that
+found changes and at least every ``RECHECK`` seconds (one primary-key read), and the stream
+ends with ``bye`` as soon as it no longer authenticates as the same caller. So a disabled user,
+a revoked key or a revoked grant stops the stream within ``RECHECK`` seconds, and no change
+read after the revocation is ever sent on it. (With ``api_key_cache_seconds`` set, a revocation
+made by another process is seen once the cached key row expires.)
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -37,10 +43,11 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from tasktrack.api.changes import SLACK, ChangeFeed, Clock
-from tasktrack.api.context import context_of
+from tasktrack.api.context import ApiContext, context_of
 from tasktrack.api.problems import from_exception
 from tasktrack.api.representation import task_fields
-from tasktrack.errors import InvalidArgument
+from tasktrack.domain.identity import Principal
+from tasktrack.errors import InvalidArgument, Unauthenticated
 
 #: The logger keeps the name it had when the stream lived in ``tasktrack.web``, so logging
 #: configured for it still applies.
@@ -50,9 +57,17 @@ log = logging.getLogger("tasktrack.web")
 MAX_RESUME = 300
 #: Seconds of silence after which a keep-alive ``tick`` is sent.
 KEEPALIVE = 15.0
+#: Most seconds between two checks that the stream's credential still authenticates.
+RECHECK = 1.0
 _HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 Endpoint = Callable[[Request], Any]
+#: True while the stream's credential still authenticates as the caller who opened it.
+StillValid = Callable[[], Awaitable[bool]]
+
+
+async def _always_valid() -> bool:
+    return True
 
 
 def uvicorn_exiting() -> bool:
@@ -93,7 +108,8 @@ def events_endpoint(
             feed, resumed = await _open_feed(request, clock)
         except Exception as exc:
             return from_exception(request, exc)
-        stream = _stream(feed, resumed, interval, lifetime, exiting)
+        valid = still_valid(request, feed.principal)
+        stream = _stream(feed, resumed, interval, lifetime, exiting, valid)
         return StreamingResponse(stream, media_type="text/event-stream", headers=_HEADERS)
 
     return events
@@ -108,6 +124,34 @@ async def _open_feed(request: Request, clock: Clock) -> tuple[ChangeFeed, bool]:
     since = _since(request.query_params.get("since"), now)
     start = since if since is not None else int(now)
     return ChangeFeed(ctx.tasks, principal, scope, start, clock), since is not None
+
+
+def still_valid(request: Request, principal: Principal) -> StillValid:
+    """A check that the credential of ``request`` still authenticates as ``principal``.
+
+    It verifies the credential directly, not through the request authenticator, so a stream's
+    periodic checks are never counted by the failed-authentication limiter.
+    """
+    ctx = context_of(request)
+
+    async def check() -> bool:
+        try:
+            return await _verify(ctx, request) == principal
+        except Unauthenticated:
+            return False
+
+    return check
+
+
+async def _verify(ctx: ApiContext, request: Request) -> Principal:
+    """The caller the credential of ``request`` names now (the credential it opened with)."""
+    key = request.headers.get("x-api-key") or request.query_params.get("api_key")
+    if key:
+        return await ctx.identity.authenticate_api_key(key)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("invalid bearer token")
+    return await ctx.oauth.verify_access_token(token.strip())
 
 
 def _event(kind: str, data: Any, event_id: int | None = None) -> bytes:
@@ -133,6 +177,7 @@ async def _stream(
     interval: float,
     lifetime: float,
     exiting: Callable[[], bool],
+    valid: StillValid = _always_valid,
 ) -> AsyncIterator[bytes]:
     loop = asyncio.get_running_loop()
     end = loop.time() + lifetime
@@ -141,17 +186,37 @@ async def _stream(
             await feed.poll()  # the baseline: the client reloads its view after `ready`
         yield _event("ready", {"resumed": resumed, "interval": interval}, feed.cursor)
         quiet_since = loop.time()
+        guard = _Guard(valid, loop.time)
         while not exiting() and loop.time() < end:
             await asyncio.sleep(interval)
             if exiting():
                 break
             chunk = await _changes(feed, quiet_since)
+            if not await guard.allows(chunk):
+                break  # revoked: what was read after the revocation is never sent
             if chunk:
                 quiet_since = loop.time()
                 yield chunk
     except Exception:
         log.exception("the event stream failed; the client will reconnect")
     yield _event("bye", {}, feed.cursor)
+
+
+class _Guard:
+    """Checks the credential before changes go out, and at least every RECHECK seconds."""
+
+    def __init__(self, valid: StillValid, clock: Callable[[], float]) -> None:
+        self.valid = valid
+        self.clock = clock
+        self.checked = clock()
+
+    async def allows(self, chunk: bytes) -> bool:
+        """False once the credential no longer authenticates (checked when due or ``chunk``)."""
+        now = self.clock()
+        if not chunk and now - self.checked < RECHECK:
+            return True
+        self.checked = now
+        return await self.valid()
 
 
 async def _changes(feed: ChangeFeed, quiet_since: float) -> bytes:

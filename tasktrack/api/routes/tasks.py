@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tasktrack.api.body import read_json
+from tasktrack.api.body import read_json, require_json
 from tasktrack.api.context import ApiContext, context_of
 from tasktrack.api.negotiation import choose_media_type
 from tasktrack.api.problems import from_exception, problem
@@ -156,6 +156,7 @@ async def create_task(request: Request) -> Response:
     ctx = context_of(request)
     principal = await ctx.authenticate(request)
     renderer = _renderer(request)
+    require_json(request.headers.get("content-type"))
     body = await read_json(request, ctx.settings.max_body_bytes)
     name, data, project_id = _create_args(body)
     task = await ctx.tasks.create(principal, name, data, project_id)

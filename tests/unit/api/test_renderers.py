@@ -340,10 +340,17 @@ def test_csv_task_is_header_and_one_row() -> None:
     assert body.count(b"\r\n") == 3  # header, the CRLF inside failReason, end of row
 
 
-def test_csv_does_not_alter_formula_like_values() -> None:
-    task = make_task(name="=HYPERLINK(1)", failReason="+1", createdBy="@x", lastChangedBy="-2")
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_defuses_formula_like_cells_with_a_leading_quote(start: str) -> None:
+    task = make_task(name=start + "HYPERLINK(1)", failReason=start + "1", createdBy="@x")
     row = parse_csv(CsvRenderer().task(task, "/h"))[1]
-    assert (row[0], row[5], row[11], row[12]) == ("=HYPERLINK(1)", "+1", "@x", "-2")
+    assert (row[0], row[5], row[11]) == ("'" + start + "HYPERLINK(1)", "'" + start + "1", "'@x")
+
+
+def test_csv_leaves_other_cells_alone() -> None:
+    task = make_task(name="a=b", failReason="'quoted", data={"x": "=1"})
+    row = parse_csv(CsvRenderer().task(task, "/h"))[1]
+    assert (row[0], row[5], row[1]) == ("a=b", "'quoted", '{"x":"=1"}')
 
 
 def test_csv_list_is_header_and_rows() -> None:
