@@ -1,4 +1,4 @@
-"""``tasktrack tasks``: submit, get, list, cancel and watch tasks on a server, over HTTP.
+"""``tasktrack tasks``: submit, get, list, cancel, watch, re-run tasks and read their results.
 
 A thin layer over :class:`tasktrack.client.TaskTrackClient`, so it works against any server of
 the API. Failures are one ``error: ...`` line on stderr and an exit code from :data:`EXIT_CODES`.
@@ -148,7 +148,8 @@ def submit(
     """Create a task of type NAME and print its id.
 
     With --output the whole task is printed instead; with --wait the command then follows the
-    task like `tasks watch` and its exit code tells how the task ended.
+    task like `tasks watch` and its exit code tells how the task ended; a done task's result
+    (what its handler returned, if anything) is printed last, as JSON.
 
     \b
     Example:
@@ -165,7 +166,7 @@ def submit(
         else:
             click.echo(task.id)
         if wait:
-            _watch(client, task.id, timeout)
+            _watch(client, task.id, timeout, show_result=True)
 
 
 @tasks.command(epilog=EXIT_CODES)
@@ -263,7 +264,9 @@ def watch(ctx: click.Context, task_id: str, timeout: float | None) -> None:
         _watch(client, _check_id(task_id), timeout)
 
 
-def _watch(client: TaskTrackClient, task_id: str, timeout: float | None) -> None:
+def _watch(
+    client: TaskTrackClient, task_id: str, timeout: float | None, show_result: bool = False
+) -> None:
     display = _Display()
     final: Task | None = None
     try:
@@ -274,6 +277,8 @@ def _watch(client: TaskTrackClient, task_id: str, timeout: float | None) -> None
     assert final is not None
     reason = f": {final.fail_reason}" if final.status is TaskStatus.ERROR else ""
     click.echo(f"task {final.id} ended {final.status}{reason}")
+    if show_result and final.status is TaskStatus.DONE:
+        _echo_stored_result(client, final.id)
     raise SystemExit(STATUS_EXIT.get(final.status, EXIT_FAILURE))
 
 
@@ -363,3 +368,69 @@ def _console() -> Console:
     """A console that does not squeeze tables when stdout is a pipe or a file."""
     console = Console(highlight=False)
     return console if console.is_terminal else Console(highlight=False, width=200)
+
+
+# -- results and re-runs (issue 13) ---------------------------------------------------------
+
+
+@tasks.command(epilog=EXIT_CODES)
+@click.argument("task_id", metavar="ID")
+@connection_options
+@click.pass_context
+@handled
+def result(ctx: click.Context, task_id: str) -> None:
+    """Print a finished task's result: what its handler returned, as JSON (null if nothing).
+
+    A task that ended in error prints its fail reason on stderr (exit 3), a cancelled one
+    exits 4; one that has not finished yet is a conflict (exit 8).
+
+    \b
+    Example:
+      tasktrack tasks result 65a1f0c2e4b0a1b2c3d4e5f6 | jq .answer
+    """
+    with client_from(ctx) as client:
+        outcome = client.result(_check_id(task_id))
+    if outcome.status is TaskStatus.ERROR:
+        click.echo(f"task {outcome.task_id} ended error: {outcome.fail_reason}", err=True)
+    elif outcome.status is TaskStatus.CANCELLED:
+        click.echo(f"task {outcome.task_id} ended cancelled", err=True)
+    else:
+        click.echo(_json_text(outcome.value))
+    raise SystemExit(STATUS_EXIT.get(outcome.status, EXIT_FAILURE))
+
+
+@tasks.command(epilog=EXIT_CODES)
+@click.argument("task_id", metavar="ID")
+@click.option("--output", "-o", type=OUTPUTS, help="Print the new task (default: its id).")
+@connection_options
+@click.pass_context
+@handled
+def rerun(ctx: click.Context, task_id: str, output: str | None) -> None:
+    """Run a finished task again: a new task with its name, data and project, linked to it.
+
+    Prints the new task's id. A task that has not finished is a conflict (exit 8).
+
+    \b
+    Example:
+      tasktrack tasks rerun 65a1f0c2e4b0a1b2c3d4e5f6
+    """
+    with client_from(ctx) as client:
+        task = client.rerun(_check_id(task_id))
+    if output:
+        _print_one(task, output)
+    else:
+        click.echo(task.id)
+
+
+def _echo_stored_result(client: TaskTrackClient, task_id: str) -> None:
+    """Print a done task's result, if it has one (a server without results: nothing)."""
+    try:
+        value = client.result(task_id).value
+    except (NotFound, BadRequest):
+        return
+    if value is not None:
+        click.echo(_json_text(value))
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
