@@ -22,7 +22,7 @@ COMMANDS = {
     "oauth-client": "tasktrack.cli.oauth:oauth_client",
     "org": "tasktrack.cli.org:org",
     "serve": "tasktrack.cli.serve:serve",
-    "tasks": "tasktrack.cli.tasks:tasks",
+    "tasks": "tasktrack.cli.task_results:tasks",  # the tasks group, with result and rerun
     "user": "tasktrack.cli.user:user",
     "worker": "tasktrack.cli.worker:worker",
 }

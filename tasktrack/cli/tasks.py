@@ -370,56 +370,7 @@ def _console() -> Console:
     return console if console.is_terminal else Console(highlight=False, width=200)
 
 
-# -- results and re-runs (issue 13) ---------------------------------------------------------
-
-
-@tasks.command(epilog=EXIT_CODES)
-@click.argument("task_id", metavar="ID")
-@connection_options
-@click.pass_context
-@handled
-def result(ctx: click.Context, task_id: str) -> None:
-    """Print a finished task's result: what its handler returned, as JSON (null if nothing).
-
-    A task that ended in error prints its fail reason on stderr (exit 3), a cancelled one
-    exits 4; one that has not finished yet is a conflict (exit 8).
-
-    \b
-    Example:
-      tasktrack tasks result 65a1f0c2e4b0a1b2c3d4e5f6 | jq .answer
-    """
-    with client_from(ctx) as client:
-        outcome = client.result(_check_id(task_id))
-    if outcome.status is TaskStatus.ERROR:
-        click.echo(f"task {outcome.task_id} ended error: {outcome.fail_reason}", err=True)
-    elif outcome.status is TaskStatus.CANCELLED:
-        click.echo(f"task {outcome.task_id} ended cancelled", err=True)
-    else:
-        click.echo(_json_text(outcome.value))
-    raise SystemExit(STATUS_EXIT.get(outcome.status, EXIT_FAILURE))
-
-
-@tasks.command(epilog=EXIT_CODES)
-@click.argument("task_id", metavar="ID")
-@click.option("--output", "-o", type=OUTPUTS, help="Print the new task (default: its id).")
-@connection_options
-@click.pass_context
-@handled
-def rerun(ctx: click.Context, task_id: str, output: str | None) -> None:
-    """Run a finished task again: a new task with its name, data and project, linked to it.
-
-    Prints the new task's id. A task that has not finished is a conflict (exit 8).
-
-    \b
-    Example:
-      tasktrack tasks rerun 65a1f0c2e4b0a1b2c3d4e5f6
-    """
-    with client_from(ctx) as client:
-        task = client.rerun(_check_id(task_id))
-    if output:
-        _print_one(task, output)
-    else:
-        click.echo(task.id)
+# -- results (issue 13; the result and rerun commands are in tasktrack.cli.task_results) --------
 
 
 def _echo_stored_result(client: TaskTrackClient, task_id: str) -> None:
@@ -429,8 +380,9 @@ def _echo_stored_result(client: TaskTrackClient, task_id: str) -> None:
     except (NotFound, BadRequest):
         return
     if value is not None:
-        click.echo(_json_text(value))
+        click.echo(json_text(value))
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """A result as the CLI prints it: indented JSON, non-ASCII kept."""
     return json.dumps(value, indent=2, ensure_ascii=False)
