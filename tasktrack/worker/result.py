@@ -25,13 +25,14 @@ class ResultRefused(Exception):
 def encode_result(value: Any) -> str | None:
     """``value`` as compact JSON text, or None for None (no result is stored).
 
-    Raises ResultRefused when ``value`` is not plain JSON (orjson's strict mode: string keys
-    only, integers within 64 bits, no NaN ...) or its JSON is over the size cap.
+    Raises ResultRefused when ``value`` is not plain JSON as orjson writes it (string keys
+    only, integers within 64 bits, no sets, bytes or arbitrary objects; dataclasses, datetimes
+    and UUIDs are written as orjson does) or its JSON is over the size cap.
     """
     if value is None:
         return None
     try:
-        encoded = orjson.dumps(value, option=orjson.OPT_STRICT_INTEGER)
+        encoded = orjson.dumps(value)
     except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
         raise ResultRefused(f"result is not JSON-serialisable: {exc}") from None
     if len(encoded) > RESULT_MAX_BYTES:
