@@ -33,6 +33,7 @@ from tasktrack.api.problems import problem
 from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitMiddleware, RateLimitPolicy
 from tasktrack.api.routes.auth import auth_routes
 from tasktrack.api.routes.events import event_routes
+from tasktrack.api.routes.results import result_routes
 from tasktrack.api.routes.tasks import task_routes
 from tasktrack.api.routing import allowed_methods, use_relative_slash_redirects
 from tasktrack.api.security import Authenticator
@@ -120,6 +121,7 @@ def _routes(document: bytes) -> list[BaseRoute]:
         *auth_routes(),  # the OAuth 2.0 token and revocation endpoints
         *event_routes(PREFIXES),  # the dashboard's change stream
         *web_routes(),  # the dashboard's page and assets
+        *result_routes(PREFIXES),  # a task's result and details, and re-running it
     ]
 
 

@@ -23,7 +23,7 @@ COMMANDS = {
     "org": "tasktrack.cli.org:org",
     "secret": "tasktrack.cli.secret:secret",
     "serve": "tasktrack.cli.serve:serve",
-    "tasks": "tasktrack.cli.tasks:tasks",
+    "tasks": "tasktrack.cli.task_results:tasks",  # the tasks group, with result and rerun
     "user": "tasktrack.cli.user:user",
     "worker": "tasktrack.cli.worker:worker",
 }

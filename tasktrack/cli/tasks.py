@@ -1,4 +1,4 @@
-"""``tasktrack tasks``: submit, get, list, cancel and watch tasks on a server, over HTTP.
+"""``tasktrack tasks``: submit, get, list, cancel, watch, re-run tasks and read their results.
 
 A thin layer over :class:`tasktrack.client.TaskTrackClient`, so it works against any server of
 the API. Failures are one ``error: ...`` line on stderr and an exit code from :data:`EXIT_CODES`.
@@ -148,7 +148,8 @@ def submit(
     """Create a task of type NAME and print its id.
 
     With --output the whole task is printed instead; with --wait the command then follows the
-    task like `tasks watch` and its exit code tells how the task ended.
+    task like `tasks watch` and its exit code tells how the task ended; a done task's result
+    (what its handler returned, if anything) is printed last, as JSON.
 
     \b
     Example:
@@ -165,7 +166,7 @@ def submit(
         else:
             click.echo(task.id)
         if wait:
-            _watch(client, task.id, timeout)
+            _watch(client, task.id, timeout, show_result=True)
 
 
 @tasks.command(epilog=EXIT_CODES)
@@ -263,7 +264,9 @@ def watch(ctx: click.Context, task_id: str, timeout: float | None) -> None:
         _watch(client, _check_id(task_id), timeout)
 
 
-def _watch(client: TaskTrackClient, task_id: str, timeout: float | None) -> None:
+def _watch(
+    client: TaskTrackClient, task_id: str, timeout: float | None, show_result: bool = False
+) -> None:
     display = _Display()
     final: Task | None = None
     try:
@@ -274,6 +277,8 @@ def _watch(client: TaskTrackClient, task_id: str, timeout: float | None) -> None
     assert final is not None
     reason = f": {final.fail_reason}" if final.status is TaskStatus.ERROR else ""
     click.echo(f"task {final.id} ended {final.status}{reason}")
+    if show_result and final.status is TaskStatus.DONE:
+        _echo_stored_result(client, final.id)
     raise SystemExit(STATUS_EXIT.get(final.status, EXIT_FAILURE))
 
 
@@ -363,3 +368,21 @@ def _console() -> Console:
     """A console that does not squeeze tables when stdout is a pipe or a file."""
     console = Console(highlight=False)
     return console if console.is_terminal else Console(highlight=False, width=200)
+
+
+# -- results (issue 13; the result and rerun commands are in tasktrack.cli.task_results) --------
+
+
+def _echo_stored_result(client: TaskTrackClient, task_id: str) -> None:
+    """Print a done task's result, if it has one (a server without results: nothing)."""
+    try:
+        value = client.result(task_id).value
+    except (NotFound, BadRequest):
+        return
+    if value is not None:
+        click.echo(json_text(value))
+
+
+def json_text(value: Any) -> str:
+    """A result as the CLI prints it: indented JSON, non-ASCII kept."""
+    return json.dumps(value, indent=2, ensure_ascii=False)

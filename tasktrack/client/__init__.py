@@ -8,6 +8,7 @@ Example::
         task = client.create("demo.sleep", {"seconds": 2, "steps": 4})
         final = client.wait(task.id, timeout=60)
         print(final.status)
+        print(client.result(task.id).value)  # what the handler returned (done tasks)
 """
 
 from tasktrack.client.asynchronous import AsyncTaskTrackClient
@@ -28,6 +29,7 @@ from tasktrack.client.errors import (
     WaitTimeout,
 )
 from tasktrack.client.models import Task, TaskPage, TaskStatus
+from tasktrack.client.results import TaskDetails, TaskResult
 from tasktrack.client.sync import TaskTrackClient
 
 __all__ = [
@@ -43,7 +45,9 @@ __all__ = [
     "RateLimited",
     "ServerError",
     "Task",
+    "TaskDetails",
     "TaskPage",
+    "TaskResult",
     "TaskStatus",
     "TaskTrackClient",
     "TransportError",

@@ -11,9 +11,10 @@ from typing import Any
 
 import httpx
 
-from tasktrack.client import core
+from tasktrack.client import core, results
 from tasktrack.client.core import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, DEFAULT_URL, FilterValue
 from tasktrack.client.models import Task, TaskPage
+from tasktrack.client.results import TaskDetails, TaskResult
 
 
 class AsyncTaskTrackClient:
@@ -225,3 +226,32 @@ class AsyncTaskTrackClient:
             final = task
         assert final is not None  # watch yields at least once, or raises
         return final
+
+    # -- results, details, re-runs (issue 13) ------------------------------------------------
+
+    async def result(self, task_id: str, *, project_id: str | None = None) -> TaskResult:
+        """A finished task's result: the handler's return value (``.value``) for a done task,
+        ``.fail_reason`` for an error one. Raises Conflict while the task is unfinished."""
+        spec = results.read_result(self._api, task_id, project_id)
+        return results.parse_result(await self._send(spec))
+
+    async def wait_result(
+        self, task_id: str, *, timeout: float | None = None, max_wait: float = 30.0
+    ) -> TaskResult:
+        """Wait until the task is terminal (as :meth:`wait`), then return its result.
+
+        :meth:`wait` keeps returning the Task, as it always has; this is the same wait
+        followed by :meth:`result`."""
+        await self.wait(task_id, timeout=timeout, max_wait=max_wait)
+        return await self.result(task_id)
+
+    async def details(self, task_id: str, *, project_id: str | None = None) -> TaskDetails:
+        """Facts beside the task's fields: attempts, re-run links, whether it has a result."""
+        spec = results.read_details(self._api, task_id, project_id)
+        return results.parse_details(await self._send(spec))
+
+    async def rerun(self, task_id: str, *, project_id: str | None = None) -> Task:
+        """Create a new task with a finished task's name, data and project, linked to it.
+        Raises Conflict if the task has not finished."""
+        spec = results.rerun_task(self._api, task_id, project_id)
+        return core.parse_task(await self._send(spec))

@@ -47,8 +47,11 @@ class TaskService:
         name: str,
         data: Mapping[str, Any] | None = None,
         project_id: str | None = None,
+        rerun_of: str | None = None,
     ) -> Task:
-        """Enqueue a task of a registered type; returns it once durably stored."""
+        """Enqueue a task of a registered type; returns it once durably stored.
+
+        ``rerun_of``: the id of the task this one re-runs (see :mod:`.results`)."""
         _require_write(principal)
         task_type = self.registry.get(name)
         payload = dict(data or {})
@@ -72,6 +75,7 @@ class TaskService:
             total_step=task_type.initial_total(payload),
             max_attempts=task_type.max_attempts,
             run_after=now,
+            rerun_of=rerun_of,
         )
         return await self.store.create(task)
 

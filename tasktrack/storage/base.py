@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Protocol
 
+from tasktrack.domain.history import TaskResult
 from tasktrack.domain.identity import (
     ApiKey,
     Grant,
@@ -72,8 +73,13 @@ class TaskStore(Protocol):
         """Store step progress of a running attempt; returns the status (to see cancelling)."""
         ...
 
-    async def finish(self, task_id: str, attempt: int, now: float) -> Task:
-        """active/cancelling → done, with ``currentStep = totalStep``."""
+    async def finish(
+        self, task_id: str, attempt: int, now: float, result_json: str | None = None
+    ) -> Task:
+        """active/cancelling → done, with ``currentStep = totalStep``.
+
+        ``result_json`` (the handler's return value as JSON text) is stored as the task's
+        result in the same transaction, only if the move happened; None stores no result."""
         ...
 
     async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
@@ -123,6 +129,14 @@ class TaskStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+    async def get_result(self, task_id: str) -> TaskResult | None:
+        """The stored result of a ``done`` task, or None (none stored, or no such task)."""
+        ...
+
+    async def reruns(self, task_id: str, limit: int) -> list[str]:
+        """Ids of the tasks created as re-runs of ``task_id``, newest first, at most ``limit``."""
+        ...
 
 
 class IdentityStore(Protocol):

@@ -186,3 +186,16 @@ def progress(task_id: str, attempt: int, current: int, total: int, now: float) -
             (task_id, attempt),
         ),
     ]
+
+
+def save_result(task_id: str, attempt: int, value_json: str, now: float) -> Statement:
+    """Store a ``done`` task's result; run after :func:`finish`'s move, in its transaction.
+
+    Conditional on the move having happened (the task is done by this very attempt, which only
+    its finish can do), so a refused finish leaves no result behind."""
+    return (
+        "INSERT INTO task_results (task_id, attempt, value, created_at) "
+        "SELECT id, attempts, ?, ? FROM tasks WHERE id = ? AND attempts = ? AND status = 'done' "
+        "ON CONFLICT (task_id) DO NOTHING",
+        (value_json, now, task_id, attempt),
+    )

@@ -11,6 +11,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
+from tasktrack.domain.history import TaskResult
 from tasktrack.domain.lifecycle import (
     RUNNING,
     Status,
@@ -44,6 +45,7 @@ class MemoryTaskStore:
         self._tasks: dict[str, Task] = {}
         self._lock = asyncio.Lock()
         self.events = LocalEvents()
+        self._results: dict[str, TaskResult] = {}
 
     async def create(self, task: Task) -> Task:
         async with self._lock:
@@ -144,10 +146,15 @@ class MemoryTaskStore:
                 task = self._put(task, now, current_step=current_step, total_step=total)
             return task.status
 
-    async def finish(self, task_id: str, attempt: int, now: float) -> Task:
+    async def finish(
+        self, task_id: str, attempt: int, now: float, result_json: str | None = None
+    ) -> Task:
         async with self._lock:
             task = self._fenced(task_id, attempt)
-            return self._move(task, "finish", now, current_step=task.total_step)
+            done = self._move(task, "finish", now, current_step=task.total_step)
+            if result_json is not None:
+                self._results[task_id] = TaskResult(task_id, attempt, result_json, now)
+            return done
 
     async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
         return await self._fenced_move(task_id, attempt, "fail", now, fail_reason=reason)
@@ -190,6 +197,16 @@ class MemoryTaskStore:
 
     async def close(self) -> None:
         return None
+
+    # -- results and re-runs (issue 13) -----------------------------------------------------
+
+    async def get_result(self, task_id: str) -> TaskResult | None:
+        return self._results.get(task_id) if task_id in self._tasks else None
+
+    async def reruns(self, task_id: str, limit: int) -> list[str]:
+        found = [t for t in self._tasks.values() if t.rerun_of == task_id]
+        found.sort(key=lambda t: (t.created_at, t.id), reverse=True)
+        return [t.id for t in found[:limit]]
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
+from tasktrack.domain.history import TaskResult
 from tasktrack.domain.lifecycle import Status, targets
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.task import Task
@@ -22,6 +23,9 @@ from tasktrack.storage.sql import list_sql
 from tasktrack.storage.sql_identity import SqlIdentityStore
 
 _SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
+_SELECT_RESULT = "SELECT task_id, attempt, value, created_at FROM task_results WHERE task_id = ?"
+#: Newest first (ids break ties: within a process they grow).
+_SELECT_RERUNS = "SELECT id FROM tasks WHERE rerun_of = ? ORDER BY created_at DESC, id DESC LIMIT ?"
 _COUNT_BY_STATUS: Statement = ("SELECT status, count(*) FROM tasks GROUP BY status", ())
 #: Where a cancel request leaves a task: asking again there changes nothing.
 _CANCEL_SETTLED = frozenset(targets("cancel"))
@@ -124,8 +128,15 @@ class SqlTaskStore:
         self.dialect.touch(task_id)
         return Status(row[0])
 
-    async def finish(self, task_id: str, attempt: int, now: float) -> Task:
-        return await self._fenced(lsql.finish(task_id, attempt, exact_time(now)), task_id, attempt)
+    async def finish(
+        self, task_id: str, attempt: int, now: float, result_json: str | None = None
+    ) -> Task:
+        now = exact_time(now)
+        statements = lsql.finish(task_id, attempt, now)
+        if result_json is None:
+            return await self._fenced(statements, task_id, attempt)
+        statements.append(lsql.save_result(task_id, attempt, result_json, now))
+        return await self._fenced_together(statements, task_id, attempt)
 
     async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
         statements = lsql.fail(task_id, attempt, reason, exact_time(now))
@@ -146,6 +157,15 @@ class SqlTaskStore:
         if row is None:
             raise _lost(task_id, attempt)
         return self._notify(task_from_row(row))
+
+    async def _fenced_together(
+        self, statements: list[Statement], task_id: str, attempt: int
+    ) -> Task:
+        """A move (the first statement, one target) and what goes with it, in one transaction."""
+        rows = await self.dialect.write_all(statements)
+        if not rows:
+            raise _lost(task_id, attempt)
+        return self._notify(task_from_row(rows[0]))
 
     def _notify(self, task: Task) -> Task:
         self.dialect.notify([task])
@@ -178,6 +198,16 @@ class SqlTaskStore:
 
     async def close(self) -> None:
         return None
+
+    # -- results and re-runs (issue 13) -----------------------------------------------------
+
+    async def get_result(self, task_id: str) -> TaskResult | None:
+        row = await self.dialect.lookup_one((_SELECT_RESULT, (task_id,)))
+        return None if row is None else TaskResult(row[0], int(row[1]), row[2], float(row[3]))
+
+    async def reruns(self, task_id: str, limit: int) -> list[str]:
+        rows = await self.dialect.lookup_all((_SELECT_RERUNS, (task_id, limit)))
+        return [row[0] for row in rows]
 
 
 class SqlStores:

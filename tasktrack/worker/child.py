@@ -10,7 +10,9 @@ Wire protocol (pickled tuples over a multiprocessing Pipe):
 * parent → child: ``("run", task_id, name, attempt, current, total, data)``,
   ``("cancel", task_id)``, ``("exit",)``
 * child → parent: ``("ready",)``, ``("progress", task_id, current, total)``,
-  ``("result", task_id, kind, message)`` with kind ``done``, ``error`` or ``cancelled``.
+  ``("result", task_id, kind, message, value)`` with kind ``done``, ``error`` or
+  ``cancelled``; ``value`` is the handler's return value as compact JSON text for ``done``
+  (None when it returned None), else None.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from tasktrack.worker.context import TaskCancelled, TaskContext
+from tasktrack.worker.result import ResultRefused, encode_result
 
 log = logging.getLogger("tasktrack.worker.child")
 
@@ -74,8 +77,8 @@ class Runner:
         self.send(("ready",))
         while (job := self.jobs.get()) is not None:
             _, task_id, name, attempt, current, total, data = job
-            kind, message = self._run(task_id, name, attempt, current, total, data)
-            self.send(("result", task_id, kind, reason_text(message)))
+            kind, message, value = self._run(task_id, name, attempt, current, total, data)
+            self.send(("result", task_id, kind, reason_text(message), value))
 
     def _read(self) -> None:
         """Receive messages; between them, push coalesced progress to the parent."""
@@ -111,7 +114,7 @@ class Runner:
 
     def _run(
         self, task_id: str, name: str, attempt: int, current: int, total: int, data: Any
-    ) -> tuple[str, str]:
+    ) -> tuple[str, str, str | None]:
         ctx = TaskContext(
             task_id,
             name,
@@ -126,16 +129,23 @@ class Runner:
             handler = self.registry.get(name).handler
             if inspect.iscoroutinefunction(handler):
                 self.async_task = self.loop.create_task(handler(data, ctx))
-                self.loop.run_until_complete(self.async_task)
+                value = self.loop.run_until_complete(self.async_task)
             else:
-                handler(data, ctx)
-            return "done", ""
+                value = handler(data, ctx)
+            return "done", "", encode_result(value)
         except (TaskCancelled, asyncio.CancelledError):
-            return ("cancelled", "") if ctx.cancelled else ("error", "handler was cancelled")
+            if ctx.cancelled:
+                return "cancelled", "", None
+            return "error", "handler was cancelled", None
+        except ResultRefused as exc:
+            # The handler ran, but what it returned cannot be kept: an error like any other
+            # (retried while attempts remain), with the reason saying why.
+            log.error("task %s (%s) attempt %d: %s", task_id, name, attempt, exc.reason)
+            return "error", exc.reason, None
         except Exception as exc:
             # The traceback is for the operator's log; the API shows only the message.
             log.error("task %s (%s) attempt %d failed", task_id, name, attempt, exc_info=exc)
-            return "error", str(exc) or type(exc).__name__
+            return "error", str(exc) or type(exc).__name__, None
         finally:
             ctx.flush()
             self.ctx = None

@@ -33,6 +33,8 @@ class Outcome:
 
     kind: str
     message: str = ""
+    #: The handler's return value as compact JSON text (``done`` only; None: it returned None).
+    result_json: str | None = None
 
 
 class ChildProcess:
@@ -146,7 +148,7 @@ class ChildProcess:
             self._progress(message[2], message[3])
         elif kind == "result" and message[1] == self._task_id:
             if self._result is not None and not self._result.done():
-                self._result.set_result(Outcome(message[2], message[3]))
+                self._result.set_result(Outcome(*message[2:5]))
 
     def _detach(self, outcome: Outcome) -> None:
         if self._conn is not None:

@@ -32,12 +32,14 @@ class Verdict:
     verb: str  # finish | fail | retry | stop
     reason: str = ""
     delay: float = 0.0
+    #: What ``finish`` stores as the task's result.
+    result_json: str | None = None
 
 
 def decide(task: Task, task_type: TaskType, outcome: Outcome, cancelling: bool) -> Verdict:
     """Pure: the verdict for ``outcome`` of attempt ``task.attempts``."""
     if outcome.kind == "done":
-        return Verdict("finish")
+        return Verdict("finish", result_json=outcome.result_json)
     if outcome.kind == "timeout":
         return Verdict("stop") if cancelling else Verdict("fail", outcome.message)
     if cancelling or outcome.kind == "cancelled":
@@ -71,7 +73,7 @@ async def settle(
 
 async def _apply(store: TaskStore, task: Task, verdict: Verdict, now: float) -> Task:
     if verdict.verb == "finish":
-        return await store.finish(task.id, task.attempts, now)
+        return await store.finish(task.id, task.attempts, now, verdict.result_json)
     if verdict.verb == "stop":
         return await _stop(store, task, now)
     if verdict.verb == "retry":

@@ -131,3 +131,31 @@ def hold_first(data: dict[str, Any], ctx: TaskContext) -> None:
 def fail_nul(data: dict[str, Any], ctx: TaskContext) -> None:
     """Fail with a message holding NUL, which PostgreSQL text cannot store."""
     raise ValueError("before\x00after")
+
+
+# -- results (issue 13) ---------------------------------------------------------------------
+
+
+@registry.task("test.answer")
+def answer(data: dict[str, Any], ctx: TaskContext) -> Any:
+    """Return ``value`` (default ``{"answer": 42}``)."""
+    return data.get("value", {"answer": 42})
+
+
+@registry.task("test.answer_async")
+async def answer_async(data: dict[str, Any], ctx: TaskContext) -> Any:
+    """Return ``value`` (default ``{"answer": 42}``), from a coroutine."""
+    await asyncio.sleep(0)
+    return data.get("value", {"answer": 42})
+
+
+@registry.task("test.unserialisable", max_attempts=2, retry_backoff=0.05)
+def unserialisable(data: dict[str, Any], ctx: TaskContext) -> Any:
+    """Return a value JSON cannot hold (a set)."""
+    return {"ids": {1, 2}}
+
+
+@registry.task("test.oversized")
+def oversized(data: dict[str, Any], ctx: TaskContext) -> Any:
+    """Return a string whose JSON is one byte over the 1 MiB result cap."""
+    return "x" * (1024 * 1024 - 1)

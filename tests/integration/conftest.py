@@ -223,14 +223,16 @@ def start_server(
     db_path = (workdir / "tasks.db").resolve()
     db_url = db_url or f"sqlite:///{db_path}"
     key, org_id, user_id, seeded = asyncio.run(_prepare(db_url, seed))
-    server_env = {
-        **os.environ,
-        "TASKTRACK_DATABASE_URL": db_url,
-        "TASKTRACK_WORKER": "0",
-        "PYTHONUNBUFFERED": "1",
-        **(env or {}),
-    }
-    server_env.pop("TASKTRACK_APP_MODULES", None)
+    server_env = {**os.environ}
+    server_env.pop("TASKTRACK_APP_MODULES", None)  # the machine's, not one ``env`` sets
+    server_env.update(
+        {
+            "TASKTRACK_DATABASE_URL": db_url,
+            "TASKTRACK_WORKER": "0",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+    )
     last_log = ""
     for attempt in range(3):
         port = _free_port()

@@ -195,7 +195,7 @@ def test_read_only_credentials_read_but_cannot_write(world: World, kind: str) ->
     assert still.json()["status"] == "queued"
 
 
-@pytest.mark.parametrize("route", ["get", "list", "create", "cancel"])
+@pytest.mark.parametrize("route", ["get", "list", "create", "cancel", "result", "details", "rerun"])
 @pytest.mark.parametrize(
     "headers",
     [{}, {"X-API-Key": "tt_nope"}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic x"}],
@@ -208,9 +208,67 @@ def test_every_route_needs_credentials(world: World, route: str, headers: dict[s
         "list": ("GET", "/tasks"),
         "create": ("POST", "/tasks"),
         "cancel": ("POST", f"/tasks/{task}/cancel"),
+        "result": ("GET", f"/tasks/{task}/result"),
+        "details": ("GET", f"/tasks/{task}/details"),
+        "rerun": ("POST", f"/tasks/{task}/rerun"),
     }[route]
     response = world.http.request(
         method, PREFIX + path, headers={**JSON, **headers}, json={"name": "demo.sleep"}
     )
     assert response.status_code == 401
     assert response.json()["code"] == 401
+
+
+# -- results, details, re-runs (issue 13) ---------------------------------------------------
+
+_BESIDE = [("GET", "result"), ("GET", "details"), ("POST", "rerun")]
+
+
+def finished(world: World, org: str) -> str:
+    """A new task of ``org``, cancelled while queued: finished, so it has a result and may be
+    re-run."""
+    task_id: str = world.create(org, "header").json()["_id"]
+    world.request("POST", f"/tasks/{task_id}/cancel", org, "header")
+    return task_id
+
+
+@matrix
+@pytest.mark.parametrize(("method", "leaf"), _BESIDE)
+def test_results_details_and_reruns_of_foreign_tasks_look_missing(
+    world: World, org: str, kind: str, method: str, leaf: str
+) -> None:
+    victim = finished(world, world.other(org))
+    foreign = world.request(method, f"/tasks/{victim}/{leaf}", org, kind)
+    missing_id = "0" * 23 + "3"
+    missing = world.request(method, f"/tasks/{missing_id}/{leaf}", org, kind)
+    assert foreign.status_code == missing.status_code == 404
+    assert comparable(foreign, victim) == comparable(missing, missing_id)
+    details = world.request("GET", f"/tasks/{victim}/details", world.other(org), "header")
+    assert details.json()["reruns"] == []
+
+
+@matrix
+def test_a_rerun_belongs_to_the_callers_organisation(world: World, org: str, kind: str) -> None:
+    original = finished(world, org)
+    assert world.request("GET", f"/tasks/{original}/result", org, kind).json()["status"] == (
+        "cancelled"
+    )
+    rerun = world.request("POST", f"/tasks/{original}/rerun", org, kind)
+    assert rerun.status_code == 201, rerun.text
+    new_id = rerun.json()["_id"]
+    assert world.request("GET", f"/tasks/{new_id}/details", org, kind).json()["rerunOf"] == (
+        original
+    )
+    assert world.request("GET", f"/tasks/{new_id}", world.other(org), kind).status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["read_only_header", "read_only_query", "read_only_bearer"])
+def test_read_only_credentials_read_results_but_cannot_rerun(world: World, kind: str) -> None:
+    org = ORGS[0]
+    original = finished(world, org)
+    for leaf in ("result", "details"):
+        assert world.request("GET", f"/tasks/{original}/{leaf}", org, kind).status_code == 200
+    denied = world.request("POST", f"/tasks/{original}/rerun", org, kind)
+    assert denied.status_code == 403 and denied.json()["code"] == 403
+    details = world.request("GET", f"/tasks/{original}/details", org, "header").json()
+    assert details["reruns"] == []

@@ -150,7 +150,7 @@ async def _seed(url: str) -> tuple[str, str, str | None, dict[str, str]]:
             await service.create(principal, "demo.sleep", {"seconds": 1, "steps": 2})
         now = time.time()
         active, done, failed = await stores.tasks.claim("fuzz", ["demo.sleep"], 3, 3600.0, now)
-        await stores.tasks.finish(done.id, done.attempts, now)
+        await stores.tasks.finish(done.id, done.attempts, now, '{"answer":[42,"x",null]}')
         await stores.tasks.fail(failed.id, failed.attempts, "boom", now)
         cancelled = await service.create(principal, "demo.fail", {"message": "never runs"})
         await service.cancel(principal, cancelled.id)
@@ -244,6 +244,9 @@ for _operation_id in OPERATION_IDS:
 def test_every_served_operation_is_fuzzed() -> None:
     assert len(list(schema.get_all_operations())) == len(OPERATION_IDS) >= 10
     assert {"readTask", "readTaskNew", "createTask", "cancelTask", "indexTasks"} <= set(
+        OPERATION_IDS
+    )
+    assert {"readTaskResult", "readTaskDetailsNew", "rerunTask", "rerunTaskNew"} <= set(
         OPERATION_IDS
     )
 
@@ -464,3 +467,35 @@ def test_oauth_round_trip_conforms(seeded: Seeded) -> None:
     call(read, 401, Authorization=f"Bearer {refreshed['access_token']}")
     call(token.Case(body={"grant_type": "password"}, media_type=FORM), 400)
     call(token.Case(body={"grant_type": "client_credentials"}, media_type=FORM), 401)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    # (the fuzzer may cancel the queued task meanwhile; the active one stays unfinished)
+    [("done", 200), ("error", 200), ("cancelled", 200), ("active", 409)],
+)
+def test_result_replies_are_documented(seeded: Seeded, status: str, expected: int) -> None:
+    headers = {"X-API-Key": seeded.key, "Accept": "application/hal+json"}
+    case = _operation("/v2.0/tasks/{taskId}/result", "GET").Case(
+        path_parameters={"taskId": seeded.by_status[status]}
+    )
+    response = case.call(headers=headers, app=seeded.app)
+    assert response.status_code == expected
+    case.validate_response(response, checks=CHECKS, headers=headers)
+    if status == "done":
+        assert response.json()["result"] == {"answer": [42, "x", None]}
+
+
+def test_rerun_replies_are_documented(seeded: Seeded) -> None:
+    for key, task, expected in (
+        (seeded.read_only_key, "error", 403),
+        (seeded.key, "active", 409),
+        (seeded.key, "error", 201),
+    ):
+        headers = {"X-API-Key": key, "Accept": "application/json"}
+        case = _operation("/new/v2.0/tasks/{taskId}/rerun", "POST").Case(
+            path_parameters={"taskId": seeded.by_status[task]}
+        )
+        response = case.call(headers=headers, app=seeded.app)
+        assert response.status_code == expected, response.text
+        case.validate_response(response, checks=CHECKS, headers=headers)

@@ -29,6 +29,7 @@ from tasktrack.api.openapi.common import (
 from tasktrack.api.openapi.parameters import component_parameters
 from tasktrack.api.openapi.paths import other_paths, task_paths
 from tasktrack.api.openapi.responses import COMPONENT_HEADERS, component_responses
+from tasktrack.api.openapi.results import result_paths
 from tasktrack.api.openapi.schemas import component_schemas
 from tasktrack.service.registry import TaskRegistry
 
@@ -49,7 +50,7 @@ def build_document(registry: TaskRegistry) -> JsonObject:
     """The OpenAPI 3.1 document as a JSON-ready dict (see :func:`openapi_document`)."""
     paths: JsonObject = {}
     for prefix, suffix in PREFIXES.items():
-        for path, item in task_paths().items():
+        for path, item in {**task_paths(), **result_paths()}.items():
             paths[prefix + path] = {
                 method: {**operation, "operationId": operation["operationId"] + suffix}
                 for method, operation in item.items()

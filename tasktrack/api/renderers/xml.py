@@ -161,3 +161,11 @@ def _expat_accepts(name: str) -> bool:
     except expat.ExpatError:
         return False
     return True
+
+
+def xml_document(root: str, body: dict[str, Any]) -> bytes:
+    """Any JSON object as an XML document ``<root>`` with the mapping above (for the
+    resources beside the task: its result, its details)."""
+    parts = [_DECLARATION]
+    _write_value(parts, root, "", body)
+    return "".join(parts).encode()

@@ -1,0 +1,75 @@
+"""``tasktrack tasks result`` and ``tasks rerun``: a finished task's result, and running it again.
+
+Commands of the :func:`tasktrack.cli.tasks.tasks` group, kept in a module of their own (the
+group's module is long enough); importing this module adds them to the group, which is why the
+CLI's command table points ``tasks`` here.
+"""
+
+from __future__ import annotations
+
+import click
+
+from tasktrack.cli.common import EXIT_FAILURE
+from tasktrack.cli.config_file import client_from, connection_options
+from tasktrack.cli.tasks import (
+    EXIT_CODES,
+    OUTPUTS,
+    STATUS_EXIT,
+    _check_id,
+    _print_one,
+    handled,
+    json_text,
+    tasks,
+)
+from tasktrack.client import TaskStatus
+
+__all__ = ["rerun", "result", "tasks"]
+
+
+@tasks.command(epilog=EXIT_CODES)
+@click.argument("task_id", metavar="ID")
+@connection_options
+@click.pass_context
+@handled
+def result(ctx: click.Context, task_id: str) -> None:
+    """Print a finished task's result: what its handler returned, as JSON (null if nothing).
+
+    A task that ended in error prints its fail reason on stderr (exit 3), a cancelled one
+    exits 4; one that has not finished yet is a conflict (exit 8).
+
+    \b
+    Example:
+      tasktrack tasks result 65a1f0c2e4b0a1b2c3d4e5f6 | jq .answer
+    """
+    with client_from(ctx) as client:
+        outcome = client.result(_check_id(task_id))
+    if outcome.status is TaskStatus.ERROR:
+        click.echo(f"task {outcome.task_id} ended error: {outcome.fail_reason}", err=True)
+    elif outcome.status is TaskStatus.CANCELLED:
+        click.echo(f"task {outcome.task_id} ended cancelled", err=True)
+    else:
+        click.echo(json_text(outcome.value))
+    raise SystemExit(STATUS_EXIT.get(outcome.status, EXIT_FAILURE))
+
+
+@tasks.command(epilog=EXIT_CODES)
+@click.argument("task_id", metavar="ID")
+@click.option("--output", "-o", type=OUTPUTS, help="Print the new task (default: its id).")
+@connection_options
+@click.pass_context
+@handled
+def rerun(ctx: click.Context, task_id: str, output: str | None) -> None:
+    """Run a finished task again: a new task with its name, data and project, linked to it.
+
+    Prints the new task's id. A task that has not finished is a conflict (exit 8).
+
+    \b
+    Example:
+      tasktrack tasks rerun 65a1f0c2e4b0a1b2c3d4e5f6
+    """
+    with client_from(ctx) as client:
+        task = client.rerun(_check_id(task_id))
+    if output:
+        _print_one(task, output)
+    else:
+        click.echo(task.id)
