@@ -10,18 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
+from tasktrack.domain.history import Attempt, Outcome
 from tasktrack.domain.lifecycle import Status, targets
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, LeaseLost, NotFound, StorageError
 from tasktrack.storage import lifecycle_sql as lsql
-from tasktrack.storage.dialect import Dialect, Row, Statement
+from tasktrack.storage.attempts import ATTEMPT_COLUMNS, attempt_from_row, with_running
+from tasktrack.storage.dialect import Dialect, Move, Row, Statement
 from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.rows import exact_time, insert_task, task_from_row, task_to_row
 from tasktrack.storage.sql import list_sql
 from tasktrack.storage.sql_identity import SqlIdentityStore
 
 _SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
+_SELECT_ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM task_attempts WHERE task_id = ? ORDER BY attempt"
 _COUNT_BY_STATUS: Statement = ("SELECT status, count(*) FROM tasks GROUP BY status", ())
 #: Where a cancel request leaves a task: asking again there changes nothing.
 _CANCEL_SETTLED = frozenset(targets("cancel"))
@@ -127,32 +130,41 @@ class SqlTaskStore:
     async def finish(self, task_id: str, attempt: int, now: float) -> Task:
         return await self._fenced(lsql.finish(task_id, attempt, exact_time(now)), task_id, attempt)
 
-    async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
-        statements = lsql.fail(task_id, attempt, reason, exact_time(now))
-        return await self._fenced(statements, task_id, attempt)
+    async def fail(
+        self,
+        task_id: str,
+        attempt: int,
+        reason: str,
+        now: float,
+        outcome: Outcome = Outcome.ERROR,
+    ) -> Task:
+        moves = lsql.fail(task_id, attempt, reason, exact_time(now), outcome)
+        return await self._fenced(moves, task_id, attempt)
 
     async def stop(self, task_id: str, attempt: int, now: float) -> Task:
         return await self._fenced(lsql.stop(task_id, attempt, exact_time(now)), task_id, attempt)
 
-    async def retry(self, task_id: str, attempt: int, run_after: float, now: float) -> Task:
-        statements = lsql.retry(task_id, attempt, run_after, exact_time(now))
-        return await self._fenced(statements, task_id, attempt)
+    async def retry(
+        self, task_id: str, attempt: int, run_after: float, now: float, reason: str = ""
+    ) -> Task:
+        moves = lsql.retry(task_id, attempt, run_after, exact_time(now), reason)
+        return await self._fenced(moves, task_id, attempt)
 
     async def release(self, task_id: str, attempt: int, now: float) -> Task:
         return await self._fenced(lsql.release(task_id, attempt, exact_time(now)), task_id, attempt)
 
-    async def _fenced(self, statements: list[Statement], task_id: str, attempt: int) -> Task:
-        row = await self.dialect.write_first(statements)
-        if row is None:
+    async def _fenced(self, moves: list[Move], task_id: str, attempt: int) -> Task:
+        rows = await self.dialect.write_moves(moves, first=True)
+        if not rows:
             raise _lost(task_id, attempt)
-        return self._notify(task_from_row(row))
+        return self._notify(task_from_row(rows[0]))
 
     def _notify(self, task: Task) -> Task:
         self.dialect.notify([task])
         return task
 
     async def expire_leases(self, now: float, lost_reason: str) -> list[Task]:
-        rows = await self.dialect.write_all(lsql.expire(exact_time(now), lost_reason))
+        rows = await self.dialect.write_moves(lsql.expire(exact_time(now), lost_reason), False)
         recovered = [task_from_row(r) for r in rows]
         self.dialect.notify(recovered)
         return recovered
@@ -178,6 +190,18 @@ class SqlTaskStore:
 
     async def close(self) -> None:
         return None
+
+    async def attempts(self, task_id: str, scope: Scope | None = None) -> list[Attempt] | None:
+        # One snapshot: an attempt ending between the two reads is neither lost nor doubled.
+        tasks, ended = await self.dialect.scan_snapshot(
+            [(_SELECT_ONE, (task_id,)), (_SELECT_ATTEMPTS, (task_id,))]
+        )
+        if not tasks:
+            return None
+        task = task_from_row(tasks[0])
+        if scope is not None and not in_scope(task, scope):
+            return None
+        return with_running((attempt_from_row(r) for r in ended), task)
 
 
 class SqlStores:

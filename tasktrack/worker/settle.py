@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from tasktrack.domain.history import Outcome as Ending
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.task import Task
 from tasktrack.errors import LeaseLost
@@ -32,6 +33,8 @@ class Verdict:
     verb: str  # finish | fail | retry | stop
     reason: str = ""
     delay: float = 0.0
+    #: How the attempt is recorded when it fails (a timeout is not an ordinary error).
+    ending: Ending = Ending.ERROR
 
 
 def decide(task: Task, task_type: TaskType, outcome: Outcome, cancelling: bool) -> Verdict:
@@ -39,7 +42,7 @@ def decide(task: Task, task_type: TaskType, outcome: Outcome, cancelling: bool) 
     if outcome.kind == "done":
         return Verdict("finish")
     if outcome.kind == "timeout":
-        return Verdict("stop") if cancelling else Verdict("fail", outcome.message)
+        return Verdict("stop") if cancelling else Verdict("fail", outcome.message, 0, Ending.TIMEOUT)
     if cancelling or outcome.kind == "cancelled":
         return Verdict("stop")
     if task.attempts < task.max_attempts:
@@ -82,8 +85,10 @@ async def _apply(store: TaskStore, task: Task, verdict: Verdict, now: float) -> 
             verdict.reason,
             verdict.delay,
         )
-        return await store.retry(task.id, task.attempts, now + verdict.delay, now)
-    return await store.fail(task.id, task.attempts, verdict.reason, now)
+        return await store.retry(
+            task.id, task.attempts, now + verdict.delay, now, reason=verdict.reason
+        )
+    return await store.fail(task.id, task.attempts, verdict.reason, now, outcome=verdict.ending)
 
 
 async def _stop(store: TaskStore, task: Task, now: float) -> Task:
