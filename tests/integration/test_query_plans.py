@@ -71,6 +71,7 @@ def _rows() -> Iterator[tuple[Any, ...]]:
             "lease_expires_at": base + 3600.0 if status in ("active", "cancelling") else None,
             "worker_id": "w1" if status in ("active", "cancelling") else None,
             "version": 1,
+            "rerun_of": None,
         }
         yield tuple(row[column] for column in TASK_COLUMNS)
 
