@@ -73,7 +73,7 @@ def _moves(
     """One UPDATE per target of ``verb``, each matching ``where`` and the target's sources,
     with the record of the attempt it ends (``why``: the reason, or an Outcome overriding
     the verb's own with no reason)."""
-    out = []
+    out: list[Move] = []
     for target, froms in targets(verb).items():
         into_sql, into_args = _into(target, now)
         extra_sql, extra_args = (extras or {}).get(target, _NO_EXTRA)
@@ -126,9 +126,7 @@ def stop(task_id: str, attempt: int, now: float) -> list[Move]:
     return _fenced("stop", task_id, attempt, now, {})
 
 
-def retry(
-    task_id: str, attempt: int, run_after: float, now: float, reason: str = ""
-) -> list[Move]:
+def retry(task_id: str, attempt: int, run_after: float, now: float, reason: str = "") -> list[Move]:
     """Queued again after its backoff (a cancelling task ends cancelled instead); the
     attempt is recorded as an error with ``reason``."""
     extras = {Status.QUEUED: ("run_after = ?", (run_after,))}

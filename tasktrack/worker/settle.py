@@ -42,7 +42,9 @@ def decide(task: Task, task_type: TaskType, outcome: Outcome, cancelling: bool) 
     if outcome.kind == "done":
         return Verdict("finish")
     if outcome.kind == "timeout":
-        return Verdict("stop") if cancelling else Verdict("fail", outcome.message, 0, Ending.TIMEOUT)
+        return (
+            Verdict("stop") if cancelling else Verdict("fail", outcome.message, 0, Ending.TIMEOUT)
+        )
     if cancelling or outcome.kind == "cancelled":
         return Verdict("stop")
     if task.attempts < task.max_attempts:
