@@ -363,3 +363,7 @@ def _console() -> Console:
     """A console that does not squeeze tables when stdout is a pipe or a file."""
     console = Console(highlight=False)
     return console if console.is_terminal else Console(highlight=False, width=200)
+
+
+# Issue 13's subcommands live in their own module; importing it registers them on `tasks`.
+from tasktrack.cli import task_attempts as _task_attempts  # noqa: E402, F401

@@ -11,6 +11,7 @@ Example::
 """
 
 from tasktrack.client.asynchronous import AsyncTaskTrackClient
+from tasktrack.client.attempts import TaskAttempt
 from tasktrack.client.errors import (
     ApiError,
     BadRequest,
@@ -43,6 +44,7 @@ __all__ = [
     "RateLimited",
     "ServerError",
     "Task",
+    "TaskAttempt",
     "TaskPage",
     "TaskStatus",
     "TaskTrackClient",

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from tasktrack.client import core
+from tasktrack.client.attempts import Attempts, attempts_request, parse_attempts
 from tasktrack.client.core import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, DEFAULT_URL, FilterValue
 from tasktrack.client.models import Task, TaskPage
 
@@ -225,3 +226,13 @@ class AsyncTaskTrackClient:
             final = task
         assert final is not None  # watch yields at least once, or raises
         return final
+
+    async def attempts(self, task_id: str, *, project_id: str | None = None) -> Attempts:
+        """The task's attempts, oldest first (the running one, if any, last).
+
+        Args:
+            task_id: The task's ``_id``.
+            project_id: Only find it within this project.
+        """
+        spec = attempts_request(self._api, task_id, project_id)
+        return parse_attempts(await self._send(spec))

@@ -32,7 +32,12 @@ async def _seed(s: Seeder) -> dict[str, str]:
     await store.claim("w-two", ["attempts.retried"], 1, 60.0, T0 + 2)
     await store.fail(retried.id, 2, "timed out after 3s", T0 + 5, outcome=Outcome.TIMEOUT)
     await store.claim("w-three", ["attempts.running", "attempts.foreign"], 2, 60.0, T0 + 7)
-    return {"retried": retried.id, "running": running.id, "queued": queued.id, "foreign": foreign.id}
+    return {
+        "retried": retried.id,
+        "running": running.id,
+        "queued": queued.id,
+        "foreign": foreign.id,
+    }
 
 
 @pytest.fixture(scope="module")
