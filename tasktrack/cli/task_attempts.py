@@ -1,6 +1,6 @@
-"""``tasktrack tasks attempts ID``: every run of a task, as a table or as data (issue 13).
+"""How ``tasktrack tasks attempts ID`` prints a task's attempts (issue 13): a table, or data.
 
-Registered on the ``tasks`` group by :mod:`tasktrack.cli.tasks` (imported at its end).
+The command itself is in :mod:`tasktrack.cli.tasks`, beside the other task commands.
 """
 
 from __future__ import annotations
@@ -12,33 +12,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import click
 import yaml
+from rich.console import Console
 from rich.table import Table
 
-from tasktrack.cli.config_file import client_from, connection_options
-from tasktrack.cli.tasks import EXIT_CODES, OUTPUTS, _check_id, _console, handled, tasks
 from tasktrack.client.attempts import TaskAttempt
 
 _COLUMNS = ("attempt", "worker", "started", "ended", "duration", "outcome", "reason")
 
 
-@tasks.command(epilog=EXIT_CODES)
-@click.argument("task_id", metavar="ID")
-@click.option("--output", "-o", type=OUTPUTS, default="table", show_default=True)
-@connection_options
-@click.pass_context
-@handled
-def attempts(ctx: click.Context, task_id: str, output: str) -> None:
-    """Show every attempt of a task: worker, start, end, duration, outcome, reason.
-
-    \b
-    Example:
-      tasktrack tasks attempts 65a1f0c2e4b0a1b2c3d4e5f6
-      tasktrack tasks attempts 65a1f0c2e4b0a1b2c3d4e5f6 --output json
-    """
-    with client_from(ctx) as client:
-        found = client.attempts(_check_id(task_id))
+def print_attempts(found: list[TaskAttempt], output: str) -> None:
+    """Print ``found`` as a table (attempt, worker, started, ended, duration, outcome,
+    reason) or as ``json``/``yaml``/``csv`` data in the API's field names."""
     if output == "table":
         _table(found)
     else:
@@ -89,7 +74,8 @@ def _table(found: list[TaskAttempt]) -> None:
             a.outcome,
             a.reason,
         )
-    _console().print(table)
+    console = Console(highlight=False)  # as the other task tables: wide when piped
+    (console if console.is_terminal else Console(highlight=False, width=200)).print(table)
 
 
 def _when(value: datetime | None) -> str:

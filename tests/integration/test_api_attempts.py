@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from tasktrack.cli.main import cli
+from tasktrack.client import AsyncTaskTrackClient, NotFound, TaskAttempt, TaskTrackClient
 from tasktrack.domain.history import Outcome
 from tests.integration.conftest import Seeder, Server, StartServer
 
@@ -156,3 +162,60 @@ def test_a_malformed_id_is_a_400(client: httpx.Client) -> None:
     response = _get(client, "nope", "application/json")
     assert response.status_code == 400
     assert response.json()["code"] == 1005
+
+
+# --- the client and the CLI ------------------------------------------------------------------
+
+
+def test_client_reads_attempts(srv: Server) -> None:
+    with TaskTrackClient(srv.base_url, api_key=srv.api_key) as c:
+        first, second = c.attempts(srv.seeded["retried"])
+        (running,) = c.attempts(srv.seeded["running"])
+        with pytest.raises(NotFound):
+            c.attempts(srv.seeded["foreign"])
+    assert (first.number, first.worker_id, first.outcome, first.reason) == (
+        1,
+        "w-one",
+        "error",
+        "boom",
+    )
+    assert (first.duration_ms, second.outcome, second.duration_ms) == (1250, "timeout", 3000)
+    assert first.started_at == datetime.fromtimestamp(T0, UTC)
+    assert (running.outcome, running.ended_at, running.duration_ms) == ("running", None, None)
+
+
+def test_async_client_reads_attempts(srv: Server) -> None:
+    async def read() -> list[TaskAttempt]:
+        async with AsyncTaskTrackClient(srv.base_url, api_key=srv.api_key) as c:
+            return await c.attempts(srv.seeded["retried"])
+
+    assert [a.outcome for a in asyncio.run(read())] == ["error", "timeout"]
+
+
+def _cli(srv: Server, *args: str) -> Any:
+    runner = CliRunner()
+    connection = ["--url", srv.base_url, "--api-key", srv.api_key]
+    return runner.invoke(cli, ["tasks", "attempts", *args, *connection])
+
+
+def test_cli_shows_a_table_of_attempts(srv: Server) -> None:
+    result = _cli(srv, srv.seeded["retried"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = next(line for line in lines if "attempt" in line and "outcome" in line)
+    for column in ("worker", "started", "ended", "duration", "reason"):
+        assert column in header
+    rows = [line for line in lines if "w-one" in line or "w-two" in line]
+    assert "error" in rows[0] and "boom" in rows[0] and "1.25s" in rows[0]
+    assert "timeout" in rows[1] and "3.00s" in rows[1]
+
+
+def test_cli_prints_attempts_as_json_and_exits_6_for_a_missing_task(srv: Server) -> None:
+    result = _cli(srv, srv.seeded["retried"], "--output", "json")
+    assert result.exit_code == 0, result.output
+    docs = json.loads(result.output)
+    assert [(d["attempt"], d["outcome"], d["durationMs"]) for d in docs] == [
+        (1, "error", 1250),
+        (2, "timeout", 3000),
+    ]
+    assert _cli(srv, srv.seeded["foreign"]).exit_code == 6
