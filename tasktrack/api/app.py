@@ -31,6 +31,7 @@ from tasktrack.api.fastpath import TaskReadFastPath
 from tasktrack.api.openapi import openapi_document
 from tasktrack.api.problems import problem
 from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitMiddleware, RateLimitPolicy
+from tasktrack.api.routes.attempts import attempt_routes
 from tasktrack.api.routes.auth import auth_routes
 from tasktrack.api.routes.events import event_routes
 from tasktrack.api.routes.results import result_routes
@@ -122,6 +123,7 @@ def _routes(document: bytes) -> list[BaseRoute]:
         *event_routes(PREFIXES),  # the dashboard's change stream
         *web_routes(),  # the dashboard's page and assets
         *result_routes(PREFIXES),  # a task's result and details, and re-running it
+        *attempt_routes(PREFIXES),  # issue 13: a task's attempts
     ]
 
 

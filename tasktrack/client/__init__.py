@@ -12,6 +12,7 @@ Example::
 """
 
 from tasktrack.client.asynchronous import AsyncTaskTrackClient
+from tasktrack.client.attempts import TaskAttempt
 from tasktrack.client.errors import (
     ApiError,
     BadRequest,
@@ -45,6 +46,7 @@ __all__ = [
     "RateLimited",
     "ServerError",
     "Task",
+    "TaskAttempt",
     "TaskDetails",
     "TaskPage",
     "TaskResult",

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from tasktrack.client import core, results
+from tasktrack.client.attempts import Attempts, attempts_request, parse_attempts
 from tasktrack.client.core import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, DEFAULT_URL, FilterValue
 from tasktrack.client.models import Task, TaskPage
 from tasktrack.client.results import TaskDetails, TaskResult
@@ -255,3 +256,13 @@ class AsyncTaskTrackClient:
         Raises Conflict if the task has not finished."""
         spec = results.rerun_task(self._api, task_id, project_id)
         return core.parse_task(await self._send(spec))
+
+    async def attempts(self, task_id: str, *, project_id: str | None = None) -> Attempts:
+        """The task's attempts, oldest first (the running one, if any, last).
+
+        Args:
+            task_id: The task's ``_id``.
+            project_id: Only find it within this project.
+        """
+        spec = attempts_request(self._api, task_id, project_id)
+        return parse_attempts(await self._send(spec))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Protocol
 
-from tasktrack.domain.history import TaskResult
+from tasktrack.domain.history import Attempt, Outcome, TaskResult
 from tasktrack.domain.identity import (
     ApiKey,
     Grant,
@@ -82,12 +82,23 @@ class TaskStore(Protocol):
         result in the same transaction, only if the move happened; None stores no result."""
         ...
 
-    async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
-        """active/cancelling → error with ``reason``."""
+    async def fail(
+        self,
+        task_id: str,
+        attempt: int,
+        reason: str,
+        now: float,
+        outcome: Outcome = Outcome.ERROR,
+    ) -> Task:
+        """active/cancelling → error with ``reason``; the attempt is recorded as ``outcome``
+        (ERROR, or TIMEOUT when it ran past its time)."""
         ...
 
-    async def retry(self, task_id: str, attempt: int, run_after: float, now: float) -> Task:
-        """active → queued to run again after ``run_after``; cancelling → cancelled instead."""
+    async def retry(
+        self, task_id: str, attempt: int, run_after: float, now: float, reason: str = ""
+    ) -> Task:
+        """active → queued to run again after ``run_after`` (progress back to 0); cancelling →
+        cancelled instead. The attempt is recorded as an error with ``reason``."""
         ...
 
     async def stop(self, task_id: str, attempt: int, now: float) -> Task:
@@ -136,6 +147,11 @@ class TaskStore(Protocol):
 
     async def reruns(self, task_id: str, limit: int) -> list[str]:
         """Ids of the tasks created as re-runs of ``task_id``, newest first, at most ``limit``."""
+
+    async def attempts(self, task_id: str, scope: Scope | None = None) -> list[Attempt] | None:
+        """The task's attempts, oldest first: each ended one (recorded by the move that ended
+        it: finish, fail, stop, retry, release, expiry) and the running one, read from the
+        task itself. None if the task does not exist or lies outside ``scope``."""
         ...
 
 

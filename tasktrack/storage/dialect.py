@@ -20,6 +20,9 @@ from tasktrack.errors import StorageError
 #: SQL text with ``?`` placeholders, and its arguments.
 Statement = tuple[str, tuple[Any, ...]]
 Row = Sequence[Any]
+#: A conditional ``UPDATE tasks ... RETURNING *`` and what it writes beside the rows it moved:
+#: statements reading those rows as ``moved`` (e.g. the ended attempt's record).
+Move = tuple[Statement, tuple[Statement, ...]]
 
 
 class Dialect(Protocol):
@@ -55,6 +58,15 @@ class Dialect(Protocol):
     async def write_guarded(self, statements: Sequence[Statement]) -> bool:
         """Run the statements in one transaction, stopping (False) if the first changes no
         row; True when all ran."""
+        ...
+
+    async def write_moves(self, moves: Sequence[Move], first: bool) -> list[Row]:
+        """Run each move's UPDATE and, only over the rows it moved (named ``moved``), its
+        follow-up statements, atomically with it; return the moved rows.
+
+        With ``first`` the moves are alternatives, as in :meth:`write_first` (stop at the
+        first that moved a row); otherwise all run in one transaction, as in
+        :meth:`write_all`."""
         ...
 
     async def claim(self, statement: Statement) -> list[Row]:

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+from tasktrack.domain.history import Outcome
 from tasktrack.domain.lifecycle import RUNNING, TRANSITIONS, Status, is_terminal, sources, targets
-from tasktrack.storage.dialect import Statement
+from tasktrack.storage.attempts import ATTEMPT_COLUMNS, ending
+from tasktrack.storage.dialect import Move, Statement
 
 #: Columns every user-visible change touches (argument: ``int(now)``).
 TOUCH = "last_changed = ?, version = version + 1"
@@ -35,16 +37,29 @@ _STALE = f"{status_is(RUNNING)} AND lease_expires_at < ?"
 
 
 def _into(target: Status, now: float) -> Statement:
-    """What entering ``target`` from a running status sets besides the verb's own columns."""
+    """What entering ``target`` from a running status sets besides the verb's own columns.
+
+    ``worker_id`` and ``last_run_at`` stay: the attempt's row is recorded from the moved row
+    (:func:`record`), and the next claim overwrites them. Requeued, progress restarts at 0
+    (each attempt counts its own steps)."""
     if is_terminal(target):
         return (
-            f"status = '{target.value}', last_finished_at = ?, lease_expires_at = NULL, "
-            "worker_id = NULL",
+            f"status = '{target.value}', last_finished_at = ?, lease_expires_at = NULL",
             (now,),
         )
     if target is Status.QUEUED:
-        return "status = 'queued', worker_id = NULL, lease_expires_at = NULL", ()
+        return "status = 'queued', lease_expires_at = NULL, current_step = 0", ()
     raise ValueError(f"no generic way into {target.value}")
+
+
+def record(now: float, outcome: Outcome, reason: str) -> Statement:
+    """The ``task_attempts`` row of each attempt a move ended, read from the rows it moved
+    (a CTE or view named ``moved``; see :meth:`~tasktrack.storage.dialect.Dialect.write_moves`)."""
+    return (
+        f"INSERT INTO task_attempts ({ATTEMPT_COLUMNS}) "
+        "SELECT id, attempts, coalesce(worker_id, ''), last_run_at, ?, ?, ? FROM moved",
+        (now, outcome.value, reason),
+    )
 
 
 def _moves(
@@ -53,9 +68,12 @@ def _moves(
     now: float,
     extras: Mapping[Status, Statement] | None = None,
     guards: Mapping[Status, str] | None = None,
-) -> list[Statement]:
-    """One UPDATE per target of ``verb``, each matching ``where`` and the target's sources."""
-    out = []
+    why: Outcome | str = "",
+) -> list[Move]:
+    """One UPDATE per target of ``verb``, each matching ``where`` and the target's sources,
+    with the record of the attempt it ends (``why``: the reason, or an Outcome overriding
+    the verb's own with no reason)."""
+    out: list[Move] = []
     for target, froms in targets(verb).items():
         into_sql, into_args = _into(target, now)
         extra_sql, extra_args = (extras or {}).get(target, _NO_EXTRA)
@@ -65,52 +83,70 @@ def _moves(
             f"WHERE {where[0]} AND {status_is(froms)}{' AND ' + guard if guard else ''} "
             "RETURNING *"
         )
-        out.append((sql, (*into_args, *extra_args, int(now), *where[1])))
+        update = (sql, (*into_args, *extra_args, int(now), *where[1]))
+        out.append((update, (_record_of(verb, target, now, why),)))
     return out
 
 
+def _record_of(verb: str, target: Status, now: float, why: Outcome | str) -> Statement:
+    if isinstance(why, Outcome):
+        return record(now, ending(verb, target, why), "")
+    return record(now, ending(verb, target), why)
+
+
 def _fenced(
-    verb: str, task_id: str, attempt: int, now: float, extras: Mapping[Status, Statement]
-) -> list[Statement]:
-    return _moves(verb, (_FENCE, (task_id, attempt)), now, extras)
+    verb: str,
+    task_id: str,
+    attempt: int,
+    now: float,
+    extras: Mapping[Status, Statement],
+    why: Outcome | str = "",
+) -> list[Move]:
+    return _moves(verb, (_FENCE, (task_id, attempt)), now, extras, why=why)
 
 
-def finish(task_id: str, attempt: int, now: float) -> list[Statement]:
+def finish(task_id: str, attempt: int, now: float) -> list[Move]:
     """The handler returned: the task ends done with ``currentStep = totalStep``."""
     return _fenced(
         "finish", task_id, attempt, now, {Status.DONE: ("current_step = total_step", ())}
     )
 
 
-def fail(task_id: str, attempt: int, reason: str, now: float) -> list[Statement]:
-    """The attempt failed for good: error with ``reason``."""
-    return _fenced("fail", task_id, attempt, now, {Status.ERROR: ("fail_reason = ?", (reason,))})
+def fail(
+    task_id: str, attempt: int, reason: str, now: float, outcome: Outcome = Outcome.ERROR
+) -> list[Move]:
+    """The attempt failed for good: error with ``reason`` (the attempt ended ``outcome``)."""
+    extras = {Status.ERROR: ("fail_reason = ?", (reason,))}
+    moves = _fenced("fail", task_id, attempt, now, extras)
+    return [(update, (record(now, outcome, reason),)) for update, _ in moves]
 
 
-def stop(task_id: str, attempt: int, now: float) -> list[Statement]:
+def stop(task_id: str, attempt: int, now: float) -> list[Move]:
     """The handler stopped on a cancel request."""
     return _fenced("stop", task_id, attempt, now, {})
 
 
-def retry(task_id: str, attempt: int, run_after: float, now: float) -> list[Statement]:
-    """Queued again after its backoff (a cancelling task ends cancelled instead)."""
+def retry(task_id: str, attempt: int, run_after: float, now: float, reason: str = "") -> list[Move]:
+    """Queued again after its backoff (a cancelling task ends cancelled instead); the
+    attempt is recorded as an error with ``reason``."""
     extras = {Status.QUEUED: ("run_after = ?", (run_after,))}
-    return _fenced("retry", task_id, attempt, now, extras)
+    return _fenced("retry", task_id, attempt, now, extras, why=reason)
 
 
-def release(task_id: str, attempt: int, now: float) -> list[Statement]:
+def release(task_id: str, attempt: int, now: float) -> list[Move]:
     """Given back at shutdown without spending an attempt (``max_attempts`` grows by one)."""
     extras = {Status.QUEUED: ("max_attempts = max_attempts + 1", ())}
     return _fenced("release", task_id, attempt, now, extras)
 
 
-def expire(now: float, lost_reason: str) -> list[Statement]:
+def expire(now: float, lost_reason: str) -> list[Move]:
     """Recover lapsed leases: the "expire" moves (a queued retry only while attempts remain),
     then "lose" for what is left. Run in one transaction, in this order."""
     stale = (_STALE, (now,))
-    again = _moves("expire", stale, now, guards={Status.QUEUED: "attempts < max_attempts"})
+    guards = {Status.QUEUED: "attempts < max_attempts"}
+    again = _moves("expire", stale, now, guards=guards, why=lost_reason)
     lost = {Status.ERROR: ("fail_reason = ?", (lost_reason,))}
-    return [*again, *_moves("lose", stale, now, lost)]
+    return [*again, *_moves("lose", stale, now, lost, why=lost_reason)]
 
 
 def cancel(
@@ -138,11 +174,12 @@ def _scope(org_id: str, project_id: str | None) -> Statement:
 
 
 def claim_set(worker_id: str, lease_seconds: float, now: float) -> Statement:
-    """The SET clause of a claim: the "claim" move, a new attempt (the fencing token), a lease."""
+    """The SET clause of a claim: the "claim" move, a new attempt (the fencing token), a lease,
+    and progress from 0 (``total_step`` stays: the handler's last estimate)."""
     (target,) = targets("claim")
     return (
         f"status = '{target.value}', attempts = attempts + 1, worker_id = ?, "
-        f"lease_expires_at = ?, last_run_at = ?, {TOUCH}",
+        f"lease_expires_at = ?, last_run_at = ?, current_step = 0, {TOUCH}",
         (worker_id, now + lease_seconds, now, int(now)),
     )
 
@@ -188,14 +225,14 @@ def progress(task_id: str, attempt: int, current: int, total: int, now: float) -
     ]
 
 
-def save_result(task_id: str, attempt: int, value_json: str, now: float) -> Statement:
-    """Store a ``done`` task's result; run after :func:`finish`'s move, in its transaction.
-
-    Conditional on the move having happened (the task is done by this very attempt, which only
-    its finish can do), so a refused finish leaves no result behind."""
-    return (
+def with_result(moves: list[Move], value_json: str, now: float) -> list[Move]:
+    """``moves`` (a finish) that also store the handler's result, as a follow-up of the move
+    itself: it runs in the move's transaction, over the rows the move made ``done``, so a
+    refused finish leaves no result behind."""
+    # ``WHERE true``: SQLite reads ``FROM moved ON CONFLICT`` as a join without it.
+    store = (
         "INSERT INTO task_results (task_id, attempt, value, created_at) "
-        "SELECT id, attempts, ?, ? FROM tasks WHERE id = ? AND attempts = ? AND status = 'done' "
-        "ON CONFLICT (task_id) DO NOTHING",
-        (value_json, now, task_id, attempt),
+        "SELECT id, attempts, ?, ? FROM moved WHERE true ON CONFLICT (task_id) DO NOTHING",
+        (value_json, now),
     )
+    return [(update, (*follow, store)) for update, follow in moves]

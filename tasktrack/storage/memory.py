@@ -11,7 +11,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from tasktrack.domain.history import TaskResult
+from tasktrack.domain.history import Attempt, Outcome, TaskResult
 from tasktrack.domain.lifecycle import (
     RUNNING,
     Status,
@@ -23,6 +23,7 @@ from tasktrack.domain.lifecycle import (
 from tasktrack.domain.listing import FieldFilter, ListQuery, Page, Scope, sort_value
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
+from tasktrack.storage.attempts import ended_attempt, ending, with_running
 from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.memory_identity import MemoryIdentityStore
 from tasktrack.storage.paging import page_from_window
@@ -43,6 +44,7 @@ class MemoryTaskStore:
 
     def __init__(self) -> None:
         self._tasks: dict[str, Task] = {}
+        self._attempts: dict[str, list[Attempt]] = {}
         self._lock = asyncio.Lock()
         self.events = LocalEvents()
         self._results: dict[str, TaskResult] = {}
@@ -119,6 +121,7 @@ class MemoryTaskStore:
                     worker_id=worker_id,
                     lease_expires_at=now + lease_seconds,
                     last_run_at=_dt(now),
+                    current_step=0,
                 )
                 for t in ready
             ]
@@ -156,14 +159,27 @@ class MemoryTaskStore:
                 self._results[task_id] = TaskResult(task_id, attempt, result_json, now)
             return done
 
-    async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
-        return await self._fenced_move(task_id, attempt, "fail", now, fail_reason=reason)
+    async def fail(
+        self,
+        task_id: str,
+        attempt: int,
+        reason: str,
+        now: float,
+        outcome: Outcome = Outcome.ERROR,
+    ) -> Task:
+        async with self._lock:
+            task = self._fenced(task_id, attempt)
+            return self._move(task, "fail", now, (outcome, reason), fail_reason=reason)
 
     async def stop(self, task_id: str, attempt: int, now: float) -> Task:
         return await self._fenced_move(task_id, attempt, "stop", now)
 
-    async def retry(self, task_id: str, attempt: int, run_after: float, now: float) -> Task:
-        return await self._fenced_move(task_id, attempt, "retry", now, run_after=run_after)
+    async def retry(
+        self, task_id: str, attempt: int, run_after: float, now: float, reason: str = ""
+    ) -> Task:
+        async with self._lock:
+            task = self._fenced(task_id, attempt)
+            return self._move(task, "retry", now, (None, reason), run_after=run_after)
 
     async def release(self, task_id: str, attempt: int, now: float) -> Task:
         async with self._lock:
@@ -177,8 +193,8 @@ class MemoryTaskStore:
 
     def _expire(self, task: Task, now: float, lost_reason: str) -> Task:
         if task.status is Status.ACTIVE and task.attempts >= task.max_attempts:
-            return self._move(task, "lose", now, fail_reason=lost_reason)
-        return self._move(task, "expire", now)
+            return self._move(task, "lose", now, (None, lost_reason), fail_reason=lost_reason)
+        return self._move(task, "expire", now, (None, lost_reason))
 
     async def statuses(self, task_ids: Collection[str]) -> dict[str, Status]:
         return {i: self._tasks[i].status for i in task_ids if i in self._tasks}
@@ -208,6 +224,12 @@ class MemoryTaskStore:
         found.sort(key=lambda t: (t.created_at, t.id), reverse=True)
         return [t.id for t in found[:limit]]
 
+    async def attempts(self, task_id: str, scope: Scope | None = None) -> list[Attempt] | None:
+        task = await self.get(task_id, scope)
+        if task is None:
+            return None
+        return with_running(self._attempts.get(task_id, []), task)
+
     # -- helpers -------------------------------------------------------------------------
 
     def _fenced(self, task_id: str, attempt: int) -> Task:
@@ -222,20 +244,31 @@ class MemoryTaskStore:
         async with self._lock:
             return self._move(self._fenced(task_id, attempt), verb, now, **changes)
 
-    def _move(self, task: Task, verb: str, now: float, **changes: Any) -> Task:
-        """Apply ``verb`` by the lifecycle table. ``changes`` are the verb's own columns,
-        written only when it leads where they belong (as the SQL stores' per-target
-        statements do): a terminal status, or a queued one for a retry or release."""
+    def _move(
+        self,
+        task: Task,
+        verb: str,
+        now: float,
+        why: tuple[Outcome | None, str] = (None, ""),
+        **changes: Any,
+    ) -> Task:
+        """Apply ``verb`` by the lifecycle table and record the attempt it ends (``why``: an
+        outcome overriding the verb's own, and the reason). ``changes`` are the verb's own
+        columns, written only when it leads where they belong (as the SQL stores'
+        per-target statements do): a terminal status, or a queued one for a retry or
+        release (which also restarts progress at 0)."""
         try:
             status = transition(task.status, verb)
         except InvalidTransition as exc:
             raise LeaseLost(str(exc)) from None
+        outcome = ending(verb, status, why[0])
+        self._attempts.setdefault(task.id, []).append(ended_attempt(task, now, outcome, why[1]))
         if is_terminal(status):
-            ending = {"last_finished_at": _dt(now), "lease_expires_at": None, "worker_id": None}
+            ended = {"last_finished_at": _dt(now), "lease_expires_at": None}
             own = {k: v for k, v in changes.items() if k in _ENDING_CHANGES}
-            return self._put(task, now, status=status, **ending, **own)
+            return self._put(task, now, status=status, **ended, **own)
         own = {k: v for k, v in changes.items() if k not in _ENDING_CHANGES}
-        return self._put(task, now, status=status, worker_id=None, lease_expires_at=None, **own)
+        return self._put(task, now, status=status, lease_expires_at=None, current_step=0, **own)
 
     def _put(self, task: Task, now: float, **changes: Any) -> Task:
         new = task.evolve(last_changed=int(now), version=task.version + 1, **changes)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from tasktrack.domain.history import TaskResult
+from tasktrack.domain.history import Attempt, Outcome, TaskResult
 from tasktrack.domain.lifecycle import Status, targets
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, LeaseLost, NotFound, StorageError
 from tasktrack.storage import lifecycle_sql as lsql
-from tasktrack.storage.dialect import Dialect, Row, Statement
+from tasktrack.storage.attempts import ATTEMPT_COLUMNS, attempt_from_row, with_running
+from tasktrack.storage.dialect import Dialect, Move, Row, Statement
 from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.rows import exact_time, insert_task, task_from_row, task_to_row
 from tasktrack.storage.sql import list_sql
@@ -26,6 +27,7 @@ _SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
 _SELECT_RESULT = "SELECT task_id, attempt, value, created_at FROM task_results WHERE task_id = ?"
 #: Newest first (ids break ties: within a process they grow).
 _SELECT_RERUNS = "SELECT id FROM tasks WHERE rerun_of = ? ORDER BY created_at DESC, id DESC LIMIT ?"
+_SELECT_ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM task_attempts WHERE task_id = ? ORDER BY attempt"
 _COUNT_BY_STATUS: Statement = ("SELECT status, count(*) FROM tasks GROUP BY status", ())
 #: Where a cancel request leaves a task: asking again there changes nothing.
 _CANCEL_SETTLED = frozenset(targets("cancel"))
@@ -132,37 +134,36 @@ class SqlTaskStore:
         self, task_id: str, attempt: int, now: float, result_json: str | None = None
     ) -> Task:
         now = exact_time(now)
-        statements = lsql.finish(task_id, attempt, now)
-        if result_json is None:
-            return await self._fenced(statements, task_id, attempt)
-        statements.append(lsql.save_result(task_id, attempt, result_json, now))
-        return await self._fenced_together(statements, task_id, attempt)
+        moves = lsql.finish(task_id, attempt, now)
+        if result_json is not None:
+            moves = lsql.with_result(moves, result_json, now)
+        return await self._fenced(moves, task_id, attempt)
 
-    async def fail(self, task_id: str, attempt: int, reason: str, now: float) -> Task:
-        statements = lsql.fail(task_id, attempt, reason, exact_time(now))
-        return await self._fenced(statements, task_id, attempt)
+    async def fail(
+        self,
+        task_id: str,
+        attempt: int,
+        reason: str,
+        now: float,
+        outcome: Outcome = Outcome.ERROR,
+    ) -> Task:
+        moves = lsql.fail(task_id, attempt, reason, exact_time(now), outcome)
+        return await self._fenced(moves, task_id, attempt)
 
     async def stop(self, task_id: str, attempt: int, now: float) -> Task:
         return await self._fenced(lsql.stop(task_id, attempt, exact_time(now)), task_id, attempt)
 
-    async def retry(self, task_id: str, attempt: int, run_after: float, now: float) -> Task:
-        statements = lsql.retry(task_id, attempt, run_after, exact_time(now))
-        return await self._fenced(statements, task_id, attempt)
+    async def retry(
+        self, task_id: str, attempt: int, run_after: float, now: float, reason: str = ""
+    ) -> Task:
+        moves = lsql.retry(task_id, attempt, run_after, exact_time(now), reason)
+        return await self._fenced(moves, task_id, attempt)
 
     async def release(self, task_id: str, attempt: int, now: float) -> Task:
         return await self._fenced(lsql.release(task_id, attempt, exact_time(now)), task_id, attempt)
 
-    async def _fenced(self, statements: list[Statement], task_id: str, attempt: int) -> Task:
-        row = await self.dialect.write_first(statements)
-        if row is None:
-            raise _lost(task_id, attempt)
-        return self._notify(task_from_row(row))
-
-    async def _fenced_together(
-        self, statements: list[Statement], task_id: str, attempt: int
-    ) -> Task:
-        """A move (the first statement, one target) and what goes with it, in one transaction."""
-        rows = await self.dialect.write_all(statements)
+    async def _fenced(self, moves: list[Move], task_id: str, attempt: int) -> Task:
+        rows = await self.dialect.write_moves(moves, first=True)
         if not rows:
             raise _lost(task_id, attempt)
         return self._notify(task_from_row(rows[0]))
@@ -172,7 +173,7 @@ class SqlTaskStore:
         return task
 
     async def expire_leases(self, now: float, lost_reason: str) -> list[Task]:
-        rows = await self.dialect.write_all(lsql.expire(exact_time(now), lost_reason))
+        rows = await self.dialect.write_moves(lsql.expire(exact_time(now), lost_reason), False)
         recovered = [task_from_row(r) for r in rows]
         self.dialect.notify(recovered)
         return recovered
@@ -208,6 +209,18 @@ class SqlTaskStore:
     async def reruns(self, task_id: str, limit: int) -> list[str]:
         rows = await self.dialect.lookup_all((_SELECT_RERUNS, (task_id, limit)))
         return [row[0] for row in rows]
+
+    async def attempts(self, task_id: str, scope: Scope | None = None) -> list[Attempt] | None:
+        # One snapshot: an attempt ending between the two reads is neither lost nor doubled.
+        tasks, ended = await self.dialect.scan_snapshot(
+            [(_SELECT_ONE, (task_id,)), (_SELECT_ATTEMPTS, (task_id,))]
+        )
+        if not tasks:
+            return None
+        task = task_from_row(tasks[0])
+        if scope is not None and not in_scope(task, scope):
+            return None
+        return with_running((attempt_from_row(r) for r in ended), task)
 
 
 class SqlStores:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from tasktrack.domain.history import Outcome as Ending
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.task import Task
 from tasktrack.errors import LeaseLost
@@ -34,6 +35,8 @@ class Verdict:
     delay: float = 0.0
     #: What ``finish`` stores as the task's result.
     result_json: str | None = None
+    #: How the attempt is recorded when it fails (a timeout is not an ordinary error).
+    ending: Ending = Ending.ERROR
 
 
 def decide(task: Task, task_type: TaskType, outcome: Outcome, cancelling: bool) -> Verdict:
@@ -41,7 +44,11 @@ def decide(task: Task, task_type: TaskType, outcome: Outcome, cancelling: bool) 
     if outcome.kind == "done":
         return Verdict("finish", result_json=outcome.result_json)
     if outcome.kind == "timeout":
-        return Verdict("stop") if cancelling else Verdict("fail", outcome.message)
+        return (
+            Verdict("stop")
+            if cancelling
+            else Verdict("fail", outcome.message, ending=Ending.TIMEOUT)
+        )
     if cancelling or outcome.kind == "cancelled":
         return Verdict("stop")
     if task.attempts < task.max_attempts:
@@ -84,8 +91,10 @@ async def _apply(store: TaskStore, task: Task, verdict: Verdict, now: float) -> 
             verdict.reason,
             verdict.delay,
         )
-        return await store.retry(task.id, task.attempts, now + verdict.delay, now)
-    return await store.fail(task.id, task.attempts, verdict.reason, now)
+        return await store.retry(
+            task.id, task.attempts, now + verdict.delay, now, reason=verdict.reason
+        )
+    return await store.fail(task.id, task.attempts, verdict.reason, now, outcome=verdict.ending)
 
 
 async def _stop(store: TaskStore, task: Task, now: float) -> Task:

@@ -159,3 +159,14 @@ def unserialisable(data: dict[str, Any], ctx: TaskContext) -> Any:
 def oversized(data: dict[str, Any], ctx: TaskContext) -> Any:
     """Return a string whose JSON is one byte over the 1 MiB result cap."""
     return "x" * (1024 * 1024 - 1)
+
+
+@registry.task("test.steps_flaky", total_steps=3, max_attempts=2, retry_backoff=1.0)
+def steps_flaky(data: dict[str, Any], ctx: TaskContext) -> None:
+    """Issue 13's ``done 4/4``: attempt 1 makes two of its three steps (stored) and fails;
+    attempt 2 makes all three and returns."""
+    for _ in range(2 if ctx.attempt == 1 else 3):
+        ctx.step()
+    ctx.flush()
+    if ctx.attempt == 1:
+        raise RuntimeError("failed after 2 of 3 steps")

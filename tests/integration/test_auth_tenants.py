@@ -272,3 +272,38 @@ def test_read_only_credentials_read_results_but_cannot_rerun(world: World, kind:
     assert denied.status_code == 403 and denied.json()["code"] == 403
     details = world.request("GET", f"/tasks/{original}/details", org, "header").json()
     assert details["reruns"] == []
+
+
+@matrix
+def test_attempts_see_own_tasks_and_foreign_ones_as_missing(
+    world: World, org: str, kind: str
+) -> None:
+    """Issue 13: another organisation's task's attempts are a 404 identical to a missing one."""
+    own = world.request("GET", f"/tasks/{world.tasks[org]}/attempts", org, kind)
+    assert own.status_code == 200, own.text
+    assert own.json() == {"items": [], "total": 0}
+    foreign_id = world.tasks[world.other(org)]
+    foreign = world.request("GET", f"/tasks/{foreign_id}/attempts", org, kind)
+    missing_id = "0" * 23 + "1"
+    missing = world.request("GET", f"/tasks/{missing_id}/attempts", org, kind)
+    assert foreign.status_code == missing.status_code == 404
+    assert comparable(foreign, foreign_id) == comparable(missing, missing_id)
+    outside = world.request(
+        "GET", f"/tasks/{world.tasks[org]}/attempts", org, kind, {"projectId": PROJECT}
+    )
+    assert outside.status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["read_only_header", "read_only_query", "read_only_bearer"])
+def test_read_only_credentials_read_attempts(world: World, kind: str) -> None:
+    org = ORGS[0]
+    response = world.request("GET", f"/tasks/{world.tasks[org]}/attempts", org, kind)
+    assert response.status_code == 200, response.text
+
+
+def test_attempts_need_credentials(world: World) -> None:
+    path = f"{PREFIX}/tasks/{world.tasks[ORGS[0]]}/attempts"
+    for headers in ({}, {"X-API-Key": "tt_nope"}, {"Authorization": "Bearer nope"}):
+        response = world.http.get(path, headers={**JSON, **headers})
+        assert response.status_code == 401
+        assert response.json()["code"] == 401

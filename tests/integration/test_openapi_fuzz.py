@@ -499,3 +499,29 @@ def test_rerun_replies_are_documented(seeded: Seeded) -> None:
         response = case.call(headers=headers, app=seeded.app)
         assert response.status_code == expected, response.text
         case.validate_response(response, checks=CHECKS, headers=headers)
+
+
+@pytest.mark.parametrize("status", ["active", "done", "error", "queued"])
+@pytest.mark.parametrize("accept", ["application/hal+json", "application/json", "text/xml"])
+def test_attempts_of_seeded_tasks_conform(seeded: Seeded, status: str, accept: str) -> None:
+    """Issue 13: a running attempt, ended ones (done, error) and none at all, as documented."""
+    headers = {"X-API-Key": seeded.key, "Accept": accept}
+    case = _operation("/v2.0/tasks/{taskId}/attempts", "GET").Case(
+        path_parameters={"taskId": seeded.by_status[status]}
+    )
+    response = case.call(headers=headers, app=seeded.app)
+    assert response.status_code == 200
+    case.validate_response(response, checks=CHECKS, headers=headers)
+    if accept != "text/xml":
+        expected = {"queued": 0}.get(status, 1)
+        assert response.json()["total"] == expected
+
+
+def test_attempts_as_csv_are_a_documented_406(seeded: Seeded) -> None:
+    headers = {"X-API-Key": seeded.key, "Accept": "text/csv"}
+    case = _operation("/new/v2.0/tasks/{taskId}/attempts", "GET").Case(
+        path_parameters={"taskId": seeded.by_status["done"]}
+    )
+    response = case.call(headers=headers, app=seeded.app)
+    assert response.status_code == 406
+    case.validate_response(response, checks=CHECKS, headers=headers)

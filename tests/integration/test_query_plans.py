@@ -208,12 +208,13 @@ def _lifecycle_statements() -> Iterator[tuple[str, str, tuple[Any, ...]]]:
         "stop": lifecycle_sql.stop(task, 1, now),
         "retry": lifecycle_sql.retry(task, 1, now, now),
         "release": lifecycle_sql.release(task, 1, now),
-        "progress": lifecycle_sql.progress(task, 1, 1, 2, now),
         "expire": lifecycle_sql.expire(now, "lost"),
     }
-    for verb, statements in fenced.items():
-        for sql, args in statements:
+    for verb, moves in fenced.items():
+        for (sql, args), _record in moves:  # the record reads the moved rows by key
             yield verb, sql, args
+    for sql, args in lifecycle_sql.progress(task, 1, 1, 2, now):
+        yield "progress", sql, args
 
 
 def test_lifecycle_statements_use_indexes(db: sqlite3.Connection) -> None:

@@ -18,6 +18,7 @@ import importlib.metadata
 import orjson
 
 import tasktrack
+from tasktrack.api.openapi.attempts import attempt_paths
 from tasktrack.api.openapi.common import (
     PREFIXES,
     REVOKE_PATH,
@@ -56,6 +57,7 @@ def build_document(registry: TaskRegistry) -> JsonObject:
                 for method, operation in item.items()
             }
     paths.update(other_paths())
+    paths.update(attempt_paths())  # issue 13
     return {
         "openapi": "3.1.0",
         "info": {

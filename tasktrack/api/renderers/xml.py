@@ -163,9 +163,14 @@ def _expat_accepts(name: str) -> bool:
     return True
 
 
-def xml_document(root: str, body: dict[str, Any]) -> bytes:
-    """Any JSON object as an XML document ``<root>`` with the mapping above (for the
-    resources beside the task: its result, its details)."""
-    parts = [_DECLARATION]
-    _write_value(parts, root, "", body)
+def xml_document(root: str, members: dict[str, Any], item_name: str = "item") -> bytes:
+    """A document ``<root>`` with ``members`` as its children, in the shape above; the
+    elements of a list member are named ``item_name`` (e.g. ``<items><attempt>...``)."""
+    parts = [_DECLARATION, f"<{root}>"]
+    for key, value in members.items():
+        if isinstance(value, list):
+            _write_value(parts, key, "", value, item_name=item_name)
+        else:
+            _write_member(parts, key, value)
+    parts.append(f"</{root}>")
     return "".join(parts).encode()

@@ -17,7 +17,7 @@ import psycopg
 
 from tasktrack.domain.task import Task
 from tasktrack.errors import StorageError
-from tasktrack.storage.dialect import Row, Statement
+from tasktrack.storage.dialect import Move, Row, Statement
 from tasktrack.storage.postgres.connection import PostgresDatabase
 
 #: Run in the claim's transaction before the claim (see :meth:`PostgresDialect.claim`). JIT
@@ -45,6 +45,15 @@ async def _rows(con: psycopg.AsyncConnection[Any], statement: Statement) -> list
 async def _first(con: psycopg.AsyncConnection[Any], statement: Statement) -> Row | None:
     cursor = await _run(con, statement)
     return await cursor.fetchone() if cursor.description is not None else None
+
+
+def with_moved(move: Move) -> Statement:
+    """A move as one statement: the UPDATE and its follow-ups as data-modifying CTEs, which
+    run only over the rows the UPDATE moved (one round trip, atomic)."""
+    (sql, args), follow = move
+    ctes = "".join(f", f{i} AS ({f[0]})" for i, f in enumerate(follow))
+    follow_args = (a for f in follow for a in f[1])
+    return f"WITH moved AS ({sql}){ctes} SELECT * FROM moved", (*args, *follow_args)
 
 
 class PostgresDialect:
@@ -96,6 +105,13 @@ class PostgresDialect:
             for statement in statements[1:]:
                 await _run(con, statement)
             return True
+
+    async def write_moves(self, moves: Sequence[Move], first: bool) -> list[Row]:
+        statements = [with_moved(move) for move in moves]
+        if not first:
+            return await self.write_all(statements)
+        row = await self.write_first(statements)
+        return [] if row is None else [row]
 
     async def claim(self, statement: Statement) -> list[Row]:
         async with self.db.connection() as con, con.pipeline(), con.transaction():

@@ -16,7 +16,7 @@ from typing import Any
 
 from tasktrack.domain.task import Task
 from tasktrack.errors import StorageError
-from tasktrack.storage.dialect import Row, Statement
+from tasktrack.storage.dialect import Move, Row, Statement
 from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
 
@@ -70,6 +70,17 @@ class SQLiteDialect:
 
         return await self.db.write(run)
 
+    async def write_moves(self, moves: Sequence[Move], first: bool) -> list[Row]:
+        def run(con: sqlite3.Connection) -> list[Row]:
+            out: list[Row] = []
+            for move in moves:
+                out.extend(_move(con, move))
+                if first and out:
+                    break
+            return out
+
+        return await self.db.write(run)
+
     async def claim(self, statement: Statement) -> list[Row]:
         return await self.write_all([statement])
 
@@ -107,3 +118,16 @@ class SQLiteDialect:
 
     async def wait_changed(self, task_ids: Collection[str], timeout: float) -> None:
         await self.events.wait_changed(task_ids, timeout)
+
+
+def _move(con: sqlite3.Connection, move: Move) -> list[Row]:
+    """One move: its UPDATE, then its follow-ups over the rows it moved. One writer at a
+    time, so the moved rows read back by id are exactly as the UPDATE left them."""
+    (sql, args), follow = move
+    rows: list[Row] = con.execute(sql, args).fetchall()
+    if rows:
+        ids = tuple(row[0] for row in rows)  # RETURNING *: ``id`` is the first column
+        moved = f"WITH moved AS (SELECT * FROM tasks WHERE id IN ({', '.join('?' * len(ids))})) "
+        for follow_sql, follow_args in follow:
+            con.execute(moved + follow_sql, (*ids, *follow_args))
+    return rows

@@ -161,6 +161,7 @@ def test_every_documented_route_is_served(document: dict[str, Any]) -> None:
 def test_task_routes_are_under_both_prefixes(document: dict[str, Any]) -> None:
     task_paths = {"/tasks", "/tasks/{taskId}", "/tasks/{taskId}/cancel", "/events"}
     task_paths |= {"/tasks/{taskId}/result", "/tasks/{taskId}/details", "/tasks/{taskId}/rerun"}
+    task_paths |= {"/tasks/{taskId}/attempts"}  # issue 13
     for prefix in PREFIXES:
         for path in task_paths:
             assert prefix + path in document["paths"]
