@@ -7,10 +7,11 @@ difference is a failing test rather than a surprise.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from tasktrack.domain.history import LogLine
 from tasktrack.domain.lifecycle import (
     RUNNING,
     Status,
@@ -20,10 +21,12 @@ from tasktrack.domain.lifecycle import (
     transition,
 )
 from tasktrack.domain.listing import FieldFilter, ListQuery, Page, Scope, sort_value
+from tasktrack.domain.logs import LogEntry
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
 from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.memory_identity import MemoryIdentityStore
+from tasktrack.storage.memory_logs import MemoryLogs
 from tasktrack.storage.paging import page_from_window
 
 #: Where a cancel request leaves a task: asking again there changes nothing.
@@ -44,6 +47,7 @@ class MemoryTaskStore:
         self._tasks: dict[str, Task] = {}
         self._lock = asyncio.Lock()
         self.events = LocalEvents()
+        self._logs = MemoryLogs()
 
     async def create(self, task: Task) -> Task:
         async with self._lock:
@@ -190,6 +194,16 @@ class MemoryTaskStore:
 
     async def close(self) -> None:
         return None
+
+    async def append_logs(
+        self, task_id: str, attempt: int, lines: Sequence[LogEntry], dropped: int = 0
+    ) -> None:
+        if lines and task_id in self._tasks:
+            self._logs.append(task_id, attempt, lines, dropped)
+            self.events.touch(task_id)
+
+    async def logs(self, task_id: str, after: int = 0, limit: int = 100) -> list[LogLine]:
+        return self._logs.read(task_id, after, limit)
 
     # -- helpers -------------------------------------------------------------------------
 
