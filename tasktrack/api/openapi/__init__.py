@@ -26,6 +26,7 @@ from tasktrack.api.openapi.common import (
     JsonObject,
     ref,
 )
+from tasktrack.api.openapi.logs import log_paths
 from tasktrack.api.openapi.parameters import component_parameters
 from tasktrack.api.openapi.paths import other_paths, task_paths
 from tasktrack.api.openapi.responses import COMPONENT_HEADERS, component_responses
@@ -55,6 +56,7 @@ def build_document(registry: TaskRegistry) -> JsonObject:
                 for method, operation in item.items()
             }
     paths.update(other_paths())
+    paths.update(log_paths())  # issue 13
     return {
         "openapi": "3.1.0",
         "info": {

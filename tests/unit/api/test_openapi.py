@@ -160,6 +160,7 @@ def test_every_documented_route_is_served(document: dict[str, Any]) -> None:
 
 def test_task_routes_are_under_both_prefixes(document: dict[str, Any]) -> None:
     task_paths = {"/tasks", "/tasks/{taskId}", "/tasks/{taskId}/cancel", "/events"}
+    task_paths |= {"/tasks/{taskId}/logs"}
     for prefix in PREFIXES:
         for path in task_paths:
             assert prefix + path in document["paths"]
