@@ -23,6 +23,7 @@ from rich.table import Table
 
 from tasktrack.cli.common import EXIT_FAILURE, EXIT_USAGE, fail
 from tasktrack.cli.config_file import client_from, connection_options
+from tasktrack.cli.task_logs import print_logs
 from tasktrack.client import (
     ApiError,
     BadRequest,
@@ -363,3 +364,24 @@ def _console() -> Console:
     """A console that does not squeeze tables when stdout is a pipe or a file."""
     console = Console(highlight=False)
     return console if console.is_terminal else Console(highlight=False, width=200)
+
+
+@tasks.command(epilog=EXIT_CODES)
+@click.argument("task_id", metavar="ID")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the task ends.")
+@connection_options
+@click.pass_context
+@handled
+def logs(ctx: click.Context, task_id: str, follow: bool) -> None:
+    """Print a task's log: what its handler logged through ctx.logger (and printed, for task
+    types registered with capture_output=True): time, attempt, level, message.
+
+    With --follow, new lines are printed as they are stored; the command ends when the task
+    has ended and every line is printed.
+
+    \b
+    Example:
+      tasktrack tasks logs 65a1f0c2e4b0a1b2c3d4e5f6 --follow
+    """
+    with client_from(ctx) as client:
+        print_logs(client, _check_id(task_id), follow)
