@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -136,6 +137,9 @@ class ChildProcess:
         if conn is None:
             return
         try:
+            # Some loops (uvloop) make a watched fd non-blocking; a message larger than the
+            # pipe's buffer (a batch of log lines) must then still be read whole.
+            os.set_blocking(conn.fileno(), True)
             while conn.poll():
                 self._dispatch(conn.recv())
         except (EOFError, OSError):
