@@ -50,7 +50,7 @@ class TaskLogWriter:
         self._dropped = 0
         self._last_write = 0.0
         self._writer: asyncio.Task[None] | None = None
-        self._sleeping = False
+        self._writing = False
 
     def add(self, lines: Sequence[tuple[float, str, str]], dropped: int) -> None:
         """A batch from the child: echo it, keep it, and make sure a write follows."""
@@ -72,18 +72,14 @@ class TaskLogWriter:
     async def _write_soon(self) -> None:
         wait = self._last_write + self._interval - time.monotonic()
         if wait > 0:
-            self._sleeping = True
-            try:
-                await asyncio.sleep(wait)  # coalesce: a chatty handler is one write per interval
-            finally:
-                self._sleeping = False
+            await asyncio.sleep(wait)  # coalesce: a chatty handler is one write per interval
         await self._write()
 
     async def flush(self) -> None:
         """Write every pending line now (at the end of the attempt)."""
         writer = self._writer
         if writer is not None and not writer.done():
-            if self._sleeping:  # not writing yet: this flush writes its lines
+            if not self._writing:  # not started or asleep: this flush writes its lines
                 writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
@@ -99,10 +95,13 @@ class TaskLogWriter:
         lines, dropped = self._pending, self._dropped
         self._pending, self._dropped = [], 0
         self._last_write = time.monotonic()
+        self._writing = True
         try:
             await self._store.append_logs(self._task_id, self._attempt, lines, dropped)
         except Exception:  # the lines are lost, the task is not: never fail an attempt
             self._echo.warning("could not store %d log lines", len(lines), exc_info=True)
+        finally:
+            self._writing = False
 
 
 def _echo_level(level: str) -> int:
