@@ -23,7 +23,7 @@ COMMANDS = {
     "org": "tasktrack.cli.org:org",
     "secret": "tasktrack.cli.secret:secret",
     "serve": "tasktrack.cli.serve:serve",
-    "tasks": "tasktrack.cli.task_results:tasks",  # the tasks group, with result and rerun
+    "tasks": "tasktrack.cli.task_results:tasks",  # tasks + result/rerun/attempts/logs
     "user": "tasktrack.cli.user:user",
     "worker": "tasktrack.cli.worker:worker",
 }

@@ -1,4 +1,4 @@
-"""``tasktrack tasks result`` and ``tasks rerun``: a finished task's result, and running it again.
+"""``tasktrack tasks result|rerun|attempts|logs``: what a task leaves behind once it runs.
 
 Commands of the :func:`tasktrack.cli.tasks.tasks` group, kept in a module of their own (the
 group's module is long enough); importing this module adds them to the group, which is why the
@@ -11,6 +11,8 @@ import click
 
 from tasktrack.cli.common import EXIT_FAILURE
 from tasktrack.cli.config_file import client_from, connection_options
+from tasktrack.cli.task_attempts import print_attempts
+from tasktrack.cli.task_logs import print_logs
 from tasktrack.cli.tasks import (
     EXIT_CODES,
     OUTPUTS,
@@ -23,7 +25,7 @@ from tasktrack.cli.tasks import (
 )
 from tasktrack.client import TaskStatus
 
-__all__ = ["rerun", "result", "tasks"]
+__all__ = ["attempts", "logs", "rerun", "result", "tasks"]
 
 
 @tasks.command(epilog=EXIT_CODES)
@@ -73,3 +75,41 @@ def rerun(ctx: click.Context, task_id: str, output: str | None) -> None:
         _print_one(task, output)
     else:
         click.echo(task.id)
+
+
+@tasks.command(epilog=EXIT_CODES)
+@click.argument("task_id", metavar="ID")
+@click.option("--output", "-o", type=OUTPUTS, default="table", show_default=True)
+@connection_options
+@click.pass_context
+@handled
+def attempts(ctx: click.Context, task_id: str, output: str) -> None:
+    """Show every attempt of a task: worker, start, end, duration, outcome, reason.
+
+    \b
+    Example:
+      tasktrack tasks attempts 65a1f0c2e4b0a1b2c3d4e5f6 --output json
+    """
+    with client_from(ctx) as client:
+        print_attempts(client.attempts(_check_id(task_id)), output)
+
+
+@tasks.command(epilog=EXIT_CODES)
+@click.argument("task_id", metavar="ID")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the task ends.")
+@connection_options
+@click.pass_context
+@handled
+def logs(ctx: click.Context, task_id: str, follow: bool) -> None:
+    """Print a task's log: what its handler logged through ctx.logger (and printed, for task
+    types registered with capture_output=True): time, attempt, level, message.
+
+    With --follow, new lines are printed as they are stored; the command ends when the task
+    has ended and every line is printed.
+
+    \b
+    Example:
+      tasktrack tasks logs 65a1f0c2e4b0a1b2c3d4e5f6 --follow
+    """
+    with client_from(ctx) as client:
+        print_logs(client, _check_id(task_id), follow)

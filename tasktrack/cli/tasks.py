@@ -23,7 +23,6 @@ from rich.table import Table
 
 from tasktrack.cli.common import EXIT_FAILURE, EXIT_USAGE, fail
 from tasktrack.cli.config_file import client_from, connection_options
-from tasktrack.cli.task_attempts import print_attempts
 from tasktrack.client import (
     ApiError,
     BadRequest,
@@ -387,20 +386,3 @@ def _echo_stored_result(client: TaskTrackClient, task_id: str) -> None:
 def json_text(value: Any) -> str:
     """A result as the CLI prints it: indented JSON, non-ASCII kept."""
     return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-@tasks.command(epilog=EXIT_CODES)
-@click.argument("task_id", metavar="ID")
-@click.option("--output", "-o", type=OUTPUTS, default="table", show_default=True)
-@connection_options
-@click.pass_context
-@handled
-def attempts(ctx: click.Context, task_id: str, output: str) -> None:
-    """Show every attempt of a task: worker, start, end, duration, outcome, reason.
-
-    \b
-    Example:
-      tasktrack tasks attempts 65a1f0c2e4b0a1b2c3d4e5f6 --output json
-    """
-    with client_from(ctx) as client:
-        print_attempts(client.attempts(_check_id(task_id)), output)

@@ -57,3 +57,8 @@ __all__ = [
     "UnexpectedResponse",
     "WaitTimeout",
 ]
+
+# Per-task logs (issue 13): ``client.logs(id)`` and ``client.follow_logs(id)``.
+from tasktrack.client.logs import LogLine, LogPage
+
+__all__ += ["LogLine", "LogPage"]

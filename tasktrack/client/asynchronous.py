@@ -14,6 +14,7 @@ import httpx
 from tasktrack.client import core, results
 from tasktrack.client.attempts import Attempts, attempts_request, parse_attempts
 from tasktrack.client.core import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, DEFAULT_URL, FilterValue
+from tasktrack.client.logs import LogLine, LogPage, parse_logs, read_logs
 from tasktrack.client.models import Task, TaskPage
 from tasktrack.client.results import TaskDetails, TaskResult
 
@@ -266,3 +267,30 @@ class AsyncTaskTrackClient:
         """
         spec = attempts_request(self._api, task_id, project_id)
         return parse_attempts(await self._send(spec))
+
+    # -- per-task logs (issue 13) -----------------------------------------------------------
+
+    async def logs(
+        self,
+        task_id: str,
+        after: int | None = None,
+        *,
+        limit: int | None = None,
+        wait: float | None = None,
+    ) -> LogPage:
+        """One page of the task's stored log lines after the cursor ``after`` (see
+        :meth:`TaskTrackClient.logs <tasktrack.client.TaskTrackClient.logs>`)."""
+        return parse_logs(await self._send(read_logs(self._api, task_id, after, limit, wait)))
+
+    async def follow_logs(
+        self, task_id: str, after: int | None = None, *, max_wait: float = 30.0
+    ) -> AsyncIterator[LogLine]:
+        """Yield the task's log lines as they are stored, until the task is terminal and
+        every line was yielded."""
+        while True:
+            page = await self.logs(task_id, after, limit=1000, wait=max_wait)
+            for line in page.items:
+                yield line
+            if page.finished:
+                return
+            after = page.next

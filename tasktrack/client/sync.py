@@ -12,6 +12,7 @@ import httpx
 from tasktrack.client import core, results
 from tasktrack.client.attempts import Attempts, attempts_request, parse_attempts
 from tasktrack.client.core import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, DEFAULT_URL, FilterValue
+from tasktrack.client.logs import LogLine, LogPage, parse_logs, read_logs
 from tasktrack.client.models import Task, TaskPage
 from tasktrack.client.results import TaskDetails, TaskResult
 
@@ -258,3 +259,35 @@ class TaskTrackClient:
         """
         spec = attempts_request(self._api, task_id, project_id)
         return parse_attempts(self._send(spec))
+
+    # -- per-task logs (issue 13) -----------------------------------------------------------
+
+    def logs(
+        self,
+        task_id: str,
+        after: int | None = None,
+        *,
+        limit: int | None = None,
+        wait: float | None = None,
+    ) -> LogPage:
+        """One page of the task's stored log lines after the cursor ``after``.
+
+        Args:
+            task_id: The task's ``_id``.
+            after: The ``next`` of an earlier page (None: from the start).
+            limit: At most this many lines (server default 100, at most 1000).
+            wait: Long-poll up to this many seconds for a new line (at most 60).
+        """
+        return parse_logs(self._send(read_logs(self._api, task_id, after, limit, wait)))
+
+    def follow_logs(
+        self, task_id: str, after: int | None = None, *, max_wait: float = 30.0
+    ) -> Iterator[LogLine]:
+        """Yield the task's log lines as they are stored, until the task is terminal and
+        every line was yielded (long-polls ``max_wait`` seconds at a time)."""
+        while True:
+            page = self.logs(task_id, after, limit=1000, wait=max_wait)
+            yield from page.items
+            if page.finished:
+                return
+            after = page.next

@@ -28,6 +28,8 @@ class TaskType:
         max_attempts: runs at most this many times (1 = no retries).
         retry_backoff: seconds before the first retry; doubled on each further retry.
         timeout: seconds an attempt may run before it is stopped and fails; None = no limit.
+        capture_output: also store the handler's stdout/stderr lines in the task's log
+            (levels ``STDOUT``/``STDERR``); ``ctx.logger`` lines are always stored.
     """
 
     name: str
@@ -39,6 +41,7 @@ class TaskType:
     description: str = ""
     #: Checks ``data`` at creation; raises InvalidArgument with a message for the client.
     validate: Callable[[dict[str, Any]], None] | None = None
+    capture_output: bool = False
 
     def initial_total(self, data: dict[str, Any]) -> int:
         """``totalStep`` for a new task with ``data``."""
@@ -76,6 +79,7 @@ class TaskRegistry:
         retry_backoff: float = 1.0,
         timeout: float | None = None,
         validate: Callable[[dict[str, Any]], None] | None = None,
+        capture_output: bool = False,
     ) -> Callable[[F], F]:
         """Decorator: register the function as the handler of ``name``."""
 
@@ -90,6 +94,7 @@ class TaskRegistry:
                     timeout,
                     (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "",
                     validate,
+                    capture_output,
                 )
             )
             return fn

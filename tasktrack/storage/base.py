@@ -10,10 +10,10 @@ the table in :mod:`tasktrack.domain.lifecycle`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
-from tasktrack.domain.history import Attempt, Outcome, TaskResult
+from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.identity import (
     ApiKey,
     Grant,
@@ -24,6 +24,7 @@ from tasktrack.domain.identity import (
 )
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.listing import ListQuery, Page, Scope
+from tasktrack.domain.logs import LogEntry
 from tasktrack.domain.task import Task
 
 
@@ -152,6 +153,26 @@ class TaskStore(Protocol):
         """The task's attempts, oldest first: each ended one (recorded by the move that ended
         it: finish, fail, stop, retry, release, expiry) and the running one, read from the
         task itself. None if the task does not exist or lies outside ``scope``."""
+
+    # -- per-task logs (issue 13) ------------------------------------------------------------
+
+    async def append_logs(
+        self, task_id: str, attempt: int, lines: Sequence[LogEntry], dropped: int = 0
+    ) -> None:
+        """Append a running attempt's log lines to its task, in one transaction.
+
+        ``dropped``: lines the caller already dropped before these (its buffer overflowed);
+        they count into the marker once the cap is reached.
+
+        Messages are cut to LOG_MESSAGE_MAX_CHARS; beyond LOG_LINES_PER_TASK lines per task
+        the oldest are dropped and one marker line (level ``DROPPED``, "… N earlier lines
+        dropped") stands in their place. Lines of a task that no longer exists are dropped.
+        Wakes :meth:`wait_changed` waiters of the task (in this process).
+        """
+        ...
+
+    async def logs(self, task_id: str, after: int = 0, limit: int = 100) -> list[LogLine]:
+        """Up to ``limit`` of the task's stored log lines with ``seq > after``, oldest first."""
         ...
 
 

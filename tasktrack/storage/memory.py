@@ -7,11 +7,11 @@ difference is a failing test rather than a surprise.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tasktrack.domain.history import Attempt, Outcome, TaskResult
+from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.lifecycle import (
     RUNNING,
     Status,
@@ -21,11 +21,13 @@ from tasktrack.domain.lifecycle import (
     transition,
 )
 from tasktrack.domain.listing import FieldFilter, ListQuery, Page, Scope, sort_value
+from tasktrack.domain.logs import LogEntry
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
 from tasktrack.storage.attempts import ended_attempt, ending, with_running
 from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.memory_identity import MemoryIdentityStore
+from tasktrack.storage.memory_logs import MemoryLogs
 from tasktrack.storage.paging import page_from_window
 
 #: Where a cancel request leaves a task: asking again there changes nothing.
@@ -48,6 +50,7 @@ class MemoryTaskStore:
         self._lock = asyncio.Lock()
         self.events = LocalEvents()
         self._results: dict[str, TaskResult] = {}
+        self._logs = MemoryLogs()
 
     async def create(self, task: Task) -> Task:
         async with self._lock:
@@ -229,6 +232,16 @@ class MemoryTaskStore:
         if task is None:
             return None
         return with_running(self._attempts.get(task_id, []), task)
+
+    async def append_logs(
+        self, task_id: str, attempt: int, lines: Sequence[LogEntry], dropped: int = 0
+    ) -> None:
+        if lines and task_id in self._tasks:
+            self._logs.append(task_id, attempt, lines, dropped)
+            self.events.touch(task_id)
+
+    async def logs(self, task_id: str, after: int = 0, limit: int = 100) -> list[LogLine]:
+        return self._logs.read(task_id, after, limit)
 
     # -- helpers -------------------------------------------------------------------------
 

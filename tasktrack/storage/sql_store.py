@@ -8,14 +8,16 @@ with many processes on one database.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
-from tasktrack.domain.history import Attempt, Outcome, TaskResult
+from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.lifecycle import Status, targets
 from tasktrack.domain.listing import ListQuery, Page, Scope
+from tasktrack.domain.logs import LogEntry
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, LeaseLost, NotFound, StorageError
 from tasktrack.storage import lifecycle_sql as lsql
+from tasktrack.storage import logs_sql
 from tasktrack.storage.attempts import ATTEMPT_COLUMNS, attempt_from_row, with_running
 from tasktrack.storage.dialect import Dialect, Move, Row, Statement
 from tasktrack.storage.paging import page_from_window
@@ -221,6 +223,18 @@ class SqlTaskStore:
         if scope is not None and not in_scope(task, scope):
             return None
         return with_running((attempt_from_row(r) for r in ended), task)
+
+    async def append_logs(
+        self, task_id: str, attempt: int, lines: Sequence[LogEntry], dropped: int = 0
+    ) -> None:
+        if not lines:
+            return
+        await self.dialect.write_all(logs_sql.append(task_id, attempt, lines, dropped))
+        self.dialect.touch(task_id)
+
+    async def logs(self, task_id: str, after: int = 0, limit: int = 100) -> list[LogLine]:
+        rows = await self.dialect.lookup_all(logs_sql.read(task_id, after, limit))
+        return [logs_sql.line_from_row(row) for row in rows]
 
 
 class SqlStores:

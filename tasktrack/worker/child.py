@@ -10,9 +10,11 @@ Wire protocol (pickled tuples over a multiprocessing Pipe):
 * parent → child: ``("run", task_id, name, attempt, current, total, data)``,
   ``("cancel", task_id)``, ``("exit",)``
 * child → parent: ``("ready",)``, ``("progress", task_id, current, total)``,
-  ``("result", task_id, kind, message, value)`` with kind ``done``, ``error`` or
-  ``cancelled``; ``value`` is the handler's return value as compact JSON text for ``done``
-  (None when it returned None), else None.
+  ``("logs", task_id, lines, dropped)`` (``lines``: ``LogEntry`` tuples; ``dropped``: lines the
+  child's buffer had to drop before them), ``("result", task_id, kind, message, value)``
+  with kind ``done``, ``error`` or ``cancelled``; ``value`` is the handler's return value
+  as compact JSON text for ``done`` (None when it returned None), else None. A task's
+  last ``logs`` comes before its ``result``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
+from tasktrack.worker.capture import Capture
 from tasktrack.worker.context import TaskCancelled, TaskContext
 from tasktrack.worker.result import ResultRefused, encode_result
 
@@ -67,6 +70,9 @@ class Runner:
         self.ctx: TaskContext | None = None
         self.loop = asyncio.new_event_loop()
         self.async_task: asyncio.Task[Any] | None = None
+        self.capture: Capture | None = None
+        #: Taking a batch and sending it is one step, so batches (and the result) keep order.
+        self.log_lock = threading.Lock()
 
     def send(self, message: tuple[Any, ...]) -> None:
         with self.send_lock:
@@ -88,6 +94,7 @@ class Runner:
                     ctx = self.ctx
                     if ctx is not None:
                         ctx.flush()
+                    self.send_logs()
                     continue
                 message = self.conn.recv()
                 if message[0] == "run":
@@ -126,7 +133,9 @@ class Runner:
         )
         self.ctx = ctx
         try:
-            handler = self.registry.get(name).handler
+            task_type = self.registry.get(name)
+            handler = task_type.handler
+            self._capture(name, task_type.capture_output)
             if inspect.iscoroutinefunction(handler):
                 self.async_task = self.loop.create_task(handler(data, ctx))
                 value = self.loop.run_until_complete(self.async_task)
@@ -140,13 +149,40 @@ class Runner:
         except ResultRefused as exc:
             # The handler ran, but what it returned cannot be kept: an error like any other
             # (retried while attempts remain), with the reason saying why.
-            log.error("task %s (%s) attempt %d: %s", task_id, name, attempt, exc.reason)
+            ctx.logger.error("attempt %d: %s", attempt, exc.reason)
             return "error", exc.reason, None
         except Exception as exc:
-            # The traceback is for the operator's log; the API shows only the message.
-            log.error("task %s (%s) attempt %d failed", task_id, name, attempt, exc_info=exc)
+            # The traceback goes to the task's log (and the worker's stderr); failReason gets
+            # only the message.
+            ctx.logger.error("attempt %d failed", attempt, exc_info=exc)
             return "error", str(exc) or type(exc).__name__, None
         finally:
             ctx.flush()
+            self._end_capture()
             self.ctx = None
             self.async_task = None
+
+    # -- the task's log (see tasktrack.worker.capture) ----------------------------------------
+
+    def _capture(self, name: str, output: bool) -> None:
+        self.capture = Capture(f"tasktrack.task.{name}", output)
+        self.capture.start()
+
+    def _end_capture(self) -> None:
+        capture = self.capture
+        if capture is not None:
+            capture.stop()
+            while self.send_logs():
+                pass
+            self.capture = None
+
+    def send_logs(self) -> bool:
+        """Send a batch of the running task's waiting lines; False when none were waiting."""
+        capture, ctx = self.capture, self.ctx
+        if capture is None or ctx is None:
+            return False
+        with self.log_lock:
+            lines, dropped = capture.buffer.take()
+            if lines or dropped:
+                self.send(("logs", ctx.task_id, [tuple(line) for line in lines], dropped))
+        return bool(lines)

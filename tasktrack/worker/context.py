@@ -28,7 +28,8 @@ class TaskContext:
         task_id: the task's ``_id``.
         name: the task type.
         attempt: 1 for the first run, 2 for the first retry, and so on.
-        logger: a logger named ``tasktrack.task.<name>`` carrying the task id.
+        logger: a logger named ``tasktrack.task.<name>`` carrying the task id; its lines are
+            stored in the task's log (``GET /tasks/{id}/logs``) with level and time.
     """
 
     def __init__(
@@ -45,7 +46,7 @@ class TaskContext:
         self.name = name
         self.attempt = attempt
         self.logger = logging.LoggerAdapter(
-            logging.getLogger(f"tasktrack.task.{name}"), {"task_id": task_id}
+            logging.getLogger(f"tasktrack.task.{name}"), {"task_id": task_id, "attempt": attempt}
         )
         self._current = current_step
         self._total = total_step

@@ -114,5 +114,10 @@ class Monitor:
 
     async def _reap(self) -> None:
         for task in await self._store.expire_leases(self._clock(), LOST_REASON):
-            log.warning("recovered task %s from a lost worker: now %s", task.id, task.status.value)
+            log.warning(
+                "task %s attempt %d: recovered from a lost worker: now %s",
+                task.id,
+                task.attempts,
+                task.status.value,
+            )
         await asyncio.sleep(self._options.reaper_interval)

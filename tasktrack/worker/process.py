@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -21,6 +22,8 @@ _MP = multiprocessing.get_context("spawn")
 START_TIMEOUT = 60.0
 
 ProgressCallback = Callable[[int, int], None]
+#: Gets a batch of the handler's log lines (LogEntry tuples) and how many were dropped before.
+LogsCallback = Callable[[list[tuple[float, str, str]], int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,7 @@ class ChildProcess:
         self._ready: asyncio.Future[None] | None = None
         self._result: asyncio.Future[Outcome] | None = None
         self._progress: ProgressCallback | None = None
+        self._logs: LogsCallback | None = None
         self._task_id: str | None = None
         self._killed = False
 
@@ -81,12 +85,14 @@ class ChildProcess:
         total: int,
         data: dict[str, Any],
         on_progress: ProgressCallback,
+        on_logs: LogsCallback | None = None,
     ) -> Outcome:
         """Run one task in the child; returns when it ends (or the child is killed)."""
         if self._conn is None or self.busy:
             raise RuntimeError("child process is not idle")
         self._task_id = task_id
         self._progress = on_progress
+        self._logs = on_logs
         self._result = asyncio.get_running_loop().create_future()
         try:
             self._conn.send(("run", task_id, name, attempt, current, total, data))
@@ -94,6 +100,7 @@ class ChildProcess:
         finally:
             self._task_id = None
             self._progress = None
+            self._logs = None
             self._result = None
 
     def cancel(self, task_id: str) -> None:
@@ -132,6 +139,9 @@ class ChildProcess:
         if conn is None:
             return
         try:
+            # Some loops (uvloop) make a watched fd non-blocking; a message larger than the
+            # pipe's buffer (a batch of log lines) must then still be read whole.
+            os.set_blocking(conn.fileno(), True)
             while conn.poll():
                 self._dispatch(conn.recv())
         except (EOFError, OSError):
@@ -146,6 +156,8 @@ class ChildProcess:
             self._ready.set_result(None)
         elif kind == "progress" and message[1] == self._task_id and self._progress:
             self._progress(message[2], message[3])
+        elif kind == "logs" and message[1] == self._task_id and self._logs:
+            self._logs(message[2], message[3])
         elif kind == "result" and message[1] == self._task_id:
             if self._result is not None and not self._result.done():
                 self._result.set_result(Outcome(*message[2:5]))

@@ -24,6 +24,7 @@ from tasktrack.storage.base import TaskStore
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.process import ChildProcess, Outcome
 from tasktrack.worker.settle import settle
+from tasktrack.worker.task_log import TaskLogger, TaskLogWriter
 
 log = logging.getLogger("tasktrack.worker")
 
@@ -73,6 +74,12 @@ class Run:
         self._kill_timer: asyncio.TimerHandle | None = None
         self._lease_timer: asyncio.TimerHandle | None = None
         self._lease_deadline = leased_at + ctx.options.lease_seconds
+        #: The handler's log lines, on their way to the store (and the worker's stderr).
+        self.task_log = TaskLogWriter(
+            ctx.store, task.id, task.name, task.attempts, ctx.options.progress_interval
+        )
+        #: The worker's own lines about this attempt, prefixed with the task id and attempt.
+        self.log = TaskLogger(log, task.id, task.attempts)
         RUNNING.inc()
 
     @property
@@ -91,15 +98,14 @@ class Run:
             # the next claim can share one commit.
             self.end()
             self._count(outcome, time.monotonic() - started)
+            await self.task_log.flush()
             await self._conclude(outcome)
         except Exception:
-            log.exception(
-                "settling task %s failed; its lease will expire and it will be recovered",
-                self.task.id,
-            )
+            self.log.exception("settling failed; its lease will expire and it will be recovered")
         finally:
             if self._writer is not None:
                 self._writer.cancel()
+            self.task_log.cancel()
             self.end()
 
     def end(self) -> None:
@@ -130,7 +136,14 @@ class Run:
     async def _child_run(self) -> Outcome:
         t = self.task
         return await self.child.run(
-            t.id, t.name, t.attempts, t.current_step, t.total_step, t.data, self.on_progress
+            t.id,
+            t.name,
+            t.attempts,
+            t.current_step,
+            t.total_step,
+            t.data,
+            self.on_progress,
+            on_logs=self.task_log.add,
         )
 
     def _count(self, outcome: Outcome, seconds: float) -> None:
@@ -150,7 +163,7 @@ class Run:
     async def _give_back_task(self) -> None:
         with contextlib.suppress(LeaseLost):
             await self._ctx.store.release(self.task.id, self.task.attempts, self._ctx.clock())
-            log.info("task %s requeued at shutdown", self.task.id)
+            self.log.info("requeued at shutdown")
 
     # -- what the store tells us --------------------------------------------------------------
 
@@ -185,9 +198,7 @@ class Run:
             self.lost = True
             return
         if not self.lost:
-            log.warning(
-                "task %s attempt %d lost its lease; stopping it", self.task.id, self.task.attempts
-            )
+            self.log.warning("lost its lease; stopping it")
             self.lost = True
             self.child.kill()
 
@@ -197,11 +208,9 @@ class Run:
         # reaper recovers the task.
         if not self.live or self.lost:
             return
-        log.warning(
-            "task %s attempt %d: its lease was not renewed for %.1fs; stopping it "
+        self.log.warning(
+            "its lease was not renewed for %.1fs; stopping it "
             "(no outcome written; the task will be recovered when its lease is reaped)",
-            self.task.id,
-            self.task.attempts,
             self._ctx.options.lease_seconds,
         )
         self.lost = True
@@ -220,10 +229,8 @@ class Run:
 
     def _grace_over(self) -> None:
         if self.live:
-            log.warning(
-                "task %s ignored its cancel request for %.0fs; stopping it",
-                self.task.id,
-                self._ctx.options.cancel_grace,
+            self.log.warning(
+                "ignored its cancel request for %.0fs; stopping it", self._ctx.options.cancel_grace
             )
             self.child.kill()
 
@@ -249,7 +256,7 @@ class Run:
         try:
             await self.flush_progress()
         except Exception:  # a later write carries the newer progress
-            log.warning("progress write of task %s failed", self.task.id, exc_info=True)
+            self.log.warning("progress write failed", exc_info=True)
 
     async def flush_progress(self) -> None:
         """Write progress not yet written."""

@@ -79,7 +79,9 @@ def assert_one_error_line(result: subprocess.CompletedProcess[str], code: int) -
     return result.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["submit"], ["get"], ["list"], ["cancel"], ["watch"]])
+@pytest.mark.parametrize(
+    "command", [[], ["submit"], ["get"], ["list"], ["cancel"], ["watch"], ["logs"]]
+)
 def test_every_command_has_help_with_an_example_and_the_exit_codes(
     cli: Cli, command: list[str]
 ) -> None:

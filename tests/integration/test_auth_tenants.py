@@ -307,3 +307,39 @@ def test_attempts_need_credentials(world: World) -> None:
         response = world.http.get(path, headers={**JSON, **headers})
         assert response.status_code == 401
         assert response.json()["code"] == 401
+
+
+# --- GET /tasks/{taskId}/logs (issue 13) -------------------------------------------------------
+
+
+@matrix
+def test_logs_of_foreign_tasks_look_missing(world: World, org: str, kind: str) -> None:
+    own = world.request("GET", f"/tasks/{world.tasks[org]}/logs", org, kind)
+    assert own.status_code == 200, own.text
+    assert own.json()["items"] == []
+    foreign_id = world.tasks[world.other(org)]
+    foreign = world.request("GET", f"/tasks/{foreign_id}/logs", org, kind, {"wait": "1"})
+    missing_id = "0" * 23 + "1"
+    missing = world.request("GET", f"/tasks/{missing_id}/logs", org, kind, {"wait": "1"})
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.headers["content-type"] == missing.headers["content-type"]
+    assert comparable(foreign, foreign_id) == comparable(missing, missing_id)
+
+
+@pytest.mark.parametrize("kind", ["read_only_header", "read_only_query", "read_only_bearer"])
+def test_read_only_credentials_read_logs(world: World, kind: str) -> None:
+    org = ORGS[0]
+    response = world.request("GET", f"/tasks/{world.tasks[org]}/logs", org, kind)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-API-Key": "tt_nope"}, {"Authorization": "Bearer nope"}],
+    ids=["none", "bad-key", "bad-bearer"],
+)
+def test_logs_need_credentials(world: World, headers: dict[str, str]) -> None:
+    path = f"{PREFIX}/tasks/{world.tasks[ORGS[0]]}/logs"
+    response = world.http.get(path, headers={**JSON, **headers})
+    assert response.status_code == 401
+    assert response.json()["code"] == 401

@@ -201,6 +201,8 @@ def _steer(case: schemathesis.Case[Any], seeded: Seeded) -> dict[str, str]:
     wait = query.get("wait")
     if isinstance(wait, int | float) and not isinstance(wait, bool) and wait > 0.05:
         query["wait"] = 0.05  # documented up to 60 s; a long poll would only slow the run
+    if isinstance(wait, str) and wait.replace(".", "", 1).isdigit() and float(wait) > 0.05:
+        query["wait"] = "0.05"  # the same, for the coverage phase's values sent as text
     # OpenAPI ignores a header parameter named Accept, so the generator never varies it.
     fingerprint = repr((case.path_parameters, case.query, case.headers, case.body)).encode()
     accept = ACCEPTS[zlib.crc32(fingerprint) % len(ACCEPTS)]

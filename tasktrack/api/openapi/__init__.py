@@ -27,6 +27,7 @@ from tasktrack.api.openapi.common import (
     JsonObject,
     ref,
 )
+from tasktrack.api.openapi.logs import log_paths
 from tasktrack.api.openapi.parameters import component_parameters
 from tasktrack.api.openapi.paths import other_paths, task_paths
 from tasktrack.api.openapi.responses import COMPONENT_HEADERS, component_responses
@@ -58,6 +59,7 @@ def build_document(registry: TaskRegistry) -> JsonObject:
             }
     paths.update(other_paths())
     paths.update(attempt_paths())  # issue 13
+    paths.update(log_paths())  # issue 13
     return {
         "openapi": "3.1.0",
         "info": {

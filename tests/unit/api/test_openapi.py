@@ -162,6 +162,7 @@ def test_task_routes_are_under_both_prefixes(document: dict[str, Any]) -> None:
     task_paths = {"/tasks", "/tasks/{taskId}", "/tasks/{taskId}/cancel", "/events"}
     task_paths |= {"/tasks/{taskId}/result", "/tasks/{taskId}/details", "/tasks/{taskId}/rerun"}
     task_paths |= {"/tasks/{taskId}/attempts"}  # issue 13
+    task_paths |= {"/tasks/{taskId}/logs"}
     for prefix in PREFIXES:
         for path in task_paths:
             assert prefix + path in document["paths"]
