@@ -12,13 +12,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from tasktrack.domain.durations import parse_duration
 from tasktrack.service.tokens import DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL
 
 DEFAULT_DATABASE_URL = "sqlite:///data/tasktrack.db"
 #: Prefix of every setting's environment variable: ``TASKTRACK_<FIELD NAME IN CAPITALS>``.
 ENV_PREFIX = "TASKTRACK_"
 #: Settings that must not be negative.
-NOT_NEGATIVE = ("api_key_cache_seconds", "auth_failures_per_minute")
+NOT_NEGATIVE = (
+    "api_key_cache_seconds",
+    "auth_failures_per_minute",
+    "retention_done",
+    "retention_error",
+    "retention_cancelled",
+)
+#: Settings given as durations: seconds, or a number with a unit (``30m``, ``12h``, ``7d``).
+DURATIONS = ("retention_done", "retention_error", "retention_cancelled", "prune_interval")
+_DAY = 86400.0
 #: Settings that must be greater than zero.
 POSITIVE = (
     "lease_seconds",
@@ -26,6 +36,8 @@ POSITIVE = (
     "reaper_interval",
     "access_token_ttl",
     "refresh_token_ttl",
+    "prune_interval",
+    "prune_batch",
 )
 
 
@@ -70,6 +82,14 @@ class Settings:
     reaper_interval: float = 5.0
     cancel_grace: float = 10.0
     shutdown_timeout: float = 30.0
+    #: Retention: finished tasks (with their results, attempts and logs) are deleted this
+    #: long after they finished, per status, in seconds (0: keep forever). Workers prune.
+    retention_done: float = 7 * _DAY
+    retention_error: float = 30 * _DAY
+    retention_cancelled: float = 7 * _DAY
+    #: How often a worker looks for tasks past retention, and most rows one delete takes.
+    prune_interval: float = 60.0
+    prune_batch: int = 500
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -125,6 +145,11 @@ def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _convert(name: str, kind: Any, raw: str) -> Any:
+    if name in DURATIONS:
+        try:
+            return parse_duration(raw)
+        except ValueError as exc:
+            raise ValueError(f"{env_name(name)}: {exc}") from None
     if kind in ("int", int):
         try:
             return int(raw)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from tasktrack.domain.lifecycle import Status, targets
+from tasktrack.domain.lifecycle import TERMINAL, Status, targets
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, LeaseLost, NotFound, StorageError
 from tasktrack.storage import lifecycle_sql as lsql
+from tasktrack.storage import retention_sql as rsql
 from tasktrack.storage.dialect import Dialect, Row, Statement
 from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.rows import exact_time, insert_task, task_from_row, task_to_row
@@ -178,6 +179,36 @@ class SqlTaskStore:
 
     async def close(self) -> None:
         return None
+
+    # -- retention (issue 13) ------------------------------------------------------------
+
+    async def delete(self, task_id: str, scope: Scope) -> Task:
+        row = await self.dialect.write_first([rsql.delete_one(task_id, scope)])
+        if row is not None:
+            return task_from_row(row)
+        task = await self.get(task_id, scope)  # nothing deleted: missing, or not finished
+        if task is None:
+            raise NotFound(f"Task {task_id} not found")
+        raise Conflict(
+            f"Task {task_id} is {task.status.value}: only a finished task can be deleted"
+        )
+
+    async def prune(self, status: Status, finished_before: float, limit: int) -> int:
+        _check_terminal(status)
+        if limit < 1:
+            return 0
+        deleted = await self.dialect.delete_exclusive(rsql.prune(status, finished_before, limit))
+        return deleted or 0
+
+    async def count_finished(self, status: Status, finished_before: float) -> int:
+        _check_terminal(status)
+        rows = await self.dialect.scan_all(rsql.count(status, finished_before))
+        return int(rows[0][0]) if rows else 0
+
+
+def _check_terminal(status: Status) -> None:
+    if status not in TERMINAL:
+        raise ValueError(f"only finished tasks are pruned, not {status.value}")
 
 
 class SqlStores:
