@@ -32,6 +32,7 @@ from tasktrack.api.problems import problem
 from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitMiddleware, RateLimitPolicy
 from tasktrack.api.routes.auth import auth_routes
 from tasktrack.api.routes.events import event_routes
+from tasktrack.api.routes.retention import retention_routes
 from tasktrack.api.routes.tasks import task_routes
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
@@ -117,6 +118,7 @@ def _routes(document: bytes) -> list[BaseRoute]:
         *auth_routes(),  # the OAuth 2.0 token and revocation endpoints
         *event_routes(PREFIXES),  # the dashboard's change stream
         *web_routes(),  # the dashboard's page and assets
+        *retention_routes(PREFIXES),  # DELETE /tasks/{taskId}
     ]
 
 
