@@ -87,9 +87,11 @@ class Settings:
     retention_done: float = 7 * _DAY
     retention_error: float = 30 * _DAY
     retention_cancelled: float = 7 * _DAY
-    #: How often a worker looks for tasks past retention, and most rows one delete takes.
+    #: How often a worker looks for tasks past retention, and most rows one delete takes:
+    #: on SQLite a batch holds the one writer ~40 µs a task (with its child rows), so 200
+    #: keeps the wait of a claim or API write behind it near 10 ms.
     prune_interval: float = 60.0
-    prune_batch: int = 500
+    prune_batch: int = 200
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

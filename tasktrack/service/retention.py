@@ -32,7 +32,7 @@ class RetentionPolicy:
     """Seconds each finished status is kept (0: forever), and the rows per transaction."""
 
     ages: Mapping[Status, float] = field(default_factory=dict)
-    batch: int = 500
+    batch: int = 200
     #: Pause between two batches, so waiting writes get the database in between.
     pause: float = 0.01
 

@@ -4,7 +4,7 @@ that worker drains new tasks and the API serves, and nothing stalls.
 The server is the real ``tasktrack serve`` (API and worker in one process, the worker's
 pruner among its monitor loops). The finished tasks (each with an attempt row, so the cascade
 does real work) are bulk-inserted straight into its database after it started, already past
-retention; its next sweep (``TASKTRACK_PRUNE_INTERVAL=1``) deletes them in batches of 500.
+retention; its next sweep (``TASKTRACK_PRUNE_INTERVAL=1``) deletes them in batches of 200 (the default).
 Meanwhile two client threads measure every API request (creates and reads) and every new
 task's end-to-end time (created -> done, which includes its claim). Stated bound: no API
 request over :data:`REQUEST_BOUND` and no task over :data:`TASK_BOUND` while pruning runs

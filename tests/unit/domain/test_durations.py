@@ -51,7 +51,7 @@ def test_retention_settings_default_to_production_values_and_take_durations() ->
         30 * 86400,
         7 * 86400,
     )
-    assert (defaults.prune_interval, defaults.prune_batch) == (60, 500)
+    assert (defaults.prune_interval, defaults.prune_batch) == (60, 200)
     env = {
         "TASKTRACK_RETENTION_DONE": "12h",
         "TASKTRACK_RETENTION_ERROR": "0",
