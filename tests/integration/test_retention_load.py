@@ -4,8 +4,8 @@ that worker drains new tasks and the API serves, and nothing stalls.
 The server is the real ``tasktrack serve`` (API and worker in one process, the worker's
 pruner among its monitor loops). The finished tasks (each with an attempt row, so the cascade
 does real work) are bulk-inserted straight into its database after it started, already past
-retention; its next sweep (``TASKTRACK_PRUNE_INTERVAL=1``) deletes them in batches of 200 (the default).
-Meanwhile two client threads measure every API request (creates and reads) and every new
+retention; its next sweep (``TASKTRACK_PRUNE_INTERVAL=1``) deletes them in batches of 200 (the
+default). Meanwhile two client threads measure every API request (creates and reads) and every new
 task's end-to-end time (created -> done, which includes its claim). Stated bound: no API
 request over :data:`REQUEST_BOUND` and no task over :data:`TASK_BOUND` while pruning runs
 (generous for a 2-core machine shared with other test runs; a batch holds the database's
@@ -55,7 +55,7 @@ def old_rows(server: Server, count: int, first: int = 0) -> tuple[list[Any], lis
         status = FINISHED[i % 3]
         at = ended + i / 1000
         tasks.append((
-            task_id, server.org_id, None, "old.job", '{"i": %d}' % i, status, 1, 1,
+            task_id, server.org_id, None, "old.job", f'{{"i": {i}}}', status, 1, 1,
             "boom" if status == "error" else "", at - 1, at, int(at - 2), int(at),
             server.user_id, server.user_id, 1, 1, at - 2, None, None, 3, None,
         ))  # fmt: skip

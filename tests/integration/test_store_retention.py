@@ -182,3 +182,23 @@ async def test_prune_reads_the_finished_index_on_postgres(pg_url: str) -> None:
             plan = "\n".join(row[0] for row in await cursor.fetchall())
             assert "tasks_finished" in plan, plan
             assert "Seq Scan" not in plan, plan
+
+
+async def test_one_pruner_at_a_time_on_postgres(pg_url: str) -> None:
+    """While another connection holds the prune lock, a prune deletes nothing and returns at
+    once (no waiting); once it is released, the prune goes ahead."""
+    import psycopg
+
+    from tasktrack.storage.postgres.dialect import PRUNE_LOCK
+
+    stores = await open_stores(pg_url)
+    try:
+        await finished(stores.tasks, Status.DONE, NOW)
+        async with await psycopg.AsyncConnection.connect(pg_url) as other:
+            async with other.transaction():
+                await other.execute("SELECT pg_advisory_xact_lock(%s)", (PRUNE_LOCK,))
+                assert await stores.tasks.prune(Status.DONE, NOW + 1, 10) == 0
+                assert await stores.tasks.count_finished(Status.DONE, NOW + 1) == 1
+        assert await stores.tasks.prune(Status.DONE, NOW + 1, 10) == 1
+    finally:
+        await stores.close()
