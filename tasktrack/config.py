@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from tasktrack.domain.durations import parse_duration
 from tasktrack.service.tokens import DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, SigningKeys
 
 DEFAULT_DATABASE_URL = "sqlite:///data/tasktrack.db"
@@ -21,7 +22,17 @@ ENV_PREFIX = "TASKTRACK_"
 #: Shortest signing key accepted from the environment (32 characters: 192+ bits if random).
 MIN_SECRET_KEY = 32
 #: Settings that must not be negative.
-NOT_NEGATIVE = ("api_key_cache_seconds", "auth_failures_per_minute", "limit_concurrency")
+NOT_NEGATIVE = (
+    "api_key_cache_seconds",
+    "auth_failures_per_minute",
+    "limit_concurrency",
+    "retention_done",
+    "retention_error",
+    "retention_cancelled",
+)
+#: Settings given as durations: seconds, or a number with a unit (``30m``, ``12h``, ``7d``).
+DURATIONS = ("retention_done", "retention_error", "retention_cancelled", "prune_interval")
+_DAY = 86400.0
 #: Settings that must be greater than zero.
 POSITIVE = (
     "lease_seconds",
@@ -31,6 +42,8 @@ POSITIVE = (
     "refresh_token_ttl",
     "header_timeout",
     "keep_alive_timeout",
+    "prune_interval",
+    "prune_batch",
 )
 
 
@@ -90,6 +103,16 @@ class Settings:
     reaper_interval: float = 5.0
     cancel_grace: float = 10.0
     shutdown_timeout: float = 30.0
+    #: Retention: finished tasks (with their results, attempts and logs) are deleted this
+    #: long after they finished, per status, in seconds (0: keep forever). Workers prune.
+    retention_done: float = 7 * _DAY
+    retention_error: float = 30 * _DAY
+    retention_cancelled: float = 7 * _DAY
+    #: How often a worker looks for tasks past retention, and most rows one delete takes:
+    #: on SQLite a batch holds the one writer ~40 µs a task (with its child rows), so 200
+    #: keeps the wait of a claim or API write behind it near 10 ms.
+    prune_interval: float = 60.0
+    prune_batch: int = 200
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -167,6 +190,11 @@ def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _convert(name: str, kind: Any, raw: str) -> Any:
+    if name in DURATIONS:
+        try:
+            return parse_duration(raw)
+        except ValueError as exc:
+            raise ValueError(f"{env_name(name)}: {exc}") from None
     if kind in ("int", int):
         try:
             return int(raw)

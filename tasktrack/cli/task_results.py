@@ -25,7 +25,7 @@ from tasktrack.cli.tasks import (
 )
 from tasktrack.client import TaskStatus
 
-__all__ = ["attempts", "logs", "rerun", "result", "tasks"]
+__all__ = ["attempts", "logs", "prune", "rerun", "result", "tasks"]
 
 
 @tasks.command(epilog=EXIT_CODES)
@@ -113,3 +113,30 @@ def logs(ctx: click.Context, task_id: str, follow: bool) -> None:
     """
     with client_from(ctx) as client:
         print_logs(client, _check_id(task_id), follow)
+
+
+@tasks.command()
+@click.option("--older-than", metavar="D", help="Finished more than D ago (7d, 12h, 30m, or s).")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(["done", "error", "cancelled"]),
+    help="Only this status (repeatable; default: all three).",
+)
+@click.option("--dry-run", is_flag=True, help="Print how many would go, per status; delete none.")
+@click.option("--database-url", help="[env: TASKTRACK_DATABASE_URL]")
+def prune(
+    older_than: str | None, statuses: tuple[str, ...], dry_run: bool, database_url: str | None
+) -> None:
+    """Delete finished tasks (with results, attempts, logs) past retention. Server side: opens
+    the database itself, like `tasktrack db`; without --older-than the TASKTRACK_RETENTION_*
+    ages apply (0: keep). Runs in small batches beside live servers and workers.
+
+    \b
+    Example:
+      tasktrack tasks prune --older-than 30d --status error --dry-run
+    """
+    from tasktrack.cli.prune import prune_tasks  # settings and storage: only for this command
+
+    prune_tasks(older_than, statuses, dry_run, database_url)

@@ -294,3 +294,15 @@ class AsyncTaskTrackClient:
             if page.finished:
                 return
             after = page.next
+
+    async def delete(self, task_id: str, *, project_id: str | None = None) -> None:
+        """Delete a finished task with its result, attempts and logs.
+
+        Raises :class:`~tasktrack.client.errors.Conflict` while it is not finished,
+        :class:`~tasktrack.client.errors.NotFound` if there is no such task.
+
+        Args:
+            task_id: The task's ``_id``.
+            project_id: Only find it within this project.
+        """
+        core.check(await self._send(self._api.delete_task(task_id, project_id)))

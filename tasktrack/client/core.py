@@ -41,7 +41,7 @@ T = TypeVar("T")
 class RequestSpec:
     """One request, independent of any transport."""
 
-    method: Literal["GET", "POST"]
+    method: Literal["GET", "POST", "DELETE"]
     path: str
     params: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
@@ -143,6 +143,10 @@ class Api:
     def cancel_task(self, task_id: str, project_id: str | None = None) -> RequestSpec:
         """``POST /tasks/{id}/cancel``."""
         return RequestSpec("POST", self._path(task_id, "cancel"), _project(project_id))
+
+    def delete_task(self, task_id: str, project_id: str | None = None) -> RequestSpec:
+        """``DELETE /tasks/{id}`` (a finished task)."""
+        return RequestSpec("DELETE", self._path(task_id), _project(project_id))
 
     def request(self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec) -> httpx.Request:
         """The ``httpx`` request for ``spec`` (both client kinds build requests alike)."""

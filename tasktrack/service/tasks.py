@@ -139,6 +139,16 @@ class TaskService:
             raise InvalidArgument("projectId must be 24 lowercase hex characters")
         return Scope(principal.org_id, project_id)
 
+    async def delete(
+        self, principal: Principal, task_id: str, project_id: str | None = None
+    ) -> Task:
+        """Delete one of the caller's finished tasks with its result, attempts and logs;
+        returns it as it was. Forbidden for read-only credentials, NotFound for a missing or
+        another organisation's task, Conflict while it is not finished (issue 13)."""
+        _require_write(principal)
+        _check_id(task_id)
+        return await self.store.delete(task_id, self.scope(principal, project_id))
+
 
 def _check_id(task_id: str) -> None:
     if not is_valid_id(task_id):

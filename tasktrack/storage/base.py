@@ -173,6 +173,29 @@ class TaskStore(Protocol):
 
     async def logs(self, task_id: str, after: int = 0, limit: int = 100) -> list[LogLine]:
         """Up to ``limit`` of the task's stored log lines with ``seq > after``, oldest first."""
+
+    # -- retention (issue 13) ------------------------------------------------------------
+
+    async def delete(self, task_id: str, scope: Scope) -> Task:
+        """Delete a finished task with its result, attempts and logs; returns it as it was.
+
+        Raises NotFound outside scope (or missing), Conflict while it is not finished.
+        """
+        ...
+
+    async def prune(self, status: Status, finished_before: float, limit: int) -> int:
+        """Delete at most ``limit`` of the oldest tasks of the terminal ``status`` that
+        finished before ``finished_before`` (Unix seconds), in one short transaction;
+        returns how many went. Across organisations (an administrative operation).
+
+        One pruner at a time: where several processes share a database (PostgreSQL), a
+        call returns 0 at once while another process's prune is in progress.
+        """
+        ...
+
+    async def count_finished(self, status: Status, finished_before: float) -> int:
+        """How many tasks of the terminal ``status`` finished before ``finished_before``
+        (what :meth:`prune` would delete without a limit)."""
         ...
 
 

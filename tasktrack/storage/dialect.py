@@ -104,3 +104,8 @@ class Dialect(Protocol):
     async def wait_changed(self, task_ids: Collection[str], timeout: float) -> None:
         """See :meth:`~tasktrack.storage.base.TaskStore.wait_changed`."""
         ...
+
+    async def delete_exclusive(self, statement: Statement) -> int | None:
+        """Run a DELETE as the only pruner of the database; the rows it deleted, or None
+        at once when another connection's prune holds the pruning lock."""
+        ...

@@ -289,6 +289,45 @@ class MemoryTaskStore:
         self.events.notify([new])
         return new
 
+    # -- retention (issue 13) ------------------------------------------------------------
+
+    async def delete(self, task_id: str, scope: Scope) -> Task:
+        async with self._lock:
+            task = await self.get(task_id, scope)
+            if task is None:
+                raise NotFound(f"Task {task_id} not found")
+            if not is_terminal(task.status):
+                raise Conflict(
+                    f"Task {task_id} is {task.status.value}: only a finished task can be deleted"
+                )
+            return self._forget(task_id)
+
+    def _forget(self, task_id: str) -> Task:
+        """Drop a task with what it left behind (the SQL stores' ON DELETE CASCADE)."""
+        self._results.pop(task_id, None)
+        self._attempts.pop(task_id, None)
+        self._logs.forget(task_id)
+        return self._tasks.pop(task_id)
+
+    async def prune(self, status: Status, finished_before: float, limit: int) -> int:
+        async with self._lock:
+            oldest = sorted(self._prunable(status, finished_before), key=_finished_key)
+            for task in oldest[: max(limit, 0)]:
+                self._forget(task.id)
+            return min(len(oldest), max(limit, 0))
+
+    async def count_finished(self, status: Status, finished_before: float) -> int:
+        return len(self._prunable(status, finished_before))
+
+    def _prunable(self, status: Status, finished_before: float) -> list[Task]:
+        if not is_terminal(status):
+            raise ValueError(f"only finished tasks are pruned, not {status.value}")
+        return [
+            t
+            for t in self._tasks.values()
+            if t.status is status and _finished_key(t) < finished_before
+        ]
+
 
 class _Directed:
     """A sort value that compares in its key's direction (for mixed asc/desc sorts)."""
@@ -306,6 +345,10 @@ class _Directed:
 
     def __gt__(self, other: _Directed) -> bool:
         return other < self
+
+
+def _finished_key(task: Task) -> float:
+    return -1.0 if task.last_finished_at is None else task.last_finished_at.timestamp()
 
 
 def _in_scope(task: Task, scope: Scope) -> bool:

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
-from tasktrack.domain.lifecycle import Status, targets
+from tasktrack.domain.lifecycle import TERMINAL, Status, targets
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.logs import LogEntry
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, LeaseLost, NotFound, StorageError
 from tasktrack.storage import lifecycle_sql as lsql
 from tasktrack.storage import logs_sql
+from tasktrack.storage import retention_sql as rsql
 from tasktrack.storage.attempts import ATTEMPT_COLUMNS, attempt_from_row, with_running
 from tasktrack.storage.dialect import Dialect, Move, Row, Statement
 from tasktrack.storage.paging import page_from_window
@@ -235,6 +236,36 @@ class SqlTaskStore:
     async def logs(self, task_id: str, after: int = 0, limit: int = 100) -> list[LogLine]:
         rows = await self.dialect.lookup_all(logs_sql.read(task_id, after, limit))
         return [logs_sql.line_from_row(row) for row in rows]
+
+    # -- retention (issue 13) ------------------------------------------------------------
+
+    async def delete(self, task_id: str, scope: Scope) -> Task:
+        row = await self.dialect.write_first([rsql.delete_one(task_id, scope)])
+        if row is not None:
+            return task_from_row(row)
+        task = await self.get(task_id, scope)  # nothing deleted: missing, or not finished
+        if task is None:
+            raise NotFound(f"Task {task_id} not found")
+        raise Conflict(
+            f"Task {task_id} is {task.status.value}: only a finished task can be deleted"
+        )
+
+    async def prune(self, status: Status, finished_before: float, limit: int) -> int:
+        _check_terminal(status)
+        if limit < 1:
+            return 0
+        deleted = await self.dialect.delete_exclusive(rsql.prune(status, finished_before, limit))
+        return deleted or 0
+
+    async def count_finished(self, status: Status, finished_before: float) -> int:
+        _check_terminal(status)
+        rows = await self.dialect.scan_all(rsql.count(status, finished_before))
+        return int(rows[0][0]) if rows else 0
+
+
+def _check_terminal(status: Status) -> None:
+    if status not in TERMINAL:
+        raise ValueError(f"only finished tasks are pruned, not {status.value}")
 
 
 class SqlStores:

@@ -8,7 +8,9 @@ Three supervised loops (see :mod:`tasktrack.worker.supervise`):
 * **cancel watch**: notices cancel requests of running tasks, at once where the store
   pushes changes (PostgreSQL), else within ``poll_interval`` (a cheap read, not a write);
 * **reaper**: every ``reaper_interval``, recovers tasks whose lease lapsed (their worker
-  died), whoever ran them.
+  died), whoever ran them;
+* **pruner**: every ``prune_interval``, deletes finished tasks past their retention age, in
+  small batches (:mod:`tasktrack.service.retention`; one pruner at a time on PostgreSQL).
 
 What a status means for an attempt is decided by the :class:`~tasktrack.worker.run.Run`.
 """
@@ -19,6 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 
+from tasktrack.service.retention import Pruner
 from tasktrack.storage.base import TaskStore
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.run import Run
@@ -46,6 +49,7 @@ class Monitor:
         self._worker_id = worker_id
         self._runs = runs
         self._started = asyncio.Event()
+        self._pruner = Pruner(store, options.retention(), clock)
 
     def run_started(self) -> None:
         """A new run began: the cancel watch includes it from now on."""
@@ -53,7 +57,12 @@ class Monitor:
 
     def start(self) -> list[asyncio.Task[None]]:
         """Start the loops; they run until cancelled."""
-        loops = (("heartbeat", self._beat), ("cancel watch", self._watch), ("reaper", self._reap))
+        loops = (
+            ("heartbeat", self._beat),
+            ("cancel watch", self._watch),
+            ("reaper", self._reap),
+            ("pruner", self._prune),
+        )
         return [asyncio.create_task(forever(name, step)) for name, step in loops]
 
     # -- heartbeat -------------------------------------------------------------------------
@@ -121,3 +130,12 @@ class Monitor:
                 task.status.value,
             )
         await asyncio.sleep(self._options.reaper_interval)
+
+    # -- pruner (retention) ------------------------------------------------------------------
+
+    async def _prune(self) -> None:
+        swept = await self._pruner.sweep()
+        if any(swept.values()):
+            counts = ", ".join(f"{n} {s.value}" for s, n in swept.items() if n)
+            log.info("pruned finished tasks past their retention: %s", counts)
+        await asyncio.sleep(self._options.prune_interval)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from tasktrack.config import Settings
+from tasktrack.domain.lifecycle import Status
+from tasktrack.service.retention import RetentionPolicy
 
 _DEFAULTS = Settings()
 
@@ -33,6 +35,12 @@ class WorkerOptions:
     shutdown_timeout: float = _DEFAULTS.shutdown_timeout
     app_modules: tuple[str, ...] = _DEFAULTS.app_modules
     log_level: str = _DEFAULTS.log_level
+    #: Retention (issue 13): the background pruner's ages, interval and batch.
+    retention_done: float = _DEFAULTS.retention_done
+    retention_error: float = _DEFAULTS.retention_error
+    retention_cancelled: float = _DEFAULTS.retention_cancelled
+    prune_interval: float = _DEFAULTS.prune_interval
+    prune_batch: int = _DEFAULTS.prune_batch
     #: Not settings (no environment variable): fixed for users, varied by tests and benches.
     #: Least time between two progress writes of one task.
     progress_interval: float = 0.25
@@ -46,6 +54,15 @@ class WorkerOptions:
     def from_settings(cls, settings: Settings) -> WorkerOptions:
         """The worker's part of ``settings``."""
         return cls(**{name: getattr(settings, name) for name in _shared_names()})
+
+    def retention(self) -> RetentionPolicy:
+        """The background pruner's policy."""
+        ages = {
+            Status.DONE: self.retention_done,
+            Status.ERROR: self.retention_error,
+            Status.CANCELLED: self.retention_cancelled,
+        }
+        return RetentionPolicy(ages, batch=self.prune_batch)
 
     def _shared(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _shared_names()}

@@ -115,6 +115,10 @@ def start_dashboard(workdir: Path) -> Dashboard:
         "TASKTRACK_WORKER": "1",
         "TASKTRACK_CONCURRENCY": "4",
         "TASKTRACK_POLL_INTERVAL": "0.1",
+        # Seeded tasks finished long ago (fixed past times): the pruner must not take them.
+        "TASKTRACK_RETENTION_DONE": "0",
+        "TASKTRACK_RETENTION_ERROR": "0",
+        "TASKTRACK_RETENTION_CANCELLED": "0",
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("TASKTRACK_APP_MODULES", None)

@@ -3,7 +3,7 @@ type, every route.
 
 Another organisation's task must look exactly like a missing one (404, same body), never show
 up in a list, and never be cancelled; ``projectId`` narrows within an organisation. Read-only
-credentials read and list but cannot create or cancel (403).
+credentials read and list but cannot create, cancel or delete (403).
 """
 
 from __future__ import annotations
@@ -178,6 +178,27 @@ def test_cancel_cannot_touch_foreign_tasks(world: World, org: str, kind: str) ->
     assert cancelled.json()["status"] == "cancelled"
 
 
+@matrix
+def test_delete_cannot_touch_foreign_tasks(world: World, org: str, kind: str) -> None:
+    other = world.other(org)
+    victim = world.create(other, "header").json()["_id"]
+    world.request("POST", f"/tasks/{victim}/cancel", other, "header")  # finished: deletable
+    attempt = world.request("DELETE", f"/tasks/{victim}", org, kind)
+    missing_id = "0" * 23 + "3"
+    missing = world.request("DELETE", f"/tasks/{missing_id}", org, kind)
+    assert attempt.status_code == missing.status_code == 404
+    assert comparable(attempt, victim) == comparable(missing, missing_id)
+    assert world.request("GET", f"/tasks/{victim}", other, "header").status_code == 200
+    own = world.create(org, "header").json()["_id"]
+    unfinished = world.request("DELETE", f"/tasks/{own}", org, kind)
+    assert unfinished.status_code == 409, unfinished.text
+    assert unfinished.json()["code"] == 1004
+    world.request("POST", f"/tasks/{own}/cancel", org, "header")
+    deleted = world.request("DELETE", f"/tasks/{own}", org, kind)
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    assert world.request("GET", f"/tasks/{own}", org, "header").status_code == 404
+
+
 @pytest.mark.parametrize("kind", ["read_only_header", "read_only_query", "read_only_bearer"])
 def test_read_only_credentials_read_but_cannot_write(world: World, kind: str) -> None:
     org = ORGS[0]
@@ -186,6 +207,7 @@ def test_read_only_credentials_read_but_cannot_write(world: World, kind: str) ->
     denied = [
         world.create(org, kind),
         world.request("POST", f"/tasks/{world.tasks[org]}/cancel", org, kind),
+        world.request("DELETE", f"/tasks/{world.tasks[org]}", org, kind),
     ]
     for response in denied:
         assert response.status_code == 403, response.text
@@ -195,7 +217,9 @@ def test_read_only_credentials_read_but_cannot_write(world: World, kind: str) ->
     assert still.json()["status"] == "queued"
 
 
-@pytest.mark.parametrize("route", ["get", "list", "create", "cancel", "result", "details", "rerun"])
+@pytest.mark.parametrize(
+    "route", ["get", "list", "create", "cancel", "result", "details", "rerun", "delete"]
+)
 @pytest.mark.parametrize(
     "headers",
     [{}, {"X-API-Key": "tt_nope"}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic x"}],
@@ -211,6 +235,7 @@ def test_every_route_needs_credentials(world: World, route: str, headers: dict[s
         "result": ("GET", f"/tasks/{task}/result"),
         "details": ("GET", f"/tasks/{task}/details"),
         "rerun": ("POST", f"/tasks/{task}/rerun"),
+        "delete": ("DELETE", f"/tasks/{task}"),
     }[route]
     response = world.http.request(
         method, PREFIX + path, headers={**JSON, **headers}, json={"name": "demo.sleep"}

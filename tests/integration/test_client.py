@@ -155,6 +155,20 @@ def test_cancelling_a_finished_task_is_a_conflict(client: TaskTrackClient) -> No
     assert (conflict.value.status, conflict.value.code) == (409, 1004)
 
 
+def test_delete_removes_a_finished_task_and_refuses_a_running_one(client: TaskTrackClient) -> None:
+    running = client.create("demo.sleep", FOREVER)
+    with pytest.raises(Conflict) as conflict:
+        client.delete(running.id)
+    assert (conflict.value.status, conflict.value.code) == (409, 1004)
+    client.cancel(running.id)
+    client.wait(running.id, timeout=30)
+    assert client.delete(running.id) is None
+    with pytest.raises(NotFound):
+        client.get(running.id)
+    with pytest.raises(NotFound):
+        client.delete(running.id)
+
+
 def test_list_walks_every_page_lazily(live: LiveServer) -> None:
     transport = Counting()
     with TaskTrackClient(live.url, api_key=live.api_key, transport=transport) as client:
@@ -224,3 +238,6 @@ async def test_async_client_does_the_same(live: LiveServer) -> None:
             await client.get("0" * 24)
         with pytest.raises(Conflict):
             await client.cancel(task.id)  # done
+        await client.delete(task.id)
+        with pytest.raises(NotFound):
+            await client.delete(task.id)

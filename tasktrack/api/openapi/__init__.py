@@ -32,6 +32,7 @@ from tasktrack.api.openapi.parameters import component_parameters
 from tasktrack.api.openapi.paths import other_paths, task_paths
 from tasktrack.api.openapi.responses import COMPONENT_HEADERS, component_responses
 from tasktrack.api.openapi.results import result_paths
+from tasktrack.api.openapi.retention import retention_paths
 from tasktrack.api.openapi.schemas import component_schemas
 from tasktrack.service.registry import TaskRegistry
 
@@ -57,6 +58,11 @@ def build_document(registry: TaskRegistry) -> JsonObject:
                 method: {**operation, "operationId": operation["operationId"] + suffix}
                 for method, operation in item.items()
             }
+    for prefix, suffix in PREFIXES.items():  # more operations on the task paths (issue 13)
+        for path, item in retention_paths().items():
+            paths.setdefault(prefix + path, {}).update(
+                {m: {**op, "operationId": op["operationId"] + suffix} for m, op in item.items()}
+            )
     paths.update(other_paths())
     paths.update(attempt_paths())  # issue 13
     paths.update(log_paths())  # issue 13
@@ -112,8 +118,8 @@ ETags, the event stream, the dashboard and the OAuth 2.0 endpoints are extension
 **Authentication.** Any one of: the `X-API-Key` header, the `api_key` query parameter, or \
 `Authorization: Bearer <access token>` from `POST /auth/oauth2/token`. Read-only credentials \
 (read-only API keys, tokens of read-only OAuth clients) may read and list but get a 403 on \
-create and cancel. Repeated failed authentication from one address is rate limited (429 with \
-`Retry-After`).
+create, cancel and delete. Repeated failed authentication from one address is rate limited \
+(429 with `Retry-After`).
 
 **Media types.** Task replies come as `application/hal+json` (the default: the JSON body plus \
 `_links`), `application/json`, `application/xml`, `text/xml` or `text/csv`, chosen by `Accept` \

@@ -25,6 +25,8 @@ from tasktrack.storage.postgres.connection import PostgresDatabase
 #: huge price would also buy tens of milliseconds of JIT compiling for a sub-millisecond
 #: statement.
 CLAIM_PLANNER = "SELECT set_config('enable_sort', 'off', true), set_config('jit', 'off', true)"
+#: The advisory lock key that makes pruning one-at-a-time across processes ("tt-prune").
+PRUNE_LOCK = 0x74742D7072756E65
 
 
 @functools.lru_cache(maxsize=512)
@@ -154,3 +156,13 @@ class PostgresDialect:
     async def wait_changed(self, task_ids: Collection[str], timeout: float) -> None:
         self.db.listen()
         await self.db.events.wait_changed(task_ids, timeout)
+
+    async def delete_exclusive(self, statement: Statement) -> int | None:
+        # A transaction-scoped advisory lock: released by the commit, so a crashed pruner
+        # never leaves it held; a second pruner does not wait for it but skips this round.
+        async with self.db.connection() as con, con.transaction():
+            cursor = await con.execute("SELECT pg_try_advisory_xact_lock(%s)", (PRUNE_LOCK,))
+            row = await cursor.fetchone()
+            if row is None or not row[0]:
+                return None
+            return (await _run(con, statement)).rowcount

@@ -119,6 +119,12 @@ class SQLiteDialect:
     async def wait_changed(self, task_ids: Collection[str], timeout: float) -> None:
         await self.events.wait_changed(task_ids, timeout)
 
+    async def delete_exclusive(self, statement: Statement) -> int | None:
+        # One writer at a time already: the prune is one job of the writer thread, so
+        # claims and API writes queued behind it wait for this batch only.
+        sql, args = statement
+        return await self.db.write(lambda con: con.execute(sql, args).rowcount)
+
 
 def _move(con: sqlite3.Connection, move: Move) -> list[Row]:
     """One move: its UPDATE, then its follow-ups over the rows it moved. One writer at a
