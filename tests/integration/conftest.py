@@ -230,6 +230,11 @@ def start_server(
             "TASKTRACK_DATABASE_URL": db_url,
             "TASKTRACK_WORKER": "0",
             "PYTHONUNBUFFERED": "1",
+            # Seeded tasks carry fixed past finish times: a server with a worker would prune
+            # them. Tests of retention turn it back on through ``env``.
+            "TASKTRACK_RETENTION_DONE": "0",
+            "TASKTRACK_RETENTION_ERROR": "0",
+            "TASKTRACK_RETENTION_CANCELLED": "0",
             **(env or {}),
         }
     )

@@ -68,7 +68,7 @@ def assert_problem(response: httpx.Response, status: int, *words: str) -> dict[s
     [
         ("DELETE", "/v2.0/tasks", "GET, HEAD, POST"),
         ("PUT", "/new/v2.0/tasks", "GET, HEAD, POST"),
-        ("DELETE", "/v2.0/tasks/0123456789abcdef01234567", "GET, HEAD"),
+        ("PUT", "/v2.0/tasks/0123456789abcdef01234567", "DELETE, GET, HEAD"),
         ("GET", "/v2.0/tasks/0123456789abcdef01234567/cancel", "POST"),
         ("POST", "/metrics", "GET, HEAD"),
     ],
