@@ -3,7 +3,8 @@ and Debian's headless Chromium driven by Playwright's sync API.
 
 The database is prepared before the server starts: the default organisation and user, an API
 key, a password for that user, and seeded tasks whose names no worker runs (so they keep the
-states they are given). The demo task types (``demo.sleep``, ``demo.fail``) do run.
+states they are given). The demo task types (``demo.sleep``, ``demo.fail``) and those of
+``tests/apps/dashboard.py`` (``dash.answer``) do run.
 """
 
 from __future__ import annotations
@@ -121,7 +122,9 @@ def start_dashboard(workdir: Path) -> Dashboard:
         "TASKTRACK_RETENTION_CANCELLED": "0",
         "PYTHONUNBUFFERED": "1",
     }
-    env.pop("TASKTRACK_APP_MODULES", None)
+    # The dashboard's own task types (tests/apps/dashboard.py), importable from the repository.
+    env["TASKTRACK_APP_MODULES"] = "tests.apps.dashboard"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     port = _free_port()
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:

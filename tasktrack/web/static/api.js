@@ -90,6 +90,9 @@ export async function requestJson(path, options = {}) {
   return response.json();
 }
 
+/** The path of a resource beside task ``id``, e.g. taskPath(id, "result"). */
+export const taskPath = (id, tail) => `${API}/tasks/${encodeURIComponent(id)}/${tail}`;
+
 async function tokenRequest(fields) {
   const response = await fetch(TOKEN_PATH, {
     method: "POST",

@@ -1,10 +1,13 @@
-// One task: all 13 fields in the contract's order, `data` pretty-printed, a cancel button,
-// and the JSON, XML and CSV representations. Those are fetched with the credential header and
+// One task: all 13 fields in the contract's order, `data` pretty-printed, a cancel button (a
+// Re-run button once it has finished), the JSON, XML and CSV representations, and below them
+// its result, re-run links, attempts and log (history.js, logs.js). Those are fetched with the credential header and
 // opened as blob: URLs, so the credential never appears in a URL. Live changes re-render it.
 
 import { API, ApiError, request, requestJson } from "./api.js";
 import { cancelWithConfirmation } from "./cancel.js";
-import { CANCELLABLE, badge, el, iso, progress, showError, timeago } from "./format.js";
+import { CANCELLABLE, TERMINAL, badge, el, iso, progress, showError, timeago } from "./format.js";
+import { clearHistory, refreshHistory, rerun, showHistory } from "./history.js";
+import { followLogs, stopLogs } from "./logs.js";
 
 const FIELDS = [
   "name", "data", "status", "currentStep", "totalStep", "failReason", "lastRunAt",
@@ -62,6 +65,12 @@ async function openAs(task, format) {
   }
 }
 
+function rerunButton() {
+  const button = el("button", { type: "button", id: "detail-rerun" }, "Re-run");
+  button.addEventListener("click", () => rerun(current, button));
+  return button;
+}
+
 function render(task) {
   current = task;
   $("detail-title").textContent = `Task ${task.name}`;
@@ -84,6 +93,7 @@ function render(task) {
     });
     actions.push(cancel);
   }
+  if (TERMINAL.has(task.status)) actions.push(rerunButton());
   const focused = $("detail-view").contains(document.activeElement) ? document.activeElement.id : "";
   $("detail-actions").replaceChildren(...actions);
   const list = el("dl", { className: "fields" });
@@ -101,11 +111,15 @@ export async function showDetail(id) {
   $("detail-title").textContent = "Task";
   $("detail-actions").replaceChildren();
   $("detail-body").replaceChildren(el("p", { className: "loading" }, "Loading…"));
+  clearHistory();
+  stopLogs();
   try {
     const task = await requestJson(`${API}/tasks/${encodeURIComponent(id)}`);
     if (seq !== loadSeq) return;
     render(task);
     showError("");
+    showHistory(task);
+    followLogs(task._id);
   } catch (error) {
     if (seq !== loadSeq || (error instanceof ApiError && error.status === 401)) return;
     $("detail-body").replaceChildren(el("p", { className: "empty" }, error.message));
@@ -115,12 +129,16 @@ export async function showDetail(id) {
 
 /** A live change: re-render if it is the task shown. */
 export function update(task) {
-  if (current && current._id === task._id) render(task);
+  if (!current || current._id !== task._id) return;
+  render(task);
+  refreshHistory(task);
 }
 
 export function clearDetail() {
   current = null;
   loadSeq += 1;
+  clearHistory();
+  stopLogs();
   $("detail-actions").replaceChildren();
   $("detail-body").replaceChildren();
 }

@@ -106,3 +106,20 @@ export function showError(message) {
   banner.textContent = message || "";
   banner.hidden = !message;
 }
+
+/** "350 ms", "4.2 s", "3 min 5 s", "2 h 10 min" for a duration in milliseconds; "–" for none. */
+export function duration(ms) {
+  if (ms === null || ms === undefined) return "–";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${Math.floor(seconds % 60)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** A <time> for an ISO 8601 string: the text ``full`` (default) or just the clock time. */
+export function isoTime(text, { clockOnly = false } = {}) {
+  const clock = clockOnly ? (String(text).match(/T([\d:.]+)/) || [])[1] : null;
+  return el("time", { datetime: text, title: text }, clock || text);
+}
