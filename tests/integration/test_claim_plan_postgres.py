@@ -20,8 +20,8 @@ import pytest
 from tasktrack.storage import lifecycle_sql
 from tasktrack.storage.dialect import Statement
 from tasktrack.storage.factory import open_stores
-from tasktrack.storage.postgres.connection import PostgresDatabase
-from tasktrack.storage.postgres.dialect import CLAIM_PLANNER, PostgresDialect, pg_sql
+from tasktrack.storage.postgres.connection import CLAIM_SETTINGS, PostgresDatabase, with_settings
+from tasktrack.storage.postgres.dialect import PostgresDialect, pg_sql
 from tests.integration.test_store_contract import LEASE, NOW, new_task
 
 pytestmark = pytest.mark.postgres
@@ -29,7 +29,7 @@ QUEUED = 3_000
 
 
 def claim_statement(now: float, limit: int = 2) -> Statement:
-    """The statement the store's claim runs (after CLAIM_PLANNER), as psycopg takes it."""
+    """The statement the store's claim runs (on a CLAIM_SETTINGS session), as psycopg takes it."""
     dialect = PostgresDialect(PostgresDatabase("postgresql://unused"))
     queue = lifecycle_sql.claim_queue(dialect.in_list("name", ["job"]), limit, now)
     update_set = lifecycle_sql.claim_set("w1", LEASE, now)
@@ -55,8 +55,9 @@ async def test_claim_reads_the_queue_in_index_order_with_stale_statistics(pg_url
         await stores.close()
 
     claim, args = claim_statement(NOW + 60)
-    with psycopg.connect(pg_url) as con:  # one transaction, rolled back: nothing is claimed
-        con.execute(CLAIM_PLANNER)
+    # A session like the store's claim connections; one transaction, rolled back: nothing is
+    # claimed.
+    with psycopg.connect(with_settings(pg_url, CLAIM_SETTINGS)) as con:
         row = con.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {claim} ", args).fetchone()
         claimed = con.execute(f"{claim} ", args).fetchall()
         con.rollback()
@@ -75,7 +76,7 @@ async def test_claim_reads_the_queue_in_index_order_with_stale_statistics(pg_url
 
 async def test_without_the_claim_index_the_claim_is_slower_but_never_compiled(pg_url: str) -> None:
     # The forbidden sort is priced at 1e10; were it ever unavoidable, that price alone would
-    # make PostgreSQL JIT-compile the claim (~80 ms here) on every call. CLAIM_PLANNER turns
+    # make PostgreSQL JIT-compile the claim (~80 ms here) on every call. CLAIM_SETTINGS turn
     # JIT off with it.
     stores = await open_stores(pg_url)
     try:
@@ -84,9 +85,8 @@ async def test_without_the_claim_index_the_claim_is_slower_but_never_compiled(pg
     finally:
         await stores.close()
     claim, args = claim_statement(NOW + 60)
-    with psycopg.connect(pg_url) as con:
+    with psycopg.connect(with_settings(pg_url, CLAIM_SETTINGS)) as con:
         con.execute("DROP INDEX tasks_claim")  # rolled back below
-        con.execute(CLAIM_PLANNER)
         row = con.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {claim} ", args).fetchone()
         con.rollback()
     assert row is not None
@@ -94,3 +94,25 @@ async def test_without_the_claim_index_the_claim_is_slower_but_never_compiled(pg
     assert [n["Node Type"] for n in nodes(explained["Plan"]) if n["Node Type"] == "Sort"]
     assert explained["Plan"]["Total Cost"] > 1e9  # priced as a disabled sort ...
     assert "JIT" not in explained  # ... yet not compiled
+
+
+async def test_the_store_claims_on_sessions_planned_for_claims(pg_url: str) -> None:
+    # The plan tests above run the claim on such a session; this ties them to the store's.
+    stores = await open_stores(pg_url)
+    try:
+        db = stores.tasks.dialect.db  # type: ignore[attr-defined]
+        async with db.claim_connection() as con:
+            settings = await (await con.execute("SHOW enable_sort")).fetchone()
+            jit = await (await con.execute("SHOW jit")).fetchone()
+        async with db.connection() as con:  # every other statement plans as usual
+            usual = await (await con.execute("SHOW enable_sort")).fetchone()
+    finally:
+        await stores.close()
+    assert (settings, jit, usual) == (("off",), ("off",), ("on",))
+
+
+def test_claim_settings_keep_the_urls_own_options() -> None:
+    url = with_settings("postgresql://h/db?options=-c%20search_path%3Dq", CLAIM_SETTINGS)
+    assert psycopg.conninfo.conninfo_to_dict(url)["options"] == (
+        "-c search_path=q -c enable_sort=off -c jit=off"
+    )

@@ -20,11 +20,6 @@ from tasktrack.errors import StorageError
 from tasktrack.storage.dialect import Move, Row, Statement
 from tasktrack.storage.postgres.connection import PostgresDatabase
 
-#: Run in the claim's transaction before the claim (see :meth:`PostgresDialect.claim`). JIT
-#: goes off too: were a sort ever unavoidable (the claim index dropped), the disabled sort's
-#: huge price would also buy tens of milliseconds of JIT compiling for a sub-millisecond
-#: statement.
-CLAIM_PLANNER = "SELECT set_config('enable_sort', 'off', true), set_config('jit', 'off', true)"
 #: The advisory lock key that makes pruning one-at-a-time across processes ("tt-prune").
 PRUNE_LOCK = 0x74742D7072756E65
 
@@ -116,15 +111,8 @@ class PostgresDialect:
         return [] if row is None else [row]
 
     async def claim(self, statement: Statement) -> list[Row]:
-        async with self.db.connection() as con, con.pipeline(), con.transaction():
-            # The claim must read the queue in index order (tasks_claim), a few rows per call.
-            # Statistics taken while few tasks were queued (a fresh table, or a quiet spell
-            # before a burst) make the planner pick a bitmap scan that sorts *every* queued
-            # row instead: 5 ms per claim at 10,000 queued, O(queue) per claim. Forbidding
-            # the sort for this statement alone keeps the claim O(limit) whatever the
-            # statistics say. Pipeline mode sends BEGIN, the settings, the claim and COMMIT
-            # together.
-            await con.execute(CLAIM_PLANNER)
+        # One autocommit statement on a connection planned for claims (CLAIM_SETTINGS).
+        async with self.db.claim_connection() as con:
             return await (await _run(con, statement)).fetchall()
 
     async def lookup_one(self, statement: Statement) -> Row | None:
