@@ -43,7 +43,7 @@ def with_settings(url: str, settings: dict[str, str]) -> str:
     params = conninfo_to_dict(url)
     extra = " ".join(f"-c {name}={value}" for name, value in settings.items())
     params["options"] = f"{params.get('options') or ''} {extra}".strip()
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 class PostgresDatabase:
