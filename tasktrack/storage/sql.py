@@ -49,7 +49,8 @@ def list_sql(
     sort = query.cursor.sort if query.cursor else query.sort
     backwards = query.cursor is not None and query.cursor.direction == "previous"
     if query.cursor is not None:
-        clause, values = _keyset(sort, list(query.cursor.values), backwards, ph)
+        pinned = {f.field for f in query.filters if f.range is None and len(f.values) == 1}
+        clause, values = _keyset(sort, list(query.cursor.values), backwards, ph, pinned)
         where.append(clause)
         params.extend(values)
     order = ", ".join(f"{FIELDS[k.field]} {_dir(k, backwards)}" for k in sort)
@@ -67,12 +68,22 @@ def _dir(key: SortKey, backwards: bool) -> str:
 
 
 def _keyset(
-    sort: tuple[SortKey, ...], values: list[Any], backwards: bool, ph: str
+    sort: tuple[SortKey, ...], values: list[Any], backwards: bool, ph: str, pinned: set[str]
 ) -> tuple[str, list[Any]]:
     """Rows strictly after the boundary in travel order, for any mix of directions:
-    (a > x) OR (a = x AND b > y) OR ... with > or < per key."""
+    a >= x AND ((a > x) OR (a = x AND b > y) OR ...) with > or < per key.
+
+    The leading ``a >= x`` adds nothing logically: it is there for the planner. Without it
+    SQLite seeks the sort index on ``org_id`` alone and walks from the first row to the
+    cursor (251 ms at depth 1,000,000 against 0.7 ms with it), because it cannot turn an OR
+    of ANDs into an index range. (A row-value comparison would also do, but only when every
+    key travels the same direction.) A leading key that a filter already ``pinned`` to one
+    value needs no bound, and SQLite then plans worse with one."""
+    lead = sort[0]
+    lead_op = ">=" if _dir(lead, backwards) == "ASC" else "<="
+    bounded = lead.field not in pinned
     ors: list[str] = []
-    params: list[Any] = []
+    params: list[Any] = [values[0]] if bounded else []
     for i, key in enumerate(sort):
         ands = []
         for prev, value in zip(sort[:i], values[:i], strict=True):
@@ -82,4 +93,5 @@ def _keyset(
         ands.append(f"{FIELDS[key.field]} {op} {ph}")
         params.append(values[i])
         ors.append("(" + " AND ".join(ands) + ")")
-    return "(" + " OR ".join(ors) + ")", params
+    keyset = "(" + " OR ".join(ors) + ")"
+    return (f"{FIELDS[lead.field]} {lead_op} {ph} AND {keyset}" if bounded else keyset), params

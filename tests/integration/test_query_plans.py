@@ -4,7 +4,9 @@
 migrations'), without ``ANALYZE`` (the server never runs it, so this is the planner's view in
 production). For each filter and each sort key of ``SORTABLE`` in both directions, the page
 query (first page, and after a ``next`` and a ``previous`` cursor) and the count query built by
-:func:`tasktrack.storage.sql.list_sql` are explained, and every plan step is checked.
+:func:`tasktrack.storage.sql.list_sql` are explained, and every plan step is checked; a cursor
+page must also bound the index range by its leading sort key (otherwise a page deep in the
+list walks every row before the cursor).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Literal
 import pytest
 
 from tasktrack.domain.listing import (
+    FIELDS,
     SORTABLE,
     Cursor,
     FieldFilter,
@@ -113,6 +116,19 @@ def plan_problems(steps: list[str], *, ordered: bool) -> list[str]:
     return problems
 
 
+def unbounded(steps: list[str], column: str) -> list[str]:
+    """For a cursor page: the steps that read ``tasks`` through an index without bounding
+    ``column`` (the leading sort key), i.e. that walk from the start of the index to the
+    cursor, a cost that grows with the cursor's depth."""
+    reads = [step for step in steps if step.split()[:2] in (["SEARCH", "tasks"], ["SCAN", "tasks"])]
+    return [step for step in reads if not any(f"{column}{op}" in step for op in "<>")]
+
+
+def pinned(filters: tuple[FieldFilter, ...]) -> set[str]:
+    """Fields a filter holds to one value: a cursor on them has nothing to bound."""
+    return {f.field for f in filters if f.range is None and len(f.values) == 1}
+
+
 def _sample_value(field: str) -> Any:
     kind = SORTABLE[field]
     if kind == "str":
@@ -152,6 +168,11 @@ def check(
         sql, count_sql, params, count_params = list_sql(query, "?")
         steps = plan(con, sql, params)
         problems = plan_problems(steps, ordered=True)
+        if query.cursor is not None and query.cursor.sort[0].field not in pinned(filters):
+            lead = FIELDS[query.cursor.sort[0].field]
+            problems += [
+                f"cursor does not bound {lead}: {step!r}" for step in unbounded(steps, lead)
+            ]
         if problems:
             report.append(f"{label}: {problems}\n    SQL: {sql}\n    plan: {steps}")
         if not counted:
