@@ -173,3 +173,20 @@ async def test_claim_resets_progress_left_by_a_lost_attempt(stores: Stores) -> N
     await stores.tasks.expire_leases(NOW + LEASE + 1, "worker lost")
     again = await claim_one(stores.tasks, NOW + LEASE + 2)
     assert (again.attempts, again.current_step, again.total_step) == (2, 0, 3)
+
+
+async def test_a_sweep_larger_than_a_slice_records_every_attempt(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite records the moved rows' attempts in slices (its parameter limit); shrink the
+    slice so that one sweep spans several, and no attempt is left out."""
+    from tasktrack.storage.sqlite import dialect
+
+    monkeypatch.setattr(dialect, "MOVED_SLICE", 2)
+    tasks = [await stores.tasks.create(new_task(name="s")) for _ in range(5)]
+    claimed = await stores.tasks.claim("w1", ["s"], 5, LEASE, NOW)
+    assert len(claimed) == 5
+    recovered = await stores.tasks.expire_leases(NOW + LEASE + 1, "worker lost")
+    assert len(recovered) == 5
+    for t in tasks:
+        assert _summary(await _attempts(stores.tasks, t.id)) == [(1, Outcome.LOST, "worker lost")]

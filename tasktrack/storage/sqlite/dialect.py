@@ -126,14 +126,20 @@ class SQLiteDialect:
         return await self.db.write(lambda con: con.execute(sql, args).rowcount)
 
 
+#: Moved rows per follow-up statement (far below SQLite's parameter limit).
+MOVED_SLICE = 500
+
+
 def _move(con: sqlite3.Connection, move: Move) -> list[Row]:
     """One move: its UPDATE, then its follow-ups over the rows it moved. One writer at a
     time, so the moved rows read back by id are exactly as the UPDATE left them."""
     (sql, args), follow = move
     rows: list[Row] = con.execute(sql, args).fetchall()
-    if rows:
-        ids = tuple(row[0] for row in rows)  # RETURNING *: ``id`` is the first column
-        moved = f"WITH moved AS (SELECT * FROM tasks WHERE id IN ({', '.join('?' * len(ids))})) "
+    ids = [row[0] for row in rows]  # RETURNING *: ``id`` is the first column
+    # In slices: one sweep may expire more leases than SQLite takes parameters (32,766).
+    for start in range(0, len(ids), MOVED_SLICE):
+        some = ids[start : start + MOVED_SLICE]
+        moved = f"WITH moved AS (SELECT * FROM tasks WHERE id IN ({', '.join('?' * len(some))})) "
         for follow_sql, follow_args in follow:
-            con.execute(moved + follow_sql, (*ids, *follow_args))
+            con.execute(moved + follow_sql, (*some, *follow_args))
     return rows
