@@ -61,7 +61,7 @@ class ResultService:
         task = await self.tasks.get(principal, task_id, project_id)
         store = self.tasks.store
         reruns = await store.reruns(task_id, MAX_RERUNS_LISTED)
-        return TaskDetails(task, reruns, await store.get_result(task_id) is not None)
+        return TaskDetails(task, reruns, await store.has_result(task_id))
 
     async def rerun(
         self, principal: Principal, task_id: str, project_id: str | None = None

@@ -146,6 +146,10 @@ class TaskStore(Protocol):
         """The stored result of a ``done`` task, or None (none stored, or no such task)."""
         ...
 
+    async def has_result(self, task_id: str) -> bool:
+        """Whether a result is stored for the task, without reading it (it may be 1 MiB)."""
+        ...
+
     async def reruns(self, task_id: str, limit: int) -> list[str]:
         """Ids of the tasks created as re-runs of ``task_id``, newest first, at most ``limit``."""
 

@@ -222,6 +222,9 @@ class MemoryTaskStore:
     async def get_result(self, task_id: str) -> TaskResult | None:
         return self._results.get(task_id) if task_id in self._tasks else None
 
+    async def has_result(self, task_id: str) -> bool:
+        return task_id in self._results and task_id in self._tasks
+
     async def reruns(self, task_id: str, limit: int) -> list[str]:
         found = [t for t in self._tasks.values() if t.rerun_of == task_id]
         found.sort(key=lambda t: (t.created_at, t.id), reverse=True)

@@ -28,6 +28,7 @@ from tasktrack.storage.sql_identity import SqlIdentityStore
 
 _SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
 _SELECT_RESULT = "SELECT task_id, attempt, value, created_at FROM task_results WHERE task_id = ?"
+_HAS_RESULT = "SELECT 1 FROM task_results WHERE task_id = ?"
 #: Newest first (ids break ties: within a process they grow).
 _SELECT_RERUNS = "SELECT id FROM tasks WHERE rerun_of = ? ORDER BY created_at DESC, id DESC LIMIT ?"
 _SELECT_ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM task_attempts WHERE task_id = ? ORDER BY attempt"
@@ -208,6 +209,9 @@ class SqlTaskStore:
     async def get_result(self, task_id: str) -> TaskResult | None:
         row = await self.dialect.lookup_one((_SELECT_RESULT, (task_id,)))
         return None if row is None else TaskResult(row[0], int(row[1]), row[2], float(row[3]))
+
+    async def has_result(self, task_id: str) -> bool:
+        return await self.dialect.lookup_one((_HAS_RESULT, (task_id,))) is not None
 
     async def reruns(self, task_id: str, limit: int) -> list[str]:
         rows = await self.dialect.lookup_all((_SELECT_RERUNS, (task_id, limit)))

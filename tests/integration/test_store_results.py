@@ -16,10 +16,11 @@ async def test_finish_stores_the_result_with_the_done_move(stores: Stores) -> No
     await stores.tasks.create(task)
     claimed = await claim_one(stores.tasks)
     value = orjson.dumps({"answer": 42, "ü": [1.5, None]}).decode()
+    assert not await stores.tasks.has_result(task.id)  # running: none yet
     done = await stores.tasks.finish(task.id, claimed.attempts, NOW + 1, value)
     assert done.status is Status.DONE
     result = await stores.tasks.get_result(task.id)
-    assert result is not None
+    assert result is not None and await stores.tasks.has_result(task.id)
     assert (result.task_id, result.attempt, result.value_json) == (task.id, 1, value)
     assert result.created_at == pytest.approx(NOW + 1)
 
@@ -31,6 +32,7 @@ async def test_finish_without_a_value_stores_no_result(stores: Stores) -> None:
     await stores.tasks.finish(task.id, claimed.attempts, NOW + 1)
     assert (await stores.tasks.get(task.id)).status is Status.DONE  # type: ignore[union-attr]
     assert await stores.tasks.get_result(task.id) is None
+    assert not await stores.tasks.has_result(task.id)
 
 
 async def test_a_refused_finish_stores_no_result(stores: Stores) -> None:
