@@ -156,10 +156,12 @@ async def _context(
     identity = IdentityService(stores.identity, key_cache_seconds=settings.api_key_cache_seconds)
     await identity.ensure_default()
     oauth = await OAuthService.open(stores.identity, token_policy, keys=settings.signing_keys())
+    tasks = TaskService(stores.tasks, registry)
+    tasks.idempotency_ttl = settings.idempotency_ttl
     return ApiContext(
         settings=settings,
         stores=stores,
-        tasks=TaskService(stores.tasks, registry),
+        tasks=tasks,
         identity=identity,
         authenticator=Authenticator(identity, oauth.verify_access_token, limiter),
         oauth=oauth,
