@@ -10,7 +10,7 @@ first being seconds (cronsim's extension). Parsing and time-zone arithmetic are 
 busy or a database that paused for a moment leaves no gap. Slots older than that were
 *missed* (every scheduler was down): of those only the latest is run, once, and only when no
 newer slot is due (Celery beat's and APScheduler's "coalesce"). A schedule that never ran
-starts with the slots of the last ``catch_up`` seconds, never with older history.
+starts with its latest slot at or before now (one task), never with older history.
 """
 
 from __future__ import annotations
@@ -89,14 +89,16 @@ class Schedule:
 
     def due(self, last: float | None, now: float) -> list[float]:
         """The slots to create now, given the latest slot already created (``last``)."""
+        if last is None:
+            return [self.latest(now)]
         window = now - self.catch_up
-        floor = window if last is None else max(last, window)
+        floor = max(last, window)
         recent: list[float] = []
         for slot in self.after(floor):
             if slot > now or len(recent) >= MAX_SLOTS_PER_PASS:
                 break
             recent.append(slot)
-        if recent or last is None or floor == last:
+        if recent or floor == last:
             return recent
         missed = self.latest(floor)  # the newest slot older than the window
         return [missed] if missed > last else []

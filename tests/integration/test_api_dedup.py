@@ -53,7 +53,9 @@ def test_the_same_key_with_another_body_is_a_422_problem(api: httpx.Client) -> N
     assert "Idempotency-Key" in refused.json()["detail"]
 
 
-def test_idempotency_keys_belong_to_one_organisation(module_server: Server, api: httpx.Client) -> None:
+def test_idempotency_keys_belong_to_one_organisation(
+    module_server: Server, api: httpx.Client
+) -> None:
     async def other_tenant(stores: Stores) -> str:
         identity = IdentityService(stores.identity)
         org = await identity.create_organisation(f"other-{_key()}")
@@ -80,9 +82,7 @@ def test_fifty_concurrent_identical_requests_create_one_task(module_server: Serv
         async with httpx.AsyncClient(
             base_url=module_server.base_url, headers=headers, timeout=60, limits=limits
         ) as client:
-            return await asyncio.gather(
-                *(client.post("/v2.0/tasks", json=body) for _ in range(50))
-            )
+            return await asyncio.gather(*(client.post("/v2.0/tasks", json=body) for _ in range(50)))
 
     replies = asyncio.run(burst())
     assert {r.status_code for r in replies} == {201}
