@@ -3,6 +3,7 @@ with its next and last run, read from a server (like the ``tasks`` commands)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import click
@@ -18,6 +19,7 @@ from tasktrack.client.schedules import Schedule
 @connection_options
 def schedules() -> None:
     """Periodic schedules (declared in the task modules with @registry.periodic)."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # no INFO line per request
 
 
 @schedules.command("list", epilog=EXIT_CODES)
@@ -36,7 +38,9 @@ def list_schedules(ctx: click.Context) -> None:
     if not found:
         click.echo("no periodic schedules for this organisation")
         return
-    Console(soft_wrap=True).print(_table(found))
+    console = Console(highlight=False)
+    # A pipe gets whole rows (rich would wrap them at 80 columns).
+    (console if console.is_terminal else Console(highlight=False, width=250)).print(_table(found))
 
 
 def _table(found: tuple[Schedule, ...]) -> Table:
