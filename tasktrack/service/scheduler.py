@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.task import Task
+from tasktrack.errors import InvalidArgument, NotFound, TaskTrackError
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.periodic import Schedule
 from tasktrack.service.tasks import TaskService
@@ -68,6 +69,7 @@ class Scheduler:
         self.clock = clock
         self._last: dict[str, float] | None = None
         self._orgs: dict[str, str] = {}
+        self._refusals: set[str] = set()
 
     async def step(self) -> None:
         """One pass, then sleep until the next slot (a supervised loop's step)."""
@@ -80,10 +82,21 @@ class Scheduler:
             self._last = {key: slot for key, (slot, _) in runs.items()}
         now = self.clock()
         for schedule in self.schedules:
-            for slot in schedule.due(self._last.get(schedule.key), now):
-                await self._create(schedule, slot)
-                self._last[schedule.key] = slot
+            try:
+                for slot in schedule.due(self._last.get(schedule.key), now):
+                    await self._create(schedule, slot)
+                    self._last[schedule.key] = slot
+            except (InvalidArgument, NotFound) as exc:
+                self._refused(schedule, exc)
         return self._sleep(self.clock())
+
+    def _refused(self, schedule: Schedule, exc: TaskTrackError) -> None:
+        """A schedule that cannot create its task (its organisation does not exist, its data
+        fails the type's validation) must not hold up the others; said once per process,
+        not once per slot."""
+        if schedule.key not in self._refusals:
+            self._refusals.add(schedule.key)
+            log.error("schedule %s cannot create its task: %s", schedule.key, exc.message)
 
     def _sleep(self, now: float) -> float:
         upcoming = (s.next_after(now) for s in self.schedules)

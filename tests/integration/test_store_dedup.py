@@ -10,6 +10,7 @@ import pytest
 from tasktrack.domain.dedup import Dedup, IdempotencyMismatch, Outcome
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.listing import Scope
+from tasktrack.service.retention import Pruner, RetentionPolicy
 from tasktrack.storage.base import Stores
 from tests.conftest import ORG_A, ORG_B
 from tests.integration.test_store_contract import NOW, claim_one, new_task
@@ -126,3 +127,21 @@ async def test_pruning_slots_keeps_each_schedules_latest(stores: Stores) -> None
     assert await stores.tasks.prune_schedule_runs(NOW + 100) == 2
     assert (await stores.tasks.last_runs(["s"]))["s"][0] == NOW + 2
     assert await stores.tasks.create_for_slot("s", NOW + 2, new_task(name="tick")) is None
+
+
+async def test_the_retention_pruner_sweeps_expired_records(stores: Stores) -> None:
+    """What each worker's pruner loop runs (Monitor._prune): expired idempotency records and
+    old slot records go, the rest stay, in batches smaller than the backlog."""
+    for i in range(5):
+        await stores.tasks.create_deduplicated(new_task(), Dedup(f"old{i}", "f"), LONG_AGO)
+        await stores.tasks.create_for_slot("s", NOW + i, new_task(name="tick"))
+    later = NOW + 2 * 86400
+    await stores.tasks.create_deduplicated(new_task(now=later), Dedup("new", "f"), LONG_AGO)
+    policy = RetentionPolicy(batch=2, pause=0, idempotency_ttl=86400)
+    swept = await Pruner(stores.tasks, policy, clock=lambda: later + 1).sweep_records()
+    assert swept == 5 + 4  # five records past 24 h; four of five slots (the latest stays)
+    assert (await stores.tasks.last_runs(["s"]))["s"][0] == NOW + 4
+    kept = await stores.tasks.create_deduplicated(new_task(), Dedup("new", "f"), LONG_AGO)
+    assert kept.outcome is Outcome.REPLAYED
+    gone = await stores.tasks.create_deduplicated(new_task(), Dedup("old0", "f"), LONG_AGO)
+    assert gone.outcome is Outcome.CREATED

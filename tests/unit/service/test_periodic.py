@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tasktrack.domain.listing import ListQuery, Scope
+from tasktrack.errors import NotFound
 from tasktrack.service.periodic import Schedule
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.scheduler import SCHEDULER_USER, Scheduler
@@ -102,3 +103,29 @@ async def test_two_schedulers_create_each_slot_once(clock: FakeClock) -> None:
     assert slots == [f"2026-03-29T00:00:0{i}Z" for i in range(5)]
     assert {(t.created_by, t.data["x"]) for t in page.items} == {(SCHEDULER_USER, 1)}
     assert (await store.last_runs(["s"]))["s"][0] == T0 + 4
+
+
+async def test_a_schedule_that_cannot_create_its_task_does_not_stop_the_others(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = TaskRegistry()
+    registry.task("job")(lambda data, ctx: None)
+    store = MemoryTaskStore()
+    good = Schedule("good", "* * * * * *", "job", org=ORG_A)
+    orphan = Schedule("orphan", "* * * * * *", "job", org="gone")
+
+    async def resolve(ref: str) -> str:
+        if ref != ORG_A:
+            raise NotFound(f"no organisation {ref!r}")
+        return ref
+
+    service = TaskService(store, registry, clock)
+    scheduler = Scheduler(service, [orphan, good], resolve, "x", clock)
+    clock.now = T0
+    for _ in range(3):
+        await scheduler.run_due()
+        clock.advance(1)
+    assert (await store.last_runs(["good", "orphan"])).keys() == {"good"}
+    assert (await store.list_page(ListQuery(Scope(ORG_A)))).total == 3
+    refusals = [r for r in caplog.records if "orphan cannot create" in r.getMessage()]
+    assert len(refusals) == 1 and "no organisation 'gone'" in refusals[0].getMessage()
