@@ -2,8 +2,9 @@
 (IETF httpapi draft "The Idempotency-Key HTTP Header Field") and the ``uniqueKey`` body
 option. Read here and handed to the service as a :class:`~tasktrack.domain.dedup.Dedup`.
 
-* The header's value is a Structured Field string (``"abc"``); a bare token is accepted
-  too, since many clients send one. 1 to 255 printable ASCII characters.
+* The header's value is a Structured Field string (``"abc"``, RFC 9651, parsed by http-sf);
+  an unquoted value is taken as it is, since many clients send bare UUIDs. 1 to 255
+  printable ASCII characters.
 * The fingerprint is a SHA-256 of the body as parsed JSON with sorted keys, so the same
   request sent with other whitespace or key order is the same request.
 """
@@ -14,6 +15,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+import http_sf
 import orjson
 
 from tasktrack.domain.dedup import Dedup, Outcome, check_key
@@ -52,12 +54,21 @@ def reply_status(outcome: Outcome) -> int:
 
 
 def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        inner = value[1:-1]
-        if '"' in inner.replace('\\"', "") or "\\" in inner.replace('\\"', "").replace("\\\\", ""):
-            raise InvalidArgument(f"{HEADER} is not a valid string")
-        return inner.replace('\\"', '"').replace("\\\\", "\\")
-    return value
+    """The key a header value names: a Structured Field string (parsed by http-sf), or the
+    value as it is when it is not quoted (a bare UUID is no valid sf-token: it starts with a
+    digit, yet it is what most clients send)."""
+    if not value.startswith('"'):
+        return value
+    if not value.isascii():
+        raise InvalidArgument(f"{HEADER} must be printable ASCII characters")
+    try:
+        parsed = http_sf.parse(value.encode("ascii"), tltype="item")
+    except http_sf.StructuredFieldError as exc:
+        raise InvalidArgument(f"{HEADER} is not a valid Structured Field string: {exc}") from None
+    # An item parses as (bare item, parameters): one string, no parameters, is a key.
+    if not isinstance(parsed, tuple) or not isinstance(parsed[0], str) or parsed[1]:
+        raise InvalidArgument(f"{HEADER} must be one string without parameters")
+    return parsed[0]
 
 
 def _fingerprint(body: dict[str, Any]) -> str:

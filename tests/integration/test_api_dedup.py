@@ -122,6 +122,9 @@ def test_a_unique_key_returns_the_unfinished_task_with_200(api: httpx.Client) ->
         ({"name": "demo.sleep"}, {"Idempotency-Key": "k" * 256}, "Idempotency-Key"),
         ({"name": "demo.sleep"}, {"Idempotency-Key": "caf\u00e9".encode()}, "Idempotency-Key"),
         ({"name": "demo.sleep"}, {"Idempotency-Key": '"a"b"'}, "Idempotency-Key"),
+        ({"name": "demo.sleep"}, {"Idempotency-Key": '"caf\u00e9"'.encode()}, "Idempotency-Key"),
+        ({"name": "demo.sleep"}, {"Idempotency-Key": '"k";x=1'}, "Idempotency-Key"),
+        ({"name": "demo.sleep"}, {"Idempotency-Key": '""'}, "Idempotency-Key"),
     ],
 )
 def test_bad_keys_are_400_problems_naming_the_field(
