@@ -19,8 +19,8 @@ IDEMPOTENCY_PARAMETER: JsonObject = {
     "in": "header",
     "required": False,
     "description": (
-        'IETF httpapi draft Idempotency-Key: a Structured Field string (`"abc"`; a bare '
-        "token is accepted too), 1-255 printable ASCII characters, scoped to the caller's "
+        'IETF httpapi draft Idempotency-Key: a Structured Field string (`"abc"`; an unquoted '
+        "value is taken as it is), 1-255 printable ASCII characters, scoped to the caller's "
         "organisation. The same key with the same body within TASKTRACK_IDEMPOTENCY_TTL "
         f"(24 h) answers with the original task and `{REPLAYED_HEADER}: true`; with another "
         "body it is a 422."
