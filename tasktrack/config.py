@@ -31,7 +31,13 @@ NOT_NEGATIVE = (
     "retention_cancelled",
 )
 #: Settings given as durations: seconds, or a number with a unit (``30m``, ``12h``, ``7d``).
-DURATIONS = ("retention_done", "retention_error", "retention_cancelled", "prune_interval")
+DURATIONS = (
+    "retention_done",
+    "retention_error",
+    "retention_cancelled",
+    "prune_interval",
+    "idempotency_ttl",
+)
 _DAY = 86400.0
 #: Settings that must be greater than zero.
 POSITIVE = (
@@ -44,6 +50,7 @@ POSITIVE = (
     "keep_alive_timeout",
     "prune_interval",
     "prune_batch",
+    "idempotency_ttl",
 )
 
 
@@ -113,6 +120,10 @@ class Settings:
     #: keeps the wait of a claim or API write behind it near 10 ms.
     prune_interval: float = 60.0
     prune_batch: int = 200
+    #: How long an ``Idempotency-Key`` of a create is remembered (workers prune older ones).
+    idempotency_ttl: float = _DAY
+    #: The organisation (id or name) that owns periodic tasks whose schedule names none.
+    periodic_org: str = "default"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -37,6 +37,7 @@ from tasktrack.api.routes.events import event_routes
 from tasktrack.api.routes.logs import log_routes
 from tasktrack.api.routes.results import result_routes
 from tasktrack.api.routes.retention import retention_routes
+from tasktrack.api.routes.schedules import schedule_routes
 from tasktrack.api.routes.tasks import task_routes
 from tasktrack.api.routing import allowed_methods, use_relative_slash_redirects
 from tasktrack.api.security import Authenticator
@@ -128,6 +129,7 @@ def _routes(document: bytes) -> list[BaseRoute]:
         *attempt_routes(PREFIXES),  # issue 13: a task's attempts
         *log_routes(PREFIXES),  # GET /tasks/{taskId}/logs (issue 13)
         *retention_routes(PREFIXES),  # DELETE /tasks/{taskId}
+        *schedule_routes(PREFIXES),  # issue 14: GET /schedules
     ]
 
 
@@ -156,10 +158,12 @@ async def _context(
     identity = IdentityService(stores.identity, key_cache_seconds=settings.api_key_cache_seconds)
     await identity.ensure_default()
     oauth = await OAuthService.open(stores.identity, token_policy, keys=settings.signing_keys())
+    tasks = TaskService(stores.tasks, registry)
+    tasks.idempotency_ttl = settings.idempotency_ttl
     return ApiContext(
         settings=settings,
         stores=stores,
-        tasks=TaskService(stores.tasks, registry),
+        tasks=tasks,
         identity=identity,
         authenticator=Authenticator(identity, oauth.verify_access_token, limiter),
         oauth=oauth,

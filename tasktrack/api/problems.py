@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tasktrack.api.body import UnsupportedMediaType
+from tasktrack.domain.dedup import IdempotencyMismatch
 from tasktrack.errors import (
     BodyTooLarge,
     Conflict,
@@ -86,6 +87,8 @@ def from_exception(request: Request, exc: Exception) -> Response:
         return problem(request, 404, exc.message)
     if isinstance(exc, Conflict):
         return problem(request, 409, exc.message)
+    if isinstance(exc, IdempotencyMismatch):
+        return problem(request, 422, exc.message)
     if isinstance(exc, BodyTooLarge):
         return problem(request, 413, exc.message)
     if isinstance(exc, TooManyAttempts):

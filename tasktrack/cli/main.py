@@ -22,6 +22,7 @@ COMMANDS = {
     "oauth-client": "tasktrack.cli.oauth:oauth_client",
     "org": "tasktrack.cli.org:org",
     "secret": "tasktrack.cli.secret:secret",
+    "schedules": "tasktrack.cli.schedules:schedules",
     "serve": "tasktrack.cli.serve:serve",
     "tasks": "tasktrack.cli.task_results:tasks",  # tasks + result/rerun/attempts/logs
     "user": "tasktrack.cli.user:user",

@@ -17,6 +17,7 @@ from tasktrack.cli.http_protocol import header_timeout_protocol
 from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
 from tasktrack.service.registry import TaskRegistry
+from tasktrack.service.scheduler import resolver_of
 from tasktrack.storage.factory import open_stores
 from tasktrack.worker.embedded import embedded_worker
 from tasktrack.worker.options import WorkerOptions
@@ -79,7 +80,8 @@ def _in_process_worker(
     options = WorkerOptions.from_settings(settings)
 
     def in_process_worker(api: ApiContext) -> AbstractAsyncContextManager[Any]:
-        return embedded_worker(api.stores.tasks, api.tasks, registry, options)
+        resolve_org = resolver_of(api.identity)
+        return embedded_worker(api.stores.tasks, api.tasks, registry, options, resolve_org)
 
     return in_process_worker
 

@@ -133,6 +133,8 @@ def tasks() -> None:
 @click.option("--wait", is_flag=True, help="Watch it until it ends; the exit code says how.")
 @click.option("--timeout", type=click.FloatRange(min=0), help="With --wait: give up after S s.")
 @click.option("--output", "-o", type=OUTPUTS, help="Print the created task (default: its id).")
+@click.option("--idempotency-key", help="Send as Idempotency-Key: a repeat returns the same task.")
+@click.option("--unique-key", help="Return the unfinished task holding this key, if any.")
 @connection_options
 @click.pass_context
 @handled
@@ -144,6 +146,8 @@ def submit(
     wait: bool,
     timeout: float | None,
     output: str | None,
+    idempotency_key: str | None,
+    unique_key: str | None,
 ) -> None:
     """Create a task of type NAME and print its id.
 
@@ -160,7 +164,13 @@ def submit(
     if timeout is not None and not wait:
         raise ValueError("--timeout applies only with --wait")
     with client_from(ctx) as client:
-        task = client.create(name, data, project_id=project_id)
+        task = client.create(
+            name,
+            data,
+            project_id=project_id,
+            idempotency_key=idempotency_key,
+            unique_key=unique_key,
+        )
         if output:
             _print_one(task, output)
         else:

@@ -12,7 +12,9 @@ import prometheus_client
 from tasktrack.cli.common import fail, run_async
 from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
+from tasktrack.service.identity import IdentityService
 from tasktrack.service.registry import TaskRegistry
+from tasktrack.service.scheduler import resolver_of
 from tasktrack.storage.factory import open_stores
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.worker import Worker
@@ -89,7 +91,8 @@ async def _run(settings: Settings, registry: TaskRegistry, options: WorkerOption
     stores = await open_stores(
         settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
-    runner = Worker(stores.tasks, registry, options)
+    resolve_org = resolver_of(IdentityService(stores.identity))
+    runner = Worker(stores.tasks, registry, options, resolve_org=resolve_org)
     _stop_on_signals(runner)
     try:
         await runner.run()

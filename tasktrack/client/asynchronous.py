@@ -11,12 +11,13 @@ from typing import Any
 
 import httpx
 
-from tasktrack.client import core, results
+from tasktrack.client import core, results, schedules
 from tasktrack.client.attempts import Attempts, attempts_request, parse_attempts
 from tasktrack.client.core import DEFAULT_BASE_PATH, DEFAULT_TIMEOUT, DEFAULT_URL, FilterValue
 from tasktrack.client.logs import LogLine, LogPage, parse_logs, read_logs
 from tasktrack.client.models import Task, TaskPage
 from tasktrack.client.results import TaskDetails, TaskResult
+from tasktrack.client.schedules import Schedule
 
 
 class AsyncTaskTrackClient:
@@ -90,7 +91,13 @@ class AsyncTaskTrackClient:
         )
 
     async def create(
-        self, name: str, data: Mapping[str, Any] | None = None, *, project_id: str | None = None
+        self,
+        name: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        project_id: str | None = None,
+        idempotency_key: str | None = None,
+        unique_key: str | None = None,
     ) -> Task:
         """Create (enqueue) a task of a registered type.
 
@@ -98,8 +105,14 @@ class AsyncTaskTrackClient:
             name: The task type, e.g. ``demo.sleep``.
             data: The task's parameters (a JSON object).
             project_id: Put the task in this project.
+            idempotency_key: Send it as ``Idempotency-Key``: repeating the call (the client
+                retries it on connection errors) returns the first call's task.
+            unique_key: While an unfinished task with this key exists, return it instead.
         """
-        return core.parse_task(await self._send(self._api.create_task(name, data, project_id)))
+        spec = self._api.create_task(
+            name, data, project_id, idempotency_key=idempotency_key, unique_key=unique_key
+        )
+        return core.parse_task(await self._send(spec))
 
     async def cancel(self, task_id: str, *, project_id: str | None = None) -> Task:
         """Ask for a task to be cancelled; returns it as ``cancelling`` or ``cancelled``.
@@ -246,6 +259,10 @@ class AsyncTaskTrackClient:
         followed by :meth:`result`."""
         await self.wait(task_id, timeout=timeout, max_wait=max_wait)
         return await self.result(task_id)
+
+    async def schedules(self) -> tuple[Schedule, ...]:
+        """The periodic schedules of the caller's organisation, with next and last run."""
+        return schedules.parse_schedules(await self._send(schedules.read_schedules(self._api)))
 
     async def details(self, task_id: str, *, project_id: str | None = None) -> TaskDetails:
         """Facts beside the task's fields: attempts, re-run links, whether it has a result."""

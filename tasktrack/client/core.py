@@ -51,7 +51,8 @@ class RequestSpec:
 
     @property
     def idempotent(self) -> bool:
-        return self.method == "GET"
+        # A create with an Idempotency-Key is safe to repeat: the server replays its answer.
+        return self.method == "GET" or any(k == "Idempotency-Key" for k, _ in self.headers)
 
 
 class Api:
@@ -132,13 +133,23 @@ class Api:
         return RequestSpec("GET", self._path(), tuple(params) + _project(project_id))
 
     def create_task(
-        self, name: str, data: Mapping[str, Any] | None = None, project_id: str | None = None
+        self,
+        name: str,
+        data: Mapping[str, Any] | None = None,
+        project_id: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+        unique_key: str | None = None,
     ) -> RequestSpec:
-        """``POST /tasks`` with ``{"name", "data", "projectId"}``."""
+        """``POST /tasks`` with ``{"name", "data", "projectId", "uniqueKey"}`` and, given a
+        key, the ``Idempotency-Key`` header (issue 14)."""
         body: dict[str, Any] = {"name": name, "data": dict(data or {})}
         if project_id is not None:
             body["projectId"] = project_id
-        return RequestSpec("POST", self._path(), body=body)
+        if unique_key is not None:
+            body["uniqueKey"] = unique_key
+        headers = () if idempotency_key is None else (("Idempotency-Key", idempotency_key),)
+        return RequestSpec("POST", self._path(), headers=headers, body=body)
 
     def cancel_task(self, task_id: str, project_id: str | None = None) -> RequestSpec:
         """``POST /tasks/{id}/cancel``."""

@@ -53,6 +53,8 @@ class TaskDetails:
     has_result: bool
     #: The object exactly as received, extra fields included.
     raw: dict[str, Any]
+    #: The ``uniqueKey`` the task was created with (issue 14), if any.
+    unique_key: str | None = None
 
     @classmethod
     def from_json(cls, obj: Any) -> TaskDetails:
@@ -67,6 +69,7 @@ class TaskDetails:
             reruns=[str(r) for r in obj.get("reruns", [])],
             has_result=bool(obj.get("hasResult")),
             raw=obj,
+            unique_key=obj.get("uniqueKey"),
         )
 
 

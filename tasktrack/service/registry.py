@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tasktrack.errors import UnknownTaskType
+from tasktrack.service.periodic import CATCH_UP, Schedule
 
 Handler = Callable[..., Any]
 F = TypeVar("F", bound=Handler)
@@ -58,6 +59,7 @@ class TaskRegistry:
 
     def __init__(self) -> None:
         self._types: dict[str, TaskType] = {}
+        self._schedules: dict[str, Schedule] = {}
 
     def add(self, task_type: TaskType) -> TaskType:
         name = task_type.name
@@ -102,9 +104,58 @@ class TaskRegistry:
         return register
 
     def include(self, other: TaskRegistry) -> None:
-        """Add every type of ``other`` (to compose registries from several modules)."""
+        """Add every type and schedule of ``other`` (to compose registries from modules)."""
         for task_type in other:
             self.add(task_type)
+        for schedule in other.schedules():
+            self.add_schedule(schedule)
+
+    def periodic(
+        self,
+        cron: str,
+        *,
+        name: str | None = None,
+        key: str | None = None,
+        timezone: str = "UTC",
+        data: dict[str, Any] | None = None,
+        org: str | None = None,
+        catch_up: float = CATCH_UP,
+        **task_options: Any,
+    ) -> Callable[[F], F]:
+        """Decorator: run the function as task ``name`` at every slot of ``cron``.
+
+        Above ``@registry.task(...)`` it schedules that task type; alone it registers the
+        function too (named ``module.function`` unless ``name`` is given, with
+        ``task_options`` as :meth:`task` takes them). ``key`` names the schedule (default: the
+        task name; give one to schedule a task type twice). See
+        :class:`~tasktrack.service.periodic.Schedule` for the rest."""
+
+        def register(fn: F) -> F:
+            task_name = name or self._name_of(fn) or f"{fn.__module__}.{fn.__qualname__}"
+            if task_name not in self._types:
+                self.task(task_name, **task_options)(fn)
+            schedule = Schedule(
+                key or task_name, cron, task_name, timezone, data or {}, org, catch_up
+            )
+            self.add_schedule(schedule)
+            return fn
+
+        return register
+
+    def add_schedule(self, schedule: Schedule) -> Schedule:
+        if schedule.task not in self._types:
+            raise ValueError(f"schedule {schedule.key!r}: no task type {schedule.task!r}")
+        if schedule.key in self._schedules:
+            raise ValueError(f"schedule {schedule.key!r} is declared twice (give it a key=)")
+        self._schedules[schedule.key] = schedule
+        return schedule
+
+    def schedules(self) -> list[Schedule]:
+        """The periodic schedules, by key."""
+        return [self._schedules[k] for k in sorted(self._schedules)]
+
+    def _name_of(self, fn: Handler) -> str | None:
+        return next((t.name for t in self._types.values() if t.handler is fn), None)
 
     def get(self, name: str) -> TaskType:
         try:

@@ -34,6 +34,8 @@ class TaskDetails:
     task: Task
     reruns: list[str]
     has_result: bool
+    #: The ``uniqueKey`` it was created with (issue 14), if any.
+    unique_key: str | None = None
 
 
 class ResultService:
@@ -61,7 +63,8 @@ class ResultService:
         task = await self.tasks.get(principal, task_id, project_id)
         store = self.tasks.store
         reruns = await store.reruns(task_id, MAX_RERUNS_LISTED)
-        return TaskDetails(task, reruns, await store.has_result(task_id))
+        has_result = await store.has_result(task_id)
+        return TaskDetails(task, reruns, has_result, await store.unique_key_of(task_id))
 
     async def rerun(
         self, principal: Principal, task_id: str, project_id: str | None = None

@@ -25,6 +25,9 @@ from tasktrack.storage.base import TaskStore
 PRUNABLE = (Status.DONE, Status.ERROR, Status.CANCELLED)
 #: How long a sweep waits for another process's prune to let go (on-demand sweeps only).
 BUSY_PAUSE = 0.05
+#: How long periodic slots stay recorded (only the latest per schedule is ever read again:
+#: no scheduler creates a slot older than its catch-up window).
+SLOT_RECORDS_KEPT = 86400.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class RetentionPolicy:
     batch: int = 200
     #: Pause between two batches, so waiting writes get the database in between.
     pause: float = 0.01
+    #: Idempotency records older than this are deleted (issue 14; Settings.idempotency_ttl).
+    idempotency_ttl: float = 86400.0
 
     def cutoffs(self, now: float) -> dict[Status, float]:
         """Per status with a retention age: tasks finished before this time go."""
@@ -64,6 +69,21 @@ class Pruner:
         """
         cutoffs = self.policy.cutoffs(self.clock())
         return {s: await self._drain(s, before, wait_busy) for s, before in cutoffs.items()}
+
+    async def sweep_records(self) -> int:
+        """Delete expired idempotency records (in batches) and the slot records of periodic
+        schedules older than :data:`SLOT_RECORDS_KEPT` (each schedule's latest stays: it is
+        its last run). Returns how many rows went."""
+        now = self.clock()
+        total = await self.store.prune_schedule_runs(now - SLOT_RECORDS_KEPT)
+        while True:
+            deleted = await self.store.prune_idempotency(
+                now - self.policy.idempotency_ttl, self.policy.batch
+            )
+            total += deleted
+            if deleted < self.policy.batch:
+                return total
+            await asyncio.sleep(self.policy.pause)
 
     async def _drain(self, status: Status, before: float, wait_busy: bool) -> int:
         total = 0

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tasktrack.domain.dedup import Created, Dedup
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.ids import is_valid_id, new_id
 from tasktrack.domain.lifecycle import TERMINAL, Status
@@ -24,6 +25,8 @@ from tasktrack.storage.base import TaskStore
 Clock = Callable[[], float]
 #: Longest ``?wait=`` a read may ask for, in seconds.
 MAX_WAIT = 60.0
+#: How long an ``Idempotency-Key`` is remembered by default (the IETF draft's example: 24 h).
+IDEMPOTENCY_TTL = 86400.0
 
 
 class TaskService:
@@ -40,6 +43,8 @@ class TaskService:
         self.registry = registry
         self.clock = clock
         self.wait_poll_interval = 0.1
+        #: Seconds an idempotency record answers replays (Settings.idempotency_ttl).
+        self.idempotency_ttl = IDEMPOTENCY_TTL
 
     async def create(
         self,
@@ -52,6 +57,33 @@ class TaskService:
         """Enqueue a task of a registered type; returns it once durably stored.
 
         ``rerun_of``: the id of the task this one re-runs (see :mod:`.results`)."""
+        return await self.store.create(self.build(principal, name, data, project_id, rerun_of))
+
+    async def submit(
+        self,
+        principal: Principal,
+        name: str,
+        data: Mapping[str, Any] | None = None,
+        project_id: str | None = None,
+        dedup: Dedup | None = None,
+    ) -> Created:
+        """:meth:`create`, deduplicated by ``dedup``'s keys (see :mod:`tasktrack.domain.dedup`);
+        an idempotency record lives :attr:`idempotency_ttl` seconds."""
+        task = self.build(principal, name, data, project_id)
+        if not dedup:
+            return Created(await self.store.create(task))
+        born_after = self.clock() - self.idempotency_ttl
+        return await self.store.create_deduplicated(task, dedup, born_after)
+
+    def build(
+        self,
+        principal: Principal,
+        name: str,
+        data: Mapping[str, Any] | None = None,
+        project_id: str | None = None,
+        rerun_of: str | None = None,
+    ) -> Task:
+        """A new queued task for ``principal``, validated, not yet stored."""
         _require_write(principal)
         task_type = self.registry.get(name)
         payload = dict(data or {})
@@ -61,7 +93,7 @@ class TaskService:
         if project_id is not None and not is_valid_id(project_id):
             raise InvalidArgument("projectId must be 24 lowercase hex characters")
         now = self.clock()
-        task = Task(
+        return Task(
             id=new_id(now),
             name=name,
             data=payload,
@@ -77,7 +109,6 @@ class TaskService:
             run_after=now,
             rerun_of=rerun_of,
         )
-        return await self.store.create(task)
 
     async def get(self, principal: Principal, task_id: str, project_id: str | None = None) -> Task:
         """The task, or NotFound (also for another organisation's task: no existence leak)."""

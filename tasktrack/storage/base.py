@@ -26,9 +26,10 @@ from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.logs import LogEntry
 from tasktrack.domain.task import Task
+from tasktrack.storage.dedup_base import DedupStore
 
 
-class TaskStore(Protocol):
+class TaskStore(DedupStore, Protocol):
     """Durable task storage. Implementations: memory, SQLite, PostgreSQL."""
 
     async def create(self, task: Task) -> Task:

@@ -26,6 +26,7 @@ from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
 from tasktrack.storage.attempts import ended_attempt, ending, with_running
 from tasktrack.storage.events import LocalEvents
+from tasktrack.storage.memory_dedup import DedupState, MemoryDedup
 from tasktrack.storage.memory_identity import MemoryIdentityStore
 from tasktrack.storage.memory_logs import MemoryLogs
 from tasktrack.storage.paging import page_from_window
@@ -41,7 +42,7 @@ def _dt(now: float) -> datetime:
     return datetime.fromtimestamp(now, UTC)
 
 
-class MemoryTaskStore:
+class MemoryTaskStore(MemoryDedup):
     """A :class:`~tasktrack.storage.base.TaskStore` in a dict, guarded by an asyncio lock."""
 
     def __init__(self) -> None:
@@ -51,6 +52,7 @@ class MemoryTaskStore:
         self.events = LocalEvents()
         self._results: dict[str, TaskResult] = {}
         self._logs = MemoryLogs()
+        self._dedup = DedupState()
 
     async def create(self, task: Task) -> Task:
         async with self._lock:

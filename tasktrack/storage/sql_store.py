@@ -20,9 +20,11 @@ from tasktrack.storage import lifecycle_sql as lsql
 from tasktrack.storage import logs_sql
 from tasktrack.storage import retention_sql as rsql
 from tasktrack.storage.attempts import ATTEMPT_COLUMNS, attempt_from_row, with_running
+from tasktrack.storage.dedup_sql import SqlDedup
 from tasktrack.storage.dialect import Dialect, Move, Row, Statement
 from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.rows import exact_time, insert_task, task_from_row, task_to_row
+from tasktrack.storage.schedule_sql import SqlSchedules
 from tasktrack.storage.sql import list_sql
 from tasktrack.storage.sql_identity import SqlIdentityStore
 
@@ -52,7 +54,7 @@ def _by_claim_order(rows: Iterable[Row]) -> list[Task]:
     return sorted((task_from_row(r) for r in rows), key=lambda t: (t.run_after, t.id))
 
 
-class SqlTaskStore:
+class SqlTaskStore(SqlDedup, SqlSchedules):
     """A :class:`~tasktrack.storage.base.TaskStore` on any :class:`Dialect`."""
 
     def __init__(self, dialect: Dialect) -> None:

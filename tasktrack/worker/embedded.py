@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from tasktrack.service.registry import TaskRegistry
+from tasktrack.service.scheduler import OrgResolver
 from tasktrack.service.tasks import TaskService
 from tasktrack.storage.base import TaskStore
 from tasktrack.worker.options import WorkerOptions
@@ -15,13 +16,17 @@ from tasktrack.worker.worker import Worker
 
 @contextlib.asynccontextmanager
 async def embedded_worker(
-    store: TaskStore, service: TaskService, registry: TaskRegistry, options: WorkerOptions
+    store: TaskStore,
+    service: TaskService,
+    registry: TaskRegistry,
+    options: WorkerOptions,
+    resolve_org: OrgResolver | None = None,
 ) -> AsyncIterator[Worker]:
     """Start a worker for the lifetime of the block.
 
     It shares the API's store object, so tasks created through the API wake it at once.
     """
-    worker = Worker(store, registry, options)
+    worker = Worker(store, registry, options, resolve_org=resolve_org)
     running = asyncio.create_task(worker.run())
     try:
         started = asyncio.create_task(worker.started.wait())

@@ -138,4 +138,7 @@ class Monitor:
         if any(swept.values()):
             counts = ", ".join(f"{n} {s.value}" for s, n in swept.items() if n)
             log.info("pruned finished tasks past their retention: %s", counts)
+        records = await self._pruner.sweep_records()
+        if records:
+            log.info("pruned %d expired idempotency and periodic-slot records", records)
         await asyncio.sleep(self._options.prune_interval)

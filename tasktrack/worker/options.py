@@ -41,6 +41,9 @@ class WorkerOptions:
     retention_cancelled: float = _DEFAULTS.retention_cancelled
     prune_interval: float = _DEFAULTS.prune_interval
     prune_batch: int = _DEFAULTS.prune_batch
+    #: Issue 14: idempotency records' lifetime (pruned by the pruner), periodic tasks' owner.
+    idempotency_ttl: float = _DEFAULTS.idempotency_ttl
+    periodic_org: str = _DEFAULTS.periodic_org
     #: Not settings (no environment variable): fixed for users, varied by tests and benches.
     #: Least time between two progress writes of one task.
     progress_interval: float = 0.25
@@ -62,7 +65,7 @@ class WorkerOptions:
             Status.ERROR: self.retention_error,
             Status.CANCELLED: self.retention_cancelled,
         }
-        return RetentionPolicy(ages, batch=self.prune_batch)
+        return RetentionPolicy(ages, batch=self.prune_batch, idempotency_ttl=self.idempotency_ttl)
 
     def _shared(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _shared_names()}

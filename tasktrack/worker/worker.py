@@ -32,9 +32,11 @@ from collections.abc import Callable
 from tasktrack.domain.ids import new_id
 from tasktrack.domain.task import Task
 from tasktrack.service.registry import TaskRegistry
+from tasktrack.service.scheduler import OrgResolver
 from tasktrack.storage.base import TaskStore
 from tasktrack.worker.monitor import LOST_REASON, Monitor
 from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.periodic import start_scheduler
 from tasktrack.worker.pool import ChildPool
 from tasktrack.worker.run import Run, RunContext
 from tasktrack.worker.supervise import forever
@@ -54,6 +56,7 @@ class Worker:
         options: WorkerOptions | None = None,
         clock: Callable[[], float] = time.time,
         worker_id: str | None = None,
+        resolve_org: OrgResolver | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -69,6 +72,8 @@ class Worker:
         self._force = asyncio.Event()
         self._executions: set[asyncio.Task[None]] = set()
         self.started = asyncio.Event()
+        #: Periodic schedules' organisations by id or name (default: by id only).
+        self.resolve_org = resolve_org
 
     def stop(self, force: bool = False) -> None:
         """Stop claiming; running tasks get ``shutdown_timeout`` (none if ``force``)."""
@@ -88,6 +93,9 @@ class Worker:
         )
         self.started.set()
         loops = self._monitor.start()
+        loops += start_scheduler(
+            self.store, self.registry, self.options, self.clock, self.resolve_org
+        )
         claimer = asyncio.create_task(forever("claim loop", self._claim))
         try:
             await self._stop.wait()

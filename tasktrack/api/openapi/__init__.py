@@ -27,6 +27,7 @@ from tasktrack.api.openapi.common import (
     JsonObject,
     ref,
 )
+from tasktrack.api.openapi.dedup import extend_create, schedule_paths
 from tasktrack.api.openapi.logs import log_paths
 from tasktrack.api.openapi.parameters import component_parameters
 from tasktrack.api.openapi.paths import other_paths, task_paths
@@ -66,7 +67,8 @@ def build_document(registry: TaskRegistry) -> JsonObject:
     paths.update(other_paths())
     paths.update(attempt_paths())  # issue 13
     paths.update(log_paths())  # issue 13
-    return {
+    paths.update(schedule_paths())  # issue 14
+    document: JsonObject = {
         "openapi": "3.1.0",
         "info": {
             "title": "tasktrack Tasks API",
@@ -108,6 +110,8 @@ def build_document(registry: TaskRegistry) -> JsonObject:
             "securitySchemes": SECURITY_SCHEMES,
         },
     }
+    extend_create(document)  # issue 14
+    return document
 
 
 _DESCRIPTION = """\

@@ -31,6 +31,10 @@ _DETAILS: JsonObject = {
         "rerunOf": {"oneOf": [_ID, {"type": "null"}]},
         "reruns": {"type": "array", "items": _ID, "maxItems": 100},
         "hasResult": {"type": "boolean"},
+        "uniqueKey": {
+            "oneOf": [{"type": "string", "maxLength": 255}, {"type": "null"}],
+            "description": "The uniqueKey create option the task was created with (issue 14).",
+        },
     },
 }
 _UNFINISHED = problem("The task has not finished yet (queued, active or cancelling).", 409, (1004,))

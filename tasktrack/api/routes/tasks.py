@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from tasktrack.api.body import read_json, require_json
 from tasktrack.api.context import ApiContext, context_of
+from tasktrack.api.dedup import read_dedup, reply_headers, reply_status
 from tasktrack.api.negotiation import choose_media_type
 from tasktrack.api.problems import from_exception, problem
 from tasktrack.api.query import parse_list_query
@@ -157,11 +158,13 @@ async def create_task(request: Request) -> Response:
     principal = await ctx.authenticate(request)
     renderer = _renderer(request)
     require_json(request.headers.get("content-type"))
-    body = await read_json(request, ctx.settings.max_body_bytes)
+    body, dedup = read_dedup(request.headers, await read_json(request, ctx.settings.max_body_bytes))
     name, data, project_id = _create_args(body)
-    task = await ctx.tasks.create(principal, name, data, project_id)
-    response = task_response(_prefix(request), renderer, task, status=201)
+    created = await ctx.tasks.submit(principal, name, data, project_id, dedup)
+    task = created.task
+    response = task_response(_prefix(request), renderer, task, reply_status(created.outcome))
     response.headers["Location"] = f"{_prefix(request)}/tasks/{task.id}"
+    response.headers.update(reply_headers(created.outcome))
     return response
 
 

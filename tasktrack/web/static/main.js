@@ -1,4 +1,5 @@
-// The dashboard's entry point: sign-in and sign-out, the hash router (#/ and #/task/{id}),
+// The dashboard's entry point: sign-in and sign-out, the hash router (#/, #/task/{id} and
+// #/schedules),
 // the live stream, and the clock that keeps relative times current.
 
 import {
@@ -8,6 +9,7 @@ import { clearDetail, showDetail, update as updateDetail } from "./detail.js";
 import { announce, refreshTimes, showError } from "./format.js";
 import { clearList, listHash, reloadList, setUpList, showList, updateTask } from "./list.js";
 import { startLive } from "./live.js";
+import { showSchedules } from "./schedules.js";
 
 const TIME_REFRESH_MS = 5000;
 const LIVE_TEXT = { connecting: "Connecting…", live: "Live", offline: "Offline, retrying…" };
@@ -21,7 +23,7 @@ function setLiveState(state) {
 }
 
 function showView(name) {
-  for (const view of ["signin", "list", "detail"]) $(`${view}-view`).hidden = view !== name;
+  for (const view of ["signin", "list", "detail", "schedules"]) $(`${view}-view`).hidden = view !== name;
 }
 
 function route() {
@@ -31,7 +33,11 @@ function route() {
   }
   const hash = location.hash.replace(/^#/, "") || "/";
   const match = hash.match(/^\/task\/([0-9a-f]{24})$/);
-  if (match) {
+  if (hash === "/schedules") {
+    showView("schedules");
+    clearDetail();
+    showSchedules().catch((error) => showError(error.message));
+  } else if (match) {
     $("back").href = listHash(); // back to the list as last shown
     showView("detail");
     showDetail(match[1]);

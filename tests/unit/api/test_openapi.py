@@ -163,6 +163,7 @@ def test_task_routes_are_under_both_prefixes(document: dict[str, Any]) -> None:
     task_paths |= {"/tasks/{taskId}/result", "/tasks/{taskId}/details", "/tasks/{taskId}/rerun"}
     task_paths |= {"/tasks/{taskId}/attempts"}  # issue 13
     task_paths |= {"/tasks/{taskId}/logs"}
+    task_paths |= {"/schedules"}  # issue 14
     for prefix in PREFIXES:
         for path in task_paths:
             assert prefix + path in document["paths"]
@@ -287,7 +288,11 @@ def _responses(document: dict[str, Any], path: str, method: str) -> dict[str, di
     [
         ("/tasks/{taskId}", "get", {"200", "304", "400", "401", "404", "406", "429", "500"}),
         ("/tasks", "get", {"200", "400", "401", "406", "429", "500"}),
-        ("/tasks", "post", {"201", "400", "401", "403", "406", "413", "415", "429", "500"}),
+        (
+            "/tasks",
+            "post",
+            {"200", "201", "400", "401", "403", "406", "413", "415", "422", "429", "500"},
+        ),
         (
             "/tasks/{taskId}/cancel",
             "post",
