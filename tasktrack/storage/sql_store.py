@@ -20,11 +20,13 @@ from tasktrack.storage import lifecycle_sql as lsql
 from tasktrack.storage import logs_sql
 from tasktrack.storage import retention_sql as rsql
 from tasktrack.storage.attempts import ATTEMPT_COLUMNS, attempt_from_row, with_running
+from tasktrack.storage.base import TraceContext
 from tasktrack.storage.dialect import Dialect, Move, Row, Statement
 from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.rows import exact_time, insert_task, task_from_row, task_to_row
 from tasktrack.storage.sql import list_sql
 from tasktrack.storage.sql_identity import SqlIdentityStore
+from tasktrack.storage.webhook_store import SqlWebhookStore
 
 _SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
 _SELECT_RESULT = "SELECT task_id, attempt, value, created_at FROM task_results WHERE task_id = ?"
@@ -32,6 +34,8 @@ _SELECT_RESULT = "SELECT task_id, attempt, value, created_at FROM task_results W
 _SELECT_RERUNS = "SELECT id FROM tasks WHERE rerun_of = ? ORDER BY created_at DESC, id DESC LIMIT ?"
 _SELECT_ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM task_attempts WHERE task_id = ? ORDER BY attempt"
 _COUNT_BY_STATUS: Statement = ("SELECT status, count(*) FROM tasks GROUP BY status", ())
+_INSERT_TRACE = "INSERT INTO task_traces (task_id, traceparent, tracestate) VALUES (?, ?, ?)"
+_SELECT_TRACE = "SELECT traceparent, tracestate FROM task_traces WHERE task_id = ?"
 #: Where a cancel request leaves a task: asking again there changes nothing.
 _CANCEL_SETTLED = frozenset(targets("cancel"))
 
@@ -58,14 +62,21 @@ class SqlTaskStore:
         self.dialect = dialect
         self._insert = insert_task(dialect.json_param)
 
-    async def create(self, task: Task) -> Task:
+    async def create(self, task: Task, trace: TraceContext | None = None) -> Task:
+        statements = [(self._insert, task_to_row(task))]
+        if trace is not None:  # one transaction: no claim can see the task without it
+            statements.append((_INSERT_TRACE, (task.id, *trace)))
         try:
-            await self.dialect.write_all([(self._insert, task_to_row(task))])
+            await self.dialect.write_all(statements)
         except StorageError as exc:
             if self.dialect.is_duplicate(exc):
                 raise Conflict(f"task {task.id} exists") from exc
             raise
         return self._notify(task)
+
+    async def trace_context(self, task_id: str) -> TraceContext | None:
+        row = await self.dialect.lookup_one((_SELECT_TRACE, (task_id,)))
+        return None if row is None else (row[0], row[1])
 
     async def get(self, task_id: str, scope: Scope | None = None) -> Task | None:
         row = await self.dialect.lookup_one((_SELECT_ONE, (task_id,)))
@@ -274,3 +285,5 @@ class SqlStores:
     def __init__(self, dialect: Dialect) -> None:
         self.tasks = SqlTaskStore(dialect)
         self.identity = SqlIdentityStore(dialect)
+        #: Webhooks live on the SQL stores only (see :mod:`.webhook_store`).
+        self.webhooks = SqlWebhookStore(dialect)
