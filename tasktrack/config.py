@@ -31,7 +31,13 @@ NOT_NEGATIVE = (
     "retention_cancelled",
 )
 #: Settings given as durations: seconds, or a number with a unit (``30m``, ``12h``, ``7d``).
-DURATIONS = ("retention_done", "retention_error", "retention_cancelled", "prune_interval")
+DURATIONS = (
+    "retention_done",
+    "retention_error",
+    "retention_cancelled",
+    "prune_interval",
+    "webhook_retention",
+)
 _DAY = 86400.0
 #: Settings that must be greater than zero.
 POSITIVE = (
@@ -44,6 +50,10 @@ POSITIVE = (
     "keep_alive_timeout",
     "prune_interval",
     "prune_batch",
+    "webhook_timeout",
+    "webhook_max_attempts",
+    "webhook_backoff",
+    "webhook_retention",
 )
 
 
@@ -113,6 +123,21 @@ class Settings:
     #: keeps the wait of a claim or API write behind it near 10 ms.
     prune_interval: float = 60.0
     prune_batch: int = 200
+    #: Webhooks (issue 16; docs/webhooks-and-traces.md). The key subscription secrets are
+    #: encrypted under (any long random string; empty: a key kept in the database).
+    webhook_key: str = field(default="", repr=False)
+    #: Allow targets on loopback, private and link-local addresses (off: SSRF protection).
+    webhook_allow_private: int = 0
+    #: Seconds one delivery may take; a claimed message is leased for this plus 5 s.
+    webhook_timeout: float = 10.0
+    #: Deliveries of one message before it is dead-lettered.
+    webhook_max_attempts: int = 8
+    #: Seconds before the first retry; each further retry waits twice as long (at most 1 h).
+    webhook_backoff: float = 5.0
+    #: How long delivered and dead messages and the attempt history are kept.
+    webhook_retention: float = 7 * _DAY
+    #: Emit OpenTelemetry spans for API requests and task attempts (needs tasktrack[otel]).
+    otel: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

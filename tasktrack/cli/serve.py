@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -20,6 +21,7 @@ from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.factory import open_stores
 from tasktrack.worker.embedded import embedded_worker
 from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.webhooks import delivery_loops
 
 
 @click.command()
@@ -78,8 +80,13 @@ def _in_process_worker(
 ) -> Callable[[ApiContext], AbstractAsyncContextManager[Any]]:
     options = WorkerOptions.from_settings(settings)
 
-    def in_process_worker(api: ApiContext) -> AbstractAsyncContextManager[Any]:
-        return embedded_worker(api.stores.tasks, api.tasks, registry, options)
+    @contextlib.asynccontextmanager
+    async def in_process_worker(api: ApiContext) -> AsyncIterator[None]:
+        async with (
+            delivery_loops(api.stores, settings) as loops,
+            embedded_worker(api.stores.tasks, api.tasks, registry, options, loops),
+        ):
+            yield
 
     return in_process_worker
 

@@ -15,6 +15,7 @@ from tasktrack.config import Settings
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.factory import open_stores
 from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.webhooks import delivery_loops
 from tasktrack.worker.worker import Worker
 
 
@@ -89,10 +90,11 @@ async def _run(settings: Settings, registry: TaskRegistry, options: WorkerOption
     stores = await open_stores(
         settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
-    runner = Worker(stores.tasks, registry, options)
-    _stop_on_signals(runner)
     try:
-        await runner.run()
+        async with delivery_loops(stores, settings) as loops:
+            runner = Worker(stores.tasks, registry, options, loops=loops)
+            _stop_on_signals(runner)
+            await runner.run()
     finally:
         await stores.close()
 

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.tasks import TaskService
 from tasktrack.storage.base import TaskStore
 from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.supervise import Step
 from tasktrack.worker.worker import Worker
 
 
 @contextlib.asynccontextmanager
 async def embedded_worker(
-    store: TaskStore, service: TaskService, registry: TaskRegistry, options: WorkerOptions
+    store: TaskStore,
+    service: TaskService,
+    registry: TaskRegistry,
+    options: WorkerOptions,
+    loops: Sequence[tuple[str, Step]] = (),
 ) -> AsyncIterator[Worker]:
-    """Start a worker for the lifetime of the block.
+    """Start a worker for the lifetime of the block (with more ``loops``: webhook delivery).
 
     It shares the API's store object, so tasks created through the API wake it at once.
     """
-    worker = Worker(store, registry, options)
+    worker = Worker(store, registry, options, loops=loops)
     running = asyncio.create_task(worker.run())
     try:
         started = asyncio.create_task(worker.started.wait())
