@@ -38,6 +38,7 @@ from tasktrack.api.routes.logs import log_routes
 from tasktrack.api.routes.results import result_routes
 from tasktrack.api.routes.retention import retention_routes
 from tasktrack.api.routes.tasks import task_routes
+from tasktrack.api.routes.webhooks import webhook_routes
 from tasktrack.api.routing import allowed_methods, use_relative_slash_redirects
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
@@ -47,7 +48,9 @@ from tasktrack.service.oauth import OAuthService
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.tasks import TaskService
 from tasktrack.service.tokens import TokenPolicy
-from tasktrack.storage.base import Stores
+from tasktrack.service.webhook_secrets import SecretBox
+from tasktrack.service.webhooks import WebhookService
+from tasktrack.storage.base import Stores, WebhookStore
 from tasktrack.storage.factory import open_stores
 from tasktrack.web.routes import web_routes
 
@@ -128,6 +131,7 @@ def _routes(document: bytes) -> list[BaseRoute]:
         *attempt_routes(PREFIXES),  # issue 13: a task's attempts
         *log_routes(PREFIXES),  # GET /tasks/{taskId}/logs (issue 13)
         *retention_routes(PREFIXES),  # DELETE /tasks/{taskId}
+        *webhook_routes(PREFIXES),  # issue 16: webhook subscriptions
     ]
 
 
@@ -164,7 +168,16 @@ async def _context(
         authenticator=Authenticator(identity, oauth.verify_access_token, limiter),
         oauth=oauth,
         limiter=limiter,
+        webhooks=await _webhooks(settings, stores),
     )
+
+
+async def _webhooks(settings: Settings, stores: Stores) -> WebhookService | None:
+    store: WebhookStore | None = getattr(stores, "webhooks", None)  # SQL stores only
+    if store is None:
+        return None
+    box = await SecretBox.open(stores.identity, settings.webhook_key)
+    return WebhookService(store, box, allow_private=bool(settings.webhook_allow_private))
 
 
 async def _health(request: Request) -> Response:
