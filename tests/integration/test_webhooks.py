@@ -13,7 +13,8 @@ import pytest
 
 from tasktrack.service.identity import IdentityService
 from tests.helpers import wait_sync
-from tests.integration.conftest import Seeder, Server, StartServer
+from tests import pg
+from tests.integration.conftest import Seeder, Server, StartServer, start_server, stop_server
 from tests.integration.webhook_receiver import Receiver, run_receiver
 
 receiver_for = contextlib.contextmanager(run_receiver)
@@ -156,3 +157,34 @@ async def _subscribe_directly(stores: Any, server: Server) -> str:
     hooks = WebhookService(stores.webhooks, box, allow_private=True)
     created = await hooks.create(Principal(server.user_id, server.org_id), "http://127.0.0.1/")
     return created.subscription.id
+
+
+def test_a_delivery_cut_by_kill_9_is_sent_after_restart(
+    tmp_path: Path, api_backend: str, request: pytest.FixtureRequest
+) -> None:
+    env = {**ENV, "TASKTRACK_WEBHOOK_TIMEOUT": "2"}  # lease: 2 s + 5 s
+    with contextlib.ExitStack() as stack:
+        db_url = None
+        if api_backend == "postgres":
+            template = request.getfixturevalue("pg_template")
+            db_url = stack.enter_context(contextlib.contextmanager(pg.database_from)(template))
+        receiver = stack.enter_context(receiver_for(hold_first=True))
+        first = start_server(tmp_path / "first", env=env, db_url=db_url)
+        stack.callback(stop_server, first)
+        hook = subscribe(first, receiver.url, ["task.created"])
+        create_task(first)
+        assert receiver.held.wait(30), "the first delivery never arrived"
+        first.process.kill()  # SIGKILL while the request is in flight
+        first.process.wait(10)
+        receiver.release.set()
+        assert receiver.accepted() == []
+
+        second = start_server(tmp_path / "second", env=env, db_url=first.db_url)
+        stack.callback(stop_server, second)
+        got = wait_sync(receiver.accepted, lambda r: len(r) == 1, timeout=30, what="redelivery")
+        attempts = wait_sync(lambda: deliveries(second, hook["id"]), lambda d: len(d) == 1)
+    held = receiver.held_request
+    assert held is not None
+    assert got[0].message_id == held.message_id  # the same message, not a new one
+    assert got[0].verified(hook["secret"])["type"] == "task.created"
+    assert [(a["attempt"], a["outcome"]) for a in attempts] == [(2, "delivered")]
