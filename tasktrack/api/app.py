@@ -43,6 +43,7 @@ from tasktrack.api.routing import allowed_methods, use_relative_slash_redirects
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
 from tasktrack.metrics import TASKS
+from tasktrack.observability import tracing
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.oauth import OAuthService
 from tasktrack.service.registry import TaskRegistry
@@ -85,6 +86,9 @@ def create_app(
     app.add_middleware(TaskReadFastPath, context=lambda: getattr(app.state, "ctx", None))
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(AccessLogMiddleware, access_log=bool(settings.access_log))
+    tracing.configure(bool(settings.otel))
+    if settings.otel:  # outermost: the span covers everything the request meets
+        app.add_middleware(tracing.TracingMiddleware)
     return app
 
 

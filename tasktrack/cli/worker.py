@@ -12,6 +12,7 @@ import prometheus_client
 from tasktrack.cli.common import fail, run_async
 from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
+from tasktrack.observability import tracing
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.factory import open_stores
 from tasktrack.worker.options import WorkerOptions
@@ -79,6 +80,7 @@ def worker(apps: tuple[str, ...], **flags: Any) -> None:
     registry = registry_of(settings)
     try:
         options = WorkerOptions.from_settings(settings)
+        tracing.configure(bool(settings.otel))
     except ValueError as exc:
         fail(str(exc))
     if settings.metrics_port:

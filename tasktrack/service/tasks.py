@@ -19,7 +19,7 @@ from tasktrack.domain.task import Task
 from tasktrack.errors import Forbidden, InvalidArgument, NotFound
 from tasktrack.service.limits import check_data
 from tasktrack.service.registry import TaskRegistry
-from tasktrack.storage.base import TaskStore
+from tasktrack.storage.base import TaskStore, TraceContext
 
 Clock = Callable[[], float]
 #: Longest ``?wait=`` a read may ask for, in seconds.
@@ -48,10 +48,12 @@ class TaskService:
         data: Mapping[str, Any] | None = None,
         project_id: str | None = None,
         rerun_of: str | None = None,
+        trace: TraceContext | None = None,
     ) -> Task:
         """Enqueue a task of a registered type; returns it once durably stored.
 
-        ``rerun_of``: the id of the task this one re-runs (see :mod:`.results`)."""
+        ``rerun_of``: the id of the task this one re-runs (see :mod:`.results`); ``trace``:
+        the creating request's W3C trace context, kept for its attempts' spans (issue 16)."""
         _require_write(principal)
         task_type = self.registry.get(name)
         payload = dict(data or {})
@@ -77,7 +79,7 @@ class TaskService:
             run_after=now,
             rerun_of=rerun_of,
         )
-        return await self.store.create(task)
+        return await self.store.create(task, trace)
 
     async def get(self, principal: Principal, task_id: str, project_id: str | None = None) -> Task:
         """The task, or NotFound (also for another organisation's task: no existence leak)."""

@@ -26,6 +26,7 @@ from tasktrack.api.representation import task_fields
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.task import SERVER_OWNED_FIELDS, Task
 from tasktrack.errors import InvalidArgument, MissingArgument, TaskTrackError
+from tasktrack.observability.tracing import current_context
 from tasktrack.service.tasks import MAX_WAIT
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -159,7 +160,7 @@ async def create_task(request: Request) -> Response:
     require_json(request.headers.get("content-type"))
     body = await read_json(request, ctx.settings.max_body_bytes)
     name, data, project_id = _create_args(body)
-    task = await ctx.tasks.create(principal, name, data, project_id)
+    task = await ctx.tasks.create(principal, name, data, project_id, trace=current_context())
     response = task_response(_prefix(request), renderer, task, status=201)
     response.headers["Location"] = f"{_prefix(request)}/tasks/{task.id}"
     return response
