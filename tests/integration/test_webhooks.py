@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from tasktrack.service.identity import IdentityService
-from tests.helpers import wait_sync
 from tests import pg
+from tests.helpers import wait_sync
 from tests.integration.conftest import Seeder, Server, StartServer, start_server, stop_server
 from tests.integration.webhook_receiver import Receiver, run_receiver
 
