@@ -106,19 +106,40 @@ class Deliverer:
         self.clock = clock
         self._client = httpx.AsyncClient(follow_redirects=False, timeout=options.timeout)
         self._pruned_at = 0.0
+        self._inflight: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
+        """Let deliveries under way finish (each is bounded by the timeout), then close.
+        Any cut short is delivered again when its lease runs out."""
+        if self._inflight:
+            await asyncio.wait(self._inflight, timeout=self.options.timeout + 1)
+        for delivery in self._inflight:
+            delivery.cancel()
         await self._client.aclose()
 
     async def step(self) -> None:
-        """Deliver what is due; wait a poll interval when nothing was."""
+        """Start deliveries for the free slots (at most :data:`BATCH` under way, so one slow
+        target does not hold up the others' messages); wait when none is free or due."""
         await self._prune_now_and_then()
+        free = BATCH - len(self._inflight)
+        if free <= 0:
+            await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+            return
         lease = self.options.timeout + LEASE_MARGIN
-        messages = await self.store.claim_messages(self.clock(), lease, BATCH)
+        messages = await self.store.claim_messages(self.clock(), lease, free)
         if not messages:
             await asyncio.sleep(self.options.poll_interval)
             return
-        await asyncio.gather(*(self.deliver(m) for m in messages))
+        for message in messages:
+            delivery = asyncio.create_task(self._deliver_logged(message))
+            self._inflight.add(delivery)
+            delivery.add_done_callback(self._inflight.discard)
+
+    async def _deliver_logged(self, message: Message) -> None:
+        try:
+            await self.deliver(message)
+        except Exception:  # e.g. the database is down: the lease lapses, it is sent again
+            log.exception("webhook message %s: recording the attempt failed", message.id)
 
     async def deliver(self, message: Message) -> None:
         """One attempt at ``message``, recorded whatever happens."""
