@@ -13,6 +13,7 @@ from tasktrack.domain.lifecycle import TERMINAL
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, Forbidden
 from tasktrack.service.tasks import TaskService
+from tasktrack.storage.base import TraceContext
 
 #: Most re-run ids a task's details list (newest first).
 MAX_RERUNS_LISTED = 100
@@ -64,7 +65,11 @@ class ResultService:
         return TaskDetails(task, reruns, await store.get_result(task_id) is not None)
 
     async def rerun(
-        self, principal: Principal, task_id: str, project_id: str | None = None
+        self,
+        principal: Principal,
+        task_id: str,
+        project_id: str | None = None,
+        trace: TraceContext | None = None,
     ) -> Task:
         """A new task with the finished task's name, data and project, linked to it.
 
@@ -78,5 +83,10 @@ class ResultService:
                 f"Task {task_id} is {original.status.value}: only a finished task can be re-run"
             )
         return await self.tasks.create(
-            principal, original.name, original.data, original.project_id, rerun_of=original.id
+            principal,
+            original.name,
+            original.data,
+            original.project_id,
+            rerun_of=original.id,
+            trace=trace,
         )

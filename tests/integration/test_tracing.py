@@ -155,3 +155,26 @@ async def test_tracing_is_off_by_default(tmp_path: Path, spans: InMemorySpanExpo
         assert await stores.tasks.trace_context(task_id) is None  # nothing stored either
     finally:
         await stores.close()
+
+
+async def test_a_rerun_joins_the_rerun_requests_trace(
+    tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    url = f"sqlite:///{tmp_path / 'rerun.db'}"
+    key = await _api_key(url)
+    rerun_trace = "0af7651916cd43dd8448eb211c80319c"
+    async with serving(_settings(url, 1)) as base:
+        first = await _run_one_task(base, key, {})
+        async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}) as client:
+            again = await client.post(
+                f"/v2.0/tasks/{first}/rerun",
+                headers={"traceparent": f"00-{rerun_trace}-{CALLER_SPAN}-01"},
+            )
+        assert again.status_code == 201, again.text
+
+        async def attempts() -> list[ReadableSpan]:
+            return _named(spans, "task test.noop")
+
+        found = await eventually(attempts, lambda s: len(s) == 2, what="both attempt spans")
+    rerun = next(s for s in found if s.attributes and s.attributes["tasktrack.task.id"] != first)
+    assert format(rerun.context.trace_id, "032x") == rerun_trace
