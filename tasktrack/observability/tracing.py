@@ -10,7 +10,7 @@ Two kinds of span:
   on any worker, hours later, joins the creating request's trace.
 
 Where they hook in: ``tasktrack.api.app.create_app`` calls :func:`configure` and adds the
-middleware; the create route passes :func:`current_context` to ``TaskService.create``;
+middleware; the create and re-run routes pass :func:`current_context` to the service;
 ``tasktrack.worker.run.Run.execute`` runs inside :func:`attempt_span`; ``tasktrack worker``
 calls :func:`configure` too. Nothing else imports OpenTelemetry, and nothing does when off.
 
