@@ -36,7 +36,7 @@ from tasktrack.worker.supervise import Step
 
 log = logging.getLogger("tasktrack.webhooks")
 
-#: Messages one step claims (and sends concurrently).
+#: Deliveries under way at once in one process (each slot refilled when its delivery ends).
 BATCH = 10
 #: A claim's lease beyond the request timeout (the result write, a slow event loop).
 LEASE_MARGIN = 5.0
@@ -47,16 +47,19 @@ PRUNE_BATCH = 500
 ERROR_EXCERPT = 200
 
 
+_DEFAULTS = Settings()
+
+
 @dataclass(frozen=True)
 class DeliveryOptions:
-    """The deliverer's view of the settings."""
+    """The deliverer's view of the settings (defaults from :class:`Settings`, written once)."""
 
-    timeout: float = 10.0
-    max_attempts: int = 8
-    backoff: float = 5.0
-    retention: float = 7 * 86400.0
-    allow_private: bool = False
-    poll_interval: float = 0.5
+    timeout: float = _DEFAULTS.webhook_timeout
+    max_attempts: int = _DEFAULTS.webhook_max_attempts
+    backoff: float = _DEFAULTS.webhook_backoff
+    retention: float = _DEFAULTS.webhook_retention
+    allow_private: bool = bool(_DEFAULTS.webhook_allow_private)
+    poll_interval: float = _DEFAULTS.poll_interval
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryOptions:
