@@ -111,11 +111,15 @@ class Deliverer:
         self._pruned_at = 0.0
         self._inflight: set[asyncio.Task[None]] = set()
 
+    async def settled(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) until no delivery is under way."""
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=timeout)
+
     async def close(self) -> None:
         """Let deliveries under way finish (each is bounded by the timeout), then close.
         Any cut short is delivered again when its lease runs out."""
-        if self._inflight:
-            await asyncio.wait(self._inflight, timeout=self.options.timeout + 1)
+        await self.settled(self.options.timeout + 1)
         for delivery in self._inflight:
             delivery.cancel()
         await self._client.aclose()

@@ -73,3 +73,22 @@ async def test_secrets_are_stored_encrypted(stores: Stores, hooks: WebhookStore)
 
 async def _now(value: object) -> object:
     return value
+
+
+async def test_the_target_is_checked_again_at_delivery(stores: Stores, hooks: WebhookStore) -> None:
+    box = await SecretBox.open(stores.identity)
+    allowed = WebhookService(hooks, box, allow_private=True)  # e.g. the setting was on then
+    with receiver_for() as receiver:
+        made = await allowed.create(Principal(USER_A, ORG_A), receiver.url, ["task.created"])
+        strict = DeliveryOptions(timeout=5, max_attempts=1, allow_private=False)
+        deliverer = Deliverer(hooks, box, strict)
+        await stores.tasks.create(new_task())
+        try:
+            await deliverer.step()
+            await deliverer.settled(10)
+        finally:
+            await deliverer.close()
+        assert receiver.all() == []  # never sent
+    (attempt,) = await hooks.deliveries(made.subscription.id, 10)
+    assert (attempt.status_code, attempt.outcome) == (0, "dead")
+    assert attempt.error.startswith("refused: url's host '127.0.0.1' resolves to a non-public")
