@@ -37,6 +37,7 @@ DURATIONS = (
     "retention_cancelled",
     "prune_interval",
     "idempotency_ttl",
+    "webhook_retention",
 )
 _DAY = 86400.0
 #: Settings that must be greater than zero.
@@ -51,6 +52,10 @@ POSITIVE = (
     "prune_interval",
     "prune_batch",
     "idempotency_ttl",
+    "webhook_timeout",
+    "webhook_max_attempts",
+    "webhook_backoff",
+    "webhook_retention",
 )
 
 
@@ -124,6 +129,21 @@ class Settings:
     idempotency_ttl: float = _DAY
     #: The organisation (id or name) that owns periodic tasks whose schedule names none.
     periodic_org: str = "default"
+    #: Webhooks (issue 16; docs/webhooks-and-traces.md). The key subscription secrets are
+    #: encrypted under (any long random string; empty: a key kept in the database).
+    webhook_key: str = field(default="", repr=False)
+    #: Allow targets on loopback, private and link-local addresses (off: SSRF protection).
+    webhook_allow_private: int = 0
+    #: Seconds one delivery may take; a claimed message is leased for this plus 5 s.
+    webhook_timeout: float = 10.0
+    #: Deliveries of one message before it is dead-lettered.
+    webhook_max_attempts: int = 8
+    #: Seconds before the first retry; each further retry waits twice as long (at most 1 h).
+    webhook_backoff: float = 5.0
+    #: How long delivered and dead messages and the attempt history are kept.
+    webhook_retention: float = 7 * _DAY
+    #: Emit OpenTelemetry spans for API requests and task attempts (needs tasktrack[otel]).
+    otel: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

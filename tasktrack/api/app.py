@@ -39,16 +39,20 @@ from tasktrack.api.routes.results import result_routes
 from tasktrack.api.routes.retention import retention_routes
 from tasktrack.api.routes.schedules import schedule_routes
 from tasktrack.api.routes.tasks import task_routes
+from tasktrack.api.routes.webhooks import webhook_routes
 from tasktrack.api.routing import allowed_methods, use_relative_slash_redirects
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
 from tasktrack.metrics import TASKS
+from tasktrack.observability import tracing
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.oauth import OAuthService
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.tasks import TaskService
 from tasktrack.service.tokens import TokenPolicy
-from tasktrack.storage.base import Stores
+from tasktrack.service.webhook_secrets import SecretBox
+from tasktrack.service.webhooks import WebhookService
+from tasktrack.storage.base import Stores, WebhookStore
 from tasktrack.storage.factory import open_stores
 from tasktrack.web.routes import web_routes
 
@@ -83,6 +87,9 @@ def create_app(
     app.add_middleware(TaskReadFastPath, context=lambda: getattr(app.state, "ctx", None))
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(AccessLogMiddleware, access_log=bool(settings.access_log))
+    tracing.configure(bool(settings.otel))
+    if settings.otel:  # outermost: the span covers everything the request meets
+        app.add_middleware(tracing.TracingMiddleware)
     return app
 
 
@@ -130,6 +137,7 @@ def _routes(document: bytes) -> list[BaseRoute]:
         *log_routes(PREFIXES),  # GET /tasks/{taskId}/logs (issue 13)
         *retention_routes(PREFIXES),  # DELETE /tasks/{taskId}
         *schedule_routes(PREFIXES),  # issue 14: GET /schedules
+        *webhook_routes(PREFIXES),  # issue 16: webhook subscriptions
     ]
 
 
@@ -168,7 +176,16 @@ async def _context(
         authenticator=Authenticator(identity, oauth.verify_access_token, limiter),
         oauth=oauth,
         limiter=limiter,
+        webhooks=await _webhooks(settings, stores),
     )
+
+
+async def _webhooks(settings: Settings, stores: Stores) -> WebhookService | None:
+    store: WebhookStore | None = getattr(stores, "webhooks", None)  # SQL stores only
+    if store is None:
+        return None
+    box = await SecretBox.open(stores.identity, settings.webhook_key)
+    return WebhookService(store, box, allow_private=bool(settings.webhook_allow_private))
 
 
 async def _health(request: Request) -> Response:

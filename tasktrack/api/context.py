@@ -18,6 +18,7 @@ from tasktrack.domain.identity import Principal
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.oauth import OAuthService
 from tasktrack.service.tasks import TaskService
+from tasktrack.service.webhooks import WebhookService
 from tasktrack.storage.base import Stores
 
 
@@ -33,6 +34,8 @@ class ApiContext:
     oauth: OAuthService
     #: The failed-authentication limiter the token endpoint reports failed grants to.
     limiter: FailedAuthLimiter
+    #: Webhook subscriptions (issue 16); None where the database keeps none (memory://).
+    webhooks: WebhookService | None = None
 
     async def authenticate(self, request: Request) -> Principal:
         """The caller of ``request``, or :class:`~tasktrack.errors.Unauthenticated`."""

@@ -26,6 +26,7 @@ COMMANDS = {
     "serve": "tasktrack.cli.serve:serve",
     "tasks": "tasktrack.cli.task_results:tasks",  # tasks + result/rerun/attempts/logs
     "user": "tasktrack.cli.user:user",
+    "webhooks": "tasktrack.cli.webhooks:webhooks",
     "worker": "tasktrack.cli.worker:worker",
 }
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -12,15 +13,17 @@ from starlette.applications import Starlette
 
 from tasktrack.api.app import create_app
 from tasktrack.api.context import ApiContext
-from tasktrack.cli.common import run_async
+from tasktrack.cli.common import EXIT_USAGE, fail, run_async
 from tasktrack.cli.http_protocol import header_timeout_protocol
 from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
+from tasktrack.observability import tracing
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.scheduler import resolver_of
 from tasktrack.storage.factory import open_stores
 from tasktrack.worker.embedded import embedded_worker
 from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.webhooks import delivery_loops
 
 
 @click.command()
@@ -59,6 +62,10 @@ def serve(apps: tuple[str, ...], run_worker: bool | None, **flags: Any) -> None:
     worker = None if run_worker is None else int(run_worker)
     settings = load_settings(app_modules=apps or None, worker=worker, **flags)
     registry = registry_of(settings)
+    try:
+        tracing.configure(bool(settings.otel))
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
     # Create or upgrade the database now, so that a bad URL or a schema newer than this
     # tasktrack is one clear line and an exit code, not a traceback from inside uvicorn.
     run_async(lambda: _prepare_database(settings))
@@ -79,9 +86,14 @@ def _in_process_worker(
 ) -> Callable[[ApiContext], AbstractAsyncContextManager[Any]]:
     options = WorkerOptions.from_settings(settings)
 
-    def in_process_worker(api: ApiContext) -> AbstractAsyncContextManager[Any]:
+    @contextlib.asynccontextmanager
+    async def in_process_worker(api: ApiContext) -> AsyncIterator[None]:
         resolve_org = resolver_of(api.identity)
-        return embedded_worker(api.stores.tasks, api.tasks, registry, options, resolve_org)
+        async with (
+            delivery_loops(api.stores, settings) as loops,
+            embedded_worker(api.stores.tasks, api.tasks, registry, options, resolve_org, loops),
+        ):
+            yield
 
     return in_process_worker
 

@@ -12,11 +12,13 @@ import prometheus_client
 from tasktrack.cli.common import fail, run_async
 from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
+from tasktrack.observability import tracing
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.scheduler import resolver_of
 from tasktrack.storage.factory import open_stores
 from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.webhooks import delivery_loops
 from tasktrack.worker.worker import Worker
 
 
@@ -80,6 +82,7 @@ def worker(apps: tuple[str, ...], **flags: Any) -> None:
     registry = registry_of(settings)
     try:
         options = WorkerOptions.from_settings(settings)
+        tracing.configure(bool(settings.otel))
     except ValueError as exc:
         fail(str(exc))
     if settings.metrics_port:
@@ -91,11 +94,12 @@ async def _run(settings: Settings, registry: TaskRegistry, options: WorkerOption
     stores = await open_stores(
         settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
-    resolve_org = resolver_of(IdentityService(stores.identity))
-    runner = Worker(stores.tasks, registry, options, resolve_org=resolve_org)
-    _stop_on_signals(runner)
     try:
-        await runner.run()
+        resolve_org = resolver_of(IdentityService(stores.identity))
+        async with delivery_loops(stores, settings) as loops:
+            runner = Worker(stores.tasks, registry, options, resolve_org=resolve_org, loops=loops)
+            _stop_on_signals(runner)
+            await runner.run()
     finally:
         await stores.close()
 

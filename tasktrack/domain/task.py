@@ -30,6 +30,10 @@ CONTRACT_FIELDS: tuple[str, ...] = (
 SERVER_OWNED_FIELDS: frozenset[str] = frozenset(CONTRACT_FIELDS) - {"name", "data"}
 
 
+#: A W3C trace context as stored with a task: ``(traceparent, tracestate)`` (issue 16).
+TraceContext = tuple[str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class Task:
     """One task. Frozen: a change is a new record made with :meth:`evolve`.

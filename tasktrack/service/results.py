@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.lifecycle import TERMINAL
-from tasktrack.domain.task import Task
+from tasktrack.domain.task import Task, TraceContext
 from tasktrack.errors import Conflict, Forbidden
 from tasktrack.service.tasks import TaskService
 
@@ -67,7 +67,11 @@ class ResultService:
         return TaskDetails(task, reruns, has_result, await store.unique_key_of(task_id))
 
     async def rerun(
-        self, principal: Principal, task_id: str, project_id: str | None = None
+        self,
+        principal: Principal,
+        task_id: str,
+        project_id: str | None = None,
+        trace: TraceContext | None = None,
     ) -> Task:
         """A new task with the finished task's name, data and project, linked to it.
 
@@ -81,5 +85,10 @@ class ResultService:
                 f"Task {task_id} is {original.status.value}: only a finished task can be re-run"
             )
         return await self.tasks.create(
-            principal, original.name, original.data, original.project_id, rerun_of=original.id
+            principal,
+            original.name,
+            original.data,
+            original.project_id,
+            rerun_of=original.id,
+            trace=trace,
         )

@@ -16,7 +16,7 @@ from tasktrack.domain.identity import Principal
 from tasktrack.domain.ids import is_valid_id, new_id
 from tasktrack.domain.lifecycle import TERMINAL, Status
 from tasktrack.domain.listing import ListQuery, Page, Scope
-from tasktrack.domain.task import Task
+from tasktrack.domain.task import Task, TraceContext
 from tasktrack.errors import Forbidden, InvalidArgument, NotFound
 from tasktrack.service.limits import check_data
 from tasktrack.service.registry import TaskRegistry
@@ -53,11 +53,14 @@ class TaskService:
         data: Mapping[str, Any] | None = None,
         project_id: str | None = None,
         rerun_of: str | None = None,
+        trace: TraceContext | None = None,
     ) -> Task:
         """Enqueue a task of a registered type; returns it once durably stored.
 
-        ``rerun_of``: the id of the task this one re-runs (see :mod:`.results`)."""
-        return await self.store.create(self.build(principal, name, data, project_id, rerun_of))
+        ``rerun_of``: the id of the task this one re-runs (see :mod:`.results`); ``trace``:
+        the creating request's W3C trace context, kept for its attempts' spans (issue 16)."""
+        task = self.build(principal, name, data, project_id, rerun_of)
+        return await self.store.create(task, trace)
 
     async def submit(
         self,
@@ -66,14 +69,15 @@ class TaskService:
         data: Mapping[str, Any] | None = None,
         project_id: str | None = None,
         dedup: Dedup | None = None,
+        trace: TraceContext | None = None,
     ) -> Created:
         """:meth:`create`, deduplicated by ``dedup``'s keys (see :mod:`tasktrack.domain.dedup`);
         an idempotency record lives :attr:`idempotency_ttl` seconds."""
         task = self.build(principal, name, data, project_id)
         if not dedup:
-            return Created(await self.store.create(task))
+            return Created(await self.store.create(task, trace))
         born_after = self.clock() - self.idempotency_ttl
-        return await self.store.create_deduplicated(task, dedup, born_after)
+        return await self.store.create_deduplicated(task, dedup, born_after, trace)
 
     def build(
         self,

@@ -25,15 +25,21 @@ from tasktrack.domain.identity import (
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.logs import LogEntry
-from tasktrack.domain.task import Task
+from tasktrack.domain.task import Task, TraceContext
+from tasktrack.domain.webhooks import DeliveryAttempt, Message, Subscription
 from tasktrack.storage.dedup_base import DedupStore
 
 
 class TaskStore(DedupStore, Protocol):
     """Durable task storage. Implementations: memory, SQLite, PostgreSQL."""
 
-    async def create(self, task: Task) -> Task:
-        """Insert a new task; committed durably before this returns."""
+    async def create(self, task: Task, trace: TraceContext | None = None) -> Task:
+        """Insert a new task; committed durably before this returns. ``trace``: the W3C
+        trace context it was created under, kept beside it (issue 16)."""
+        ...
+
+    async def trace_context(self, task_id: str) -> TraceContext | None:
+        """The trace context ``create`` kept for the task, if any."""
         ...
 
     async def get(self, task_id: str, scope: Scope | None = None) -> Task | None:
@@ -300,3 +306,42 @@ class Stores(Protocol):
     def identity(self) -> IdentityStore: ...
 
     async def close(self) -> None: ...
+
+
+class WebhookStore(Protocol):
+    """Webhook subscriptions, their outbox and delivery attempts (issue 16). The outbox rows
+    are written by the database itself, in the transaction of each task status change."""
+
+    async def add_subscription(self, sub: Subscription) -> Subscription: ...
+
+    async def subscriptions(self, org_id: str) -> list[Subscription]: ...
+
+    async def subscription(self, sub_id: str) -> Subscription | None:
+        """Any organisation's subscription by id (the caller checks the scope)."""
+        ...
+
+    async def delete_subscription(self, sub_id: str, org_id: str) -> bool:
+        """Delete it with its pending messages and history; False when not the org's."""
+        ...
+
+    async def claim_messages(self, now: float, lease: float, limit: int) -> list[Message]:
+        """Take up to ``limit`` due messages for ``lease`` seconds (none twice at once)."""
+        ...
+
+    async def record_delivery(
+        self, message: Message, attempt: DeliveryAttempt, retry_at: float
+    ) -> bool:
+        """Record an attempt and the message's new state; False when the claim was lost."""
+        ...
+
+    async def deliveries(self, sub_id: str, limit: int) -> list[DeliveryAttempt]:
+        """The latest attempts of a subscription, newest first."""
+        ...
+
+    async def message_counts(self, sub_id: str) -> dict[str, int]:
+        """Messages per state (pending, delivered, dead) of a subscription."""
+        ...
+
+    async def prune(self, before: float, limit: int) -> int:
+        """Delete finished messages and attempts older than ``before``; how many went."""
+        ...

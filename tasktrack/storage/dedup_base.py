@@ -8,12 +8,15 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from tasktrack.domain.dedup import Created, Dedup
-from tasktrack.domain.task import Task
+from tasktrack.domain.task import Task, TraceContext
 
 
 class DedupStore(Protocol):
-    async def create_deduplicated(self, task: Task, dedup: Dedup, born_after: float) -> Created:
-        """Store ``task`` unless one of ``dedup``'s keys is taken in its organisation:
+    async def create_deduplicated(
+        self, task: Task, dedup: Dedup, born_after: float, trace: TraceContext | None = None
+    ) -> Created:
+        """Store ``task`` (with ``trace``, as :meth:`create` does) unless one of ``dedup``'s
+        keys is taken in its organisation:
 
         * an idempotency record of the key created at or after ``born_after`` (older ones
           have expired and are replaced): the same fingerprint gives that record's task

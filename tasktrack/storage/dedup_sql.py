@@ -11,7 +11,7 @@ identical requests, on any number of servers, create one task. The loser's read 
 from __future__ import annotations
 
 from tasktrack.domain.dedup import Created, Dedup, IdempotencyMismatch, Outcome
-from tasktrack.domain.task import Task
+from tasktrack.domain.task import Task, TraceContext
 from tasktrack.errors import StorageError
 from tasktrack.storage.dialect import Dialect, Statement
 from tasktrack.storage.rows import task_from_row, task_to_row
@@ -68,8 +68,14 @@ class SqlDedup:
     def _notify(self, task: Task) -> Task:
         raise NotImplementedError  # provided by the store
 
-    async def create_deduplicated(self, task: Task, dedup: Dedup, born_after: float) -> Created:
+    def _trace_statements(self, task: Task, trace: TraceContext | None) -> list[Statement]:
+        raise NotImplementedError  # provided by the store
+
+    async def create_deduplicated(
+        self, task: Task, dedup: Dedup, born_after: float, trace: TraceContext | None = None
+    ) -> Created:
         statements = create_statements(self._insert, task, dedup, born_after)
+        statements += self._trace_statements(task, trace)
         for _ in range(TRIES):
             try:
                 await self.dialect.write_all(statements)

@@ -32,6 +32,9 @@ class Dialect(Protocol):
     json_param: str
     #: A Unicode-aware lower-case SQL function (SQLite's own ``lower`` folds ASCII only).
     lower: str
+    #: What a claiming sub-select appends to skip rows another transaction holds
+    #: (PostgreSQL's `` FOR UPDATE SKIP LOCKED``; empty where one writer runs at a time).
+    row_lock: str
 
     def in_list(self, column: str, values: Sequence[Any]) -> Statement:
         """``column`` equals one of ``values`` (a fixed text per call shape, where possible)."""

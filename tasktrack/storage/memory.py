@@ -22,7 +22,7 @@ from tasktrack.domain.lifecycle import (
 )
 from tasktrack.domain.listing import FieldFilter, ListQuery, Page, Scope, sort_value
 from tasktrack.domain.logs import LogEntry
-from tasktrack.domain.task import Task
+from tasktrack.domain.task import Task, TraceContext
 from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
 from tasktrack.storage.attempts import ended_attempt, ending, with_running
 from tasktrack.storage.events import LocalEvents
@@ -47,6 +47,7 @@ class MemoryTaskStore(MemoryDedup):
 
     def __init__(self) -> None:
         self._tasks: dict[str, Task] = {}
+        self._traces: dict[str, TraceContext] = {}
         self._attempts: dict[str, list[Attempt]] = {}
         self._lock = asyncio.Lock()
         self.events = LocalEvents()
@@ -54,13 +55,18 @@ class MemoryTaskStore(MemoryDedup):
         self._logs = MemoryLogs()
         self._dedup = DedupState()
 
-    async def create(self, task: Task) -> Task:
+    async def create(self, task: Task, trace: TraceContext | None = None) -> Task:
         async with self._lock:
             if task.id in self._tasks:
                 raise Conflict(f"task {task.id} exists")
             self._tasks[task.id] = task
+            if trace is not None:
+                self._traces[task.id] = trace
             self.events.notify([task])
             return task
+
+    async def trace_context(self, task_id: str) -> TraceContext | None:
+        return self._traces.get(task_id) if task_id in self._tasks else None
 
     async def get(self, task_id: str, scope: Scope | None = None) -> Task | None:
         task = self._tasks.get(task_id)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from tasktrack.domain.dedup import Created, Dedup, IdempotencyMismatch, Outcome
 from tasktrack.domain.lifecycle import is_terminal
-from tasktrack.domain.task import Task
+from tasktrack.domain.task import Task, TraceContext
 from tasktrack.storage.events import LocalEvents
 
 
@@ -30,16 +30,21 @@ class MemoryDedup:
     """The deduplicating and periodic part of the memory store."""
 
     _tasks: dict[str, Task]
+    _traces: dict[str, TraceContext]
     _lock: asyncio.Lock
     events: LocalEvents
     _dedup: DedupState
 
-    async def create_deduplicated(self, task: Task, dedup: Dedup, born_after: float) -> Created:
+    async def create_deduplicated(
+        self, task: Task, dedup: Dedup, born_after: float, trace: TraceContext | None = None
+    ) -> Created:
         async with self._lock:
             winner = self._winner(task.org_id, dedup, born_after)
             if winner is not None:
                 return winner
             self._tasks[task.id] = task
+            if trace is not None:
+                self._traces[task.id] = trace
             if dedup.unique_key is not None:
                 self._dedup.unique_keys[task.id] = dedup.unique_key
             if dedup.idempotency_key is not None:

@@ -14,7 +14,7 @@ from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.lifecycle import TERMINAL, Status, targets
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.logs import LogEntry
-from tasktrack.domain.task import Task
+from tasktrack.domain.task import Task, TraceContext
 from tasktrack.errors import Conflict, LeaseLost, NotFound, StorageError
 from tasktrack.storage import lifecycle_sql as lsql
 from tasktrack.storage import logs_sql
@@ -27,6 +27,7 @@ from tasktrack.storage.rows import exact_time, insert_task, task_from_row, task_
 from tasktrack.storage.schedule_sql import SqlSchedules
 from tasktrack.storage.sql import list_sql
 from tasktrack.storage.sql_identity import SqlIdentityStore
+from tasktrack.storage.webhook_store import SqlWebhookStore
 
 _SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
 _SELECT_RESULT = "SELECT task_id, attempt, value, created_at FROM task_results WHERE task_id = ?"
@@ -35,6 +36,8 @@ _HAS_RESULT = "SELECT 1 FROM task_results WHERE task_id = ?"
 _SELECT_RERUNS = "SELECT id FROM tasks WHERE rerun_of = ? ORDER BY created_at DESC, id DESC LIMIT ?"
 _SELECT_ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM task_attempts WHERE task_id = ? ORDER BY attempt"
 _COUNT_BY_STATUS: Statement = ("SELECT status, count(*) FROM tasks GROUP BY status", ())
+_INSERT_TRACE = "INSERT INTO task_traces (task_id, traceparent, tracestate) VALUES (?, ?, ?)"
+_SELECT_TRACE = "SELECT traceparent, tracestate FROM task_traces WHERE task_id = ?"
 #: Where a cancel request leaves a task: asking again there changes nothing.
 _CANCEL_SETTLED = frozenset(targets("cancel"))
 
@@ -61,14 +64,23 @@ class SqlTaskStore(SqlDedup, SqlSchedules):
         self.dialect = dialect
         self._insert = insert_task(dialect.json_param)
 
-    async def create(self, task: Task) -> Task:
+    async def create(self, task: Task, trace: TraceContext | None = None) -> Task:
+        statements = [(self._insert, task_to_row(task)), *self._trace_statements(task, trace)]
         try:
-            await self.dialect.write_all([(self._insert, task_to_row(task))])
+            await self.dialect.write_all(statements)
         except StorageError as exc:
             if self.dialect.is_duplicate(exc):
                 raise Conflict(f"task {task.id} exists") from exc
             raise
         return self._notify(task)
+
+    def _trace_statements(self, task: Task, trace: TraceContext | None) -> list[Statement]:
+        # In the create's transaction: no claim can see the task without its trace.
+        return [] if trace is None else [(_INSERT_TRACE, (task.id, *trace))]
+
+    async def trace_context(self, task_id: str) -> TraceContext | None:
+        row = await self.dialect.lookup_one((_SELECT_TRACE, (task_id,)))
+        return None if row is None else (row[0], row[1])
 
     async def get(self, task_id: str, scope: Scope | None = None) -> Task | None:
         row = await self.dialect.lookup_one((_SELECT_ONE, (task_id,)))
@@ -280,3 +292,5 @@ class SqlStores:
     def __init__(self, dialect: Dialect) -> None:
         self.tasks = SqlTaskStore(dialect)
         self.identity = SqlIdentityStore(dialect)
+        #: Webhooks live on the SQL stores only (see :mod:`.webhook_store`).
+        self.webhooks = SqlWebhookStore(dialect)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.scheduler import OrgResolver
 from tasktrack.service.tasks import TaskService
 from tasktrack.storage.base import TaskStore
 from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.supervise import Step
 from tasktrack.worker.worker import Worker
 
 
@@ -21,12 +22,13 @@ async def embedded_worker(
     registry: TaskRegistry,
     options: WorkerOptions,
     resolve_org: OrgResolver | None = None,
+    loops: Sequence[tuple[str, Step]] = (),
 ) -> AsyncIterator[Worker]:
-    """Start a worker for the lifetime of the block.
+    """Start a worker for the lifetime of the block (with more ``loops``: webhook delivery).
 
     It shares the API's store object, so tasks created through the API wake it at once.
     """
-    worker = Worker(store, registry, options, resolve_org=resolve_org)
+    worker = Worker(store, registry, options, resolve_org=resolve_org, loops=loops)
     running = asyncio.create_task(worker.run())
     try:
         started = asyncio.create_task(worker.started.wait())

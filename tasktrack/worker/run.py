@@ -19,6 +19,7 @@ from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.task import Task
 from tasktrack.errors import LeaseLost
 from tasktrack.metrics import ATTEMPT_DURATION, ATTEMPTS, RUNNING
+from tasktrack.observability import tracing
 from tasktrack.service.registry import TaskType
 from tasktrack.storage.base import TaskStore
 from tasktrack.worker.options import WorkerOptions
@@ -90,7 +91,24 @@ class Run:
     # -- the attempt's course ---------------------------------------------------------------
 
     async def execute(self) -> None:
-        """Run the handler, then settle, release or drop its outcome. Never raises."""
+        """Run the handler, then settle, release or drop its outcome. Never raises.
+
+        With tracing on, all of it is one span joining the creating request's trace."""
+        t = self.task
+        with tracing.attempt_span(t.id, t.name, t.attempts, await self._stored_trace()) as note:
+            await self._execute(note)
+
+    async def _stored_trace(self) -> tuple[str, str] | None:
+        """The creating request's trace context (read only when tracing is on)."""
+        if not tracing.enabled():
+            return None
+        try:
+            return await self._ctx.store.trace_context(self.task.id)
+        except Exception:  # a span without its parent beats an attempt not run
+            self.log.warning("could not read its trace context", exc_info=True)
+            return None
+
+    async def _execute(self, note: tracing.Outcome) -> None:
         started = time.monotonic()
         try:
             outcome = await self._run_child()
@@ -98,6 +116,7 @@ class Run:
             # the next claim can share one commit.
             self.end()
             self._count(outcome, time.monotonic() - started)
+            note("lost" if self.lost else outcome.kind, outcome.message)
             await self.task_log.flush()
             await self._conclude(outcome)
         except Exception:

@@ -27,7 +27,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from tasktrack.domain.ids import new_id
 from tasktrack.domain.task import Task
@@ -39,7 +39,7 @@ from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.periodic import start_scheduler
 from tasktrack.worker.pool import ChildPool
 from tasktrack.worker.run import Run, RunContext
-from tasktrack.worker.supervise import forever
+from tasktrack.worker.supervise import Step, forever
 
 __all__ = ["LOST_REASON", "Worker", "WorkerOptions"]
 
@@ -57,8 +57,12 @@ class Worker:
         clock: Callable[[], float] = time.time,
         worker_id: str | None = None,
         resolve_org: OrgResolver | None = None,
+        loops: Sequence[tuple[str, Step]] = (),
     ) -> None:
+        """``loops``: more supervised loops to run while the worker runs (named steps; the
+        webhook deliverer is one)."""
         self.store = store
+        self._loops = loops
         self.registry = registry
         self.options = options or WorkerOptions()
         self.clock = clock
@@ -96,6 +100,7 @@ class Worker:
         loops += start_scheduler(
             self.store, self.registry, self.options, self.clock, self.resolve_org
         )
+        loops += [asyncio.create_task(forever(name, step)) for name, step in self._loops]
         claimer = asyncio.create_task(forever("claim loop", self._claim))
         try:
             await self._stop.wait()

@@ -35,6 +35,7 @@ from tasktrack.api.openapi.responses import COMPONENT_HEADERS, component_respons
 from tasktrack.api.openapi.results import result_paths
 from tasktrack.api.openapi.retention import retention_paths
 from tasktrack.api.openapi.schemas import component_schemas
+from tasktrack.api.openapi.webhooks import outgoing_webhooks, webhook_paths
 from tasktrack.service.registry import TaskRegistry
 
 __all__ = ["REVOKE_PATH", "TOKEN_PATH", "build_document", "openapi_document"]
@@ -68,6 +69,7 @@ def build_document(registry: TaskRegistry) -> JsonObject:
     paths.update(attempt_paths())  # issue 13
     paths.update(log_paths())  # issue 13
     paths.update(schedule_paths())  # issue 14
+    paths.update(webhook_paths())  # issue 16
     document: JsonObject = {
         "openapi": "3.1.0",
         "info": {
@@ -83,9 +85,11 @@ def build_document(registry: TaskRegistry) -> JsonObject:
             {"name": "Events", "description": "A live stream of task changes (ours)."},
             {"name": "Operations", "description": "Health, metrics and this document."},
             {"name": "Dashboard", "description": "The web dashboard's page and assets."},
+            {"name": "Webhooks", "description": "Signed notifications of task events (ours)."},
         ],
         "security": [{name: []} for name in SECURITY_SCHEMES],
         "paths": paths,
+        "webhooks": outgoing_webhooks(),
         "components": {
             "schemas": component_schemas(registry),
             "parameters": component_parameters(),

@@ -22,6 +22,7 @@ from tasktrack.api.renderers.xml import xml_document
 from tasktrack.api.routes.tasks import NotAcceptable, _guarded, prefix_of, task_response
 from tasktrack.api.routes.tasks import _renderer as task_renderer
 from tasktrack.domain.lifecycle import Status
+from tasktrack.observability.tracing import current_context
 from tasktrack.service.results import ResultService, TaskDetails, TaskOutcome
 
 _JSON_TYPES = ("application/hal+json", "application/json")
@@ -103,7 +104,7 @@ async def rerun_task(request: Request) -> Response:
     """``POST /tasks/{taskId}/rerun``: 201 with the new task and its ``Location``."""
     principal = await context_of(request).authenticate(request)
     renderer = task_renderer(request)
-    task = await _service(request).rerun(principal, *_target(request))
+    task = await _service(request).rerun(principal, *_target(request), trace=current_context())
     prefix = prefix_of(request.scope["path"])
     response = task_response(prefix, renderer, task, status=201)
     response.headers["Location"] = f"{prefix}/tasks/{task.id}"

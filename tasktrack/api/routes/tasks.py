@@ -27,6 +27,7 @@ from tasktrack.api.representation import task_fields
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.task import SERVER_OWNED_FIELDS, Task
 from tasktrack.errors import InvalidArgument, MissingArgument, TaskTrackError
+from tasktrack.observability.tracing import current_context
 from tasktrack.service.tasks import MAX_WAIT
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -160,7 +161,9 @@ async def create_task(request: Request) -> Response:
     require_json(request.headers.get("content-type"))
     body, dedup = read_dedup(request.headers, await read_json(request, ctx.settings.max_body_bytes))
     name, data, project_id = _create_args(body)
-    created = await ctx.tasks.submit(principal, name, data, project_id, dedup)
+    created = await ctx.tasks.submit(
+        principal, name, data, project_id, dedup, trace=current_context()
+    )
     task = created.task
     response = task_response(_prefix(request), renderer, task, reply_status(created.outcome))
     response.headers["Location"] = f"{_prefix(request)}/tasks/{task.id}"

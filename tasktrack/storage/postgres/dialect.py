@@ -58,6 +58,7 @@ class PostgresDialect:
 
     json_param = "?::json"
     lower = "lower"  # PostgreSQL's lower() folds Unicode
+    row_lock = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, db: PostgresDatabase) -> None:
         self.db = db

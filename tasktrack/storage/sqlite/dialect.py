@@ -26,6 +26,7 @@ class SQLiteDialect:
 
     json_param = "?"
     lower = "tt_lower"  # registered on every connection; see SQLiteDatabase.connection
+    row_lock = ""  # one writer at a time: nothing to skip
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db

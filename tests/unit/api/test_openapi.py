@@ -164,6 +164,7 @@ def test_task_routes_are_under_both_prefixes(document: dict[str, Any]) -> None:
     task_paths |= {"/tasks/{taskId}/attempts"}  # issue 13
     task_paths |= {"/tasks/{taskId}/logs"}
     task_paths |= {"/schedules"}  # issue 14
+    task_paths |= {"/webhooks", "/webhooks/{webhookId}", "/webhooks/{webhookId}/deliveries"}
     for prefix in PREFIXES:
         for path in task_paths:
             assert prefix + path in document["paths"]

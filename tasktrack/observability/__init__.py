@@ -1,0 +1,1 @@
+"""Operability helpers that adapters hook into (issue 16): :mod:`.tracing` (OpenTelemetry)."""
