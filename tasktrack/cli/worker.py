@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import socket
 from typing import Any
 
 import click
 import prometheus_client
 
 from tasktrack.cli.common import fail, run_async
+from tasktrack.cli.health_server import bind, serving_health
 from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
+from tasktrack.service.health import database_probe
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.factory import open_stores
 from tasktrack.worker.options import WorkerOptions
@@ -31,7 +35,11 @@ from tasktrack.worker.worker import Worker
     multiple=True,
     help="Module with a TaskRegistry named `registry` (repeatable). [env: TASKTRACK_APP_MODULES]",
 )
-@click.option("--database-url", help="[env: TASKTRACK_DATABASE_URL]")
+@click.option(
+    "--database-url",
+    help="Database URL, e.g. sqlite:///data/tasktrack.db or postgresql://host/db "
+    "[env: TASKTRACK_DATABASE_URL]",
+)
 @click.option(
     "--lease-seconds",
     type=float,
@@ -65,6 +73,11 @@ from tasktrack.worker.worker import Worker
     type=int,
     help="Serve Prometheus metrics on this port (0: off). [env: TASKTRACK_METRICS_PORT]",
 )
+@click.option(
+    "--health-port",
+    type=int,
+    help="Serve /health/live and /health/ready on this port (0: off). [env: TASKTRACK_HEALTH_PORT]",
+)
 def worker(apps: tuple[str, ...], **flags: Any) -> None:
     """Run queued tasks. SIGTERM stops claiming and lets running tasks finish (a second
     SIGTERM stops at once, requeueing them).
@@ -82,17 +95,37 @@ def worker(apps: tuple[str, ...], **flags: Any) -> None:
         fail(str(exc))
     if settings.metrics_port:
         prometheus_client.start_http_server(settings.metrics_port, settings.host)
-    run_async(lambda: _run(settings, registry, options))
+    health = _health_socket(settings)
+    run_async(lambda: _run(settings, registry, options, health))
 
 
-async def _run(settings: Settings, registry: TaskRegistry, options: WorkerOptions) -> None:
+def _health_socket(settings: Settings) -> socket.socket | None:
+    if not settings.health_port:
+        return None
+    try:
+        return bind(settings.host, settings.health_port)
+    except OSError as exc:
+        fail(f"cannot serve health on {settings.host}:{settings.health_port}: {exc.strerror}")
+
+
+async def _run(
+    settings: Settings,
+    registry: TaskRegistry,
+    options: WorkerOptions,
+    health: socket.socket | None,
+) -> None:
     stores = await open_stores(
         settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
     runner = Worker(stores.tasks, registry, options)
     _stop_on_signals(runner)
     try:
-        await runner.run()
+        async with contextlib.AsyncExitStack() as stack:
+            if health is not None:
+                probes = [database_probe(stores.probe), runner.readiness_probe()]
+                fmt, level = settings.log_format, settings.log_level
+                await stack.enter_async_context(serving_health(health, probes, fmt, level))
+            await runner.run()
     finally:
         await stores.close()
 

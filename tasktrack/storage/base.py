@@ -11,6 +11,7 @@ the table in :mod:`tasktrack.domain.lifecycle`.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
@@ -285,6 +286,18 @@ class IdentityStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """What a probe of the database found: its schema version, and the one this code wants."""
+
+    found: int
+    expected: int
+
+    @property
+    def current(self) -> bool:
+        return self.found == self.expected
+
+
 class Stores(Protocol):
     """One database's stores, opened together and closed together."""
 
@@ -293,5 +306,10 @@ class Stores(Protocol):
 
     @property
     def identity(self) -> IdentityStore: ...
+
+    async def probe(self) -> SchemaState:
+        """Read the schema version from the database itself (for readiness checks): a real
+        round trip, raising :class:`~tasktrack.errors.StorageError` when it cannot be read."""
+        ...
 
     async def close(self) -> None: ...

@@ -55,6 +55,8 @@ ADAPTER_ALLOWED: dict[str, tuple[str, ...]] = {
         # `tasktrack serve` builds the API app and hands its context to the in-process worker.
         "tasktrack.api.app",
         "tasktrack.api.context",
+        # `tasktrack worker --health-port` serves the API's health routes with its own checks.
+        "tasktrack.api.health",
         # `tasktrack worker` runs the worker, and `tasktrack serve` runs one in-process.
         "tasktrack.worker",
         # `tasktrack tasks ...` talks to a running server over HTTP through the client.

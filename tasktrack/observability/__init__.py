@@ -1,0 +1,6 @@
+"""What an operator sees of a running process: the log context and the log format.
+
+:mod:`~tasktrack.observability.context` holds the ids a log line carries (request/trace id,
+task id, attempt, worker id) in context variables; :mod:`~tasktrack.observability.logs` turns
+them into one log format (text or JSON) for every line of a process, uvicorn's included.
+"""
