@@ -52,6 +52,7 @@ from tasktrack.service.tasks import TaskService
 from tasktrack.service.tokens import TokenPolicy
 from tasktrack.storage.base import Stores
 from tasktrack.storage.factory import open_stores
+from tasktrack.web.docs import docs_routes
 from tasktrack.web.routes import web_routes
 
 # /v2.0 first: the router tries routes in order, and most clients use it.
@@ -130,6 +131,7 @@ def _routes(document: bytes) -> list[BaseRoute]:
         *auth_routes(),  # the OAuth 2.0 token and revocation endpoints
         *event_routes(PREFIXES),  # the dashboard's change stream
         *web_routes(),  # the dashboard's page and assets
+        *docs_routes(),  # /docs: the OpenAPI document as an interactive page (issue 16)
         *result_routes(PREFIXES),  # a task's result and details, and re-running it
         *attempt_routes(PREFIXES),  # issue 13: a task's attempts
         *log_routes(PREFIXES),  # GET /tasks/{taskId}/logs (issue 13)

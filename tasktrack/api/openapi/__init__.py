@@ -28,6 +28,7 @@ from tasktrack.api.openapi.common import (
     ref,
 )
 from tasktrack.api.openapi.logs import log_paths
+from tasktrack.api.openapi.operations import operation_paths
 from tasktrack.api.openapi.parameters import component_parameters
 from tasktrack.api.openapi.paths import other_paths, task_paths
 from tasktrack.api.openapi.responses import COMPONENT_HEADERS, component_responses
@@ -66,6 +67,7 @@ def build_document(registry: TaskRegistry) -> JsonObject:
     paths.update(other_paths())
     paths.update(attempt_paths())  # issue 13
     paths.update(log_paths())  # issue 13
+    paths.update(operation_paths())  # issue 16: health probes, the API page
     return {
         "openapi": "3.1.0",
         "info": {
