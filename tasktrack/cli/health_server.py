@@ -47,6 +47,7 @@ async def serving_health(
         log_level=log_level,
         access_log=False,
         lifespan="off",
+        server_header=False,
     )
     server = _Server(config)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
