@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
+from tasktrack.storage.migrate import latest_version
 from tests import pg
 from tests.integration.conftest import Server, _free_port, start_server, stop_server
 from tests.integration.tcp_proxy import TcpProxy
@@ -79,7 +81,8 @@ def test_sqlite_file_moved_or_corrupted_is_not_ready_until_it_is_back(
     ready = f"{sqlite_server.base_url}/health/ready"
     body = ready_until(ready, 200).json()
     assert body["status"] == "ready"
-    assert body["checks"]["database"] == {"ok": True, "detail": "schema version 5"}
+    current = latest_version("sqlite")  # what a fresh database is migrated to
+    assert body["checks"]["database"] == {"ok": True, "detail": f"schema version {current}"}
     assert body["checks"]["claim loop"]["ok"] is True  # the in-process worker's
 
     path = sqlite_server.db_path
@@ -94,6 +97,20 @@ def test_sqlite_file_moved_or_corrupted_is_not_ready_until_it_is_back(
     os.replace(aside, path)
     assert ready_until(ready, 200).json()["checks"]["database"]["ok"] is True
     assert "cannot be read" in sqlite_server.log()  # the reason is logged, not shown
+
+
+def test_a_schema_newer_than_the_server_is_not_ready(sqlite_server: Server) -> None:
+    ready = f"{sqlite_server.base_url}/health/ready"
+    with contextlib.closing(sqlite3.connect(sqlite_server.db_path)) as con, con:
+        con.execute("INSERT INTO tasktrack_schema (version) VALUES (99)")
+    response = ready_until(ready, 503)
+    assert_not_ready(response, "database")
+    assert response.json()["details"]["checks"]["database"]["detail"] == (
+        f"schema version 99, expected {latest_version('sqlite')}"
+    )
+    with contextlib.closing(sqlite3.connect(sqlite_server.db_path)) as con, con:
+        con.execute("DELETE FROM tasktrack_schema WHERE version = 99")
+    ready_until(ready, 200)
 
 
 @contextlib.contextmanager
