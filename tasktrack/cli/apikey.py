@@ -6,7 +6,16 @@ import click
 
 from tasktrack.cli.common import run_async
 from tasktrack.cli.identity_db import DATABASE_URL_HELP, identity_service
+from tasktrack.cli.identity_list import (
+    Row,
+    database_option,
+    list_rows,
+    org_option,
+    output_option,
+    when,
+)
 from tasktrack.cli.settings import load_settings
+from tasktrack.service.identity import IdentityService
 
 
 @click.group()
@@ -61,3 +70,32 @@ def revoke(key_id: str, database_url: str | None) -> None:
 
     run_async(go)
     click.echo(f"revoked API key {key_id}")
+
+
+@apikey.command("list")
+@org_option
+@output_option
+@database_option
+def list_(org_ref: str | None, output: str, database_url: str | None) -> None:
+    """List API keys by id (never the keys themselves): user, label, read-only, revoked.
+
+    \b
+    Example:
+      tasktrack apikey list --output json
+    """
+
+    async def fetch(identity: IdentityService) -> list[Row]:
+        return [
+            {
+                "id": k.id,
+                "org": k.org_id,
+                "user": k.user_id,
+                "label": k.label,
+                "read_only": k.read_only,
+                "revoked": k.revoked,
+                "created": when(k.created_at),
+            }
+            for k in await identity.api_keys(org_ref)
+        ]
+
+    list_rows(database_url, output, fetch)

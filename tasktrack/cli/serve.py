@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from tasktrack.api.app import create_app
 from tasktrack.api.context import ApiContext
-from tasktrack.cli.common import run_async
+from tasktrack.cli.common import DATABASE_URL_HELP, run_async
 from tasktrack.cli.http_protocol import header_timeout_protocol
 from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
@@ -31,10 +31,7 @@ log = logging.getLogger("tasktrack.serve")
 @click.command()
 @click.option("--host", help="Interface to listen on. [env: TASKTRACK_HOST; default 127.0.0.1]")
 @click.option("--port", type=int, help="Port to listen on. [env: TASKTRACK_PORT; default 8000]")
-@click.option(
-    "--database-url",
-    help="Database URL, e.g. sqlite:///data/tasktrack.db [env: TASKTRACK_DATABASE_URL]",
-)
+@click.option("--database-url", help=DATABASE_URL_HELP)
 @click.option(
     "--app",
     "apps",

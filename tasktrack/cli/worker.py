@@ -11,7 +11,7 @@ from typing import Any
 import click
 import prometheus_client
 
-from tasktrack.cli.common import fail, run_async
+from tasktrack.cli.common import DATABASE_URL_HELP, fail, run_async
 from tasktrack.cli.health_server import bind, serving_health
 from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
@@ -35,11 +35,7 @@ from tasktrack.worker.worker import Worker
     multiple=True,
     help="Module with a TaskRegistry named `registry` (repeatable). [env: TASKTRACK_APP_MODULES]",
 )
-@click.option(
-    "--database-url",
-    help="Database URL, e.g. sqlite:///data/tasktrack.db or postgresql://host/db "
-    "[env: TASKTRACK_DATABASE_URL]",
-)
+@click.option("--database-url", help=DATABASE_URL_HELP)
 @click.option(
     "--lease-seconds",
     type=float,

@@ -235,6 +235,23 @@ class IdentityStore(Protocol):
         as them; False if there is no enabled user ``user_id``."""
         ...
 
+    async def list_organisations(self) -> list[Organisation]:
+        """Every organisation, oldest first (``tasktrack org list``)."""
+        ...
+
+    async def list_users(self, org_id: str | None = None) -> list[User]:
+        """The users of ``org_id`` (None: all), oldest first; a password hash is read as
+        "" (the user has a password) or None, never the hash itself."""
+        ...
+
+    async def list_api_keys(self, org_id: str | None = None) -> list[ApiKey]:
+        """The API keys of ``org_id`` (None: all), oldest first, without secret hashes."""
+        ...
+
+    async def list_oauth_clients(self, org_id: str | None = None) -> list[OAuthClient]:
+        """The OAuth clients of ``org_id`` (None: all), oldest first, without secret hashes."""
+        ...
+
     async def create_api_key(self, key: ApiKey) -> ApiKey: ...
 
     async def get_api_key(self, key_id: str) -> ApiKey | None: ...
