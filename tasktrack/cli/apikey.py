@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from tasktrack.cli.common import run_async
@@ -14,7 +16,9 @@ from tasktrack.cli.identity_list import (
     output_option,
     when,
 )
+from tasktrack.cli.private_file import write_private
 from tasktrack.cli.settings import load_settings
+from tasktrack.errors import TaskTrackError
 from tasktrack.service.identity import IdentityService
 
 
@@ -29,8 +33,20 @@ def apikey() -> None:
 )
 @click.option("--read-only", is_flag=True, help="The key can read and list, not create or cancel.")
 @click.option("--label", default="", help="A note to recognise the key by.")
+@click.option(
+    "--keep-in",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the key in this file (owner-only): print the key the file holds while it "
+    "still works, else create one and write it there (`make run` does this).",
+)
 @click.option("--database-url", help=DATABASE_URL_HELP)
-def create(user: str | None, read_only: bool, label: str, database_url: str | None) -> None:
+def create(
+    user: str | None,
+    read_only: bool,
+    label: str,
+    keep_in: Path | None,
+    database_url: str | None,
+) -> None:
     """Create an API key and print it as the last line (it is shown only once).
 
     \b
@@ -41,15 +57,34 @@ def create(user: str | None, read_only: bool, label: str, database_url: str | No
 
     async def go() -> str:
         async with identity_service(settings) as identity:
+            kept = await _still_valid(identity, keep_in)
+            if kept is not None:
+                click.echo(f"reusing the API key kept in {keep_in}")
+                return kept
             _, default_user = await identity.ensure_default()
             user_id = (await identity.find_user(user)).id if user else default_user.id
             key, plaintext = await identity.create_api_key(
                 user_id, read_only=read_only, label=label
             )
             click.echo(f"created API key {key.id}{' (read-only)' if read_only else ''}")
+            if keep_in is not None:
+                write_private(keep_in, plaintext + "\n")
             return plaintext
 
     click.echo(run_async(go))
+
+
+async def _still_valid(identity: IdentityService, path: Path | None) -> str | None:
+    """The key kept at ``path`` if it still authenticates on this database (not revoked,
+    its user enabled, the database the same), else None."""
+    if path is None or not path.is_file():
+        return None
+    kept = path.read_text("utf-8").strip()
+    try:
+        await identity.authenticate_api_key(kept)
+    except TaskTrackError:
+        return None
+    return kept
 
 
 @apikey.command("revoke")
