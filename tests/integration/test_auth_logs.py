@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-import re
 import base64
+import re
 from pathlib import Path
 
 from tests.integration.auth_server import password_login, prepare, start, stop
