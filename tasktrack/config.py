@@ -81,6 +81,9 @@ class Settings:
     #: Modules whose task types are registered (comma-separated in the environment).
     app_modules: tuple[str, ...] = field(default_factory=tuple)
     log_level: str = "info"
+    #: ``text``, ``json``, or ``auto``: text when stderr is a terminal, JSON otherwise (see
+    #: tasktrack.observability.logs). One format for every line, uvicorn's included.
+    log_format: str = "auto"
     #: Log every request (method, path, status, duration; never the query string).
     access_log: int = 0
     #: How long a process may reuse a looked-up API key row (the secret is still hashed and
@@ -92,6 +95,8 @@ class Settings:
     forwarded_allow_ips: str = ""
     #: ``tasktrack worker`` serves Prometheus metrics on this port (0: off).
     metrics_port: int = 0
+    #: ``tasktrack worker`` serves ``/health/live`` and ``/health/ready`` on this port (0: off).
+    health_port: int = 0
     #: When set, the API's ``GET /metrics`` needs ``Authorization: Bearer <this token>``;
     #: empty (the default): open, like the server's default loopback-only bind.
     metrics_token: str = field(default="", repr=False)
@@ -166,6 +171,8 @@ class Settings:
     def _check_choices(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0..65535, got {self.port}")
+        if not 0 <= self.health_port <= 65535:
+            raise ValueError(f"TASKTRACK_HEALTH_PORT must be 0..65535, got {self.health_port}")
         if self.sqlite_synchronous.upper() not in ("FULL", "EXTRA", "NORMAL", "OFF"):
             raise ValueError("TASKTRACK_SQLITE_SYNCHRONOUS must be FULL, EXTRA, NORMAL or OFF")
         # No "trace": uvicorn's trace level logs whole requests, credentials included.
@@ -173,6 +180,9 @@ class Settings:
             raise ValueError(
                 "TASKTRACK_LOG_LEVEL must be one of critical, error, warning, info, debug"
             )
+
+        if self.log_format not in ("auto", "text", "json"):
+            raise ValueError("TASKTRACK_LOG_FORMAT must be auto, text or json")
 
     def _check_ranges(self) -> None:
         for name in NOT_NEGATIVE:

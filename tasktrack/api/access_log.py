@@ -59,12 +59,17 @@ class AccessLogMiddleware:
                 timer = self._timers[(method, route)] = HTTP_LATENCY.labels(method, route)
             timer.observe(elapsed)
             if self.access_log and log.isEnabledFor(logging.INFO):
-                client = scope.get("client")
-                log.info(
-                    '%s "%s %s" %d %.1fms',
-                    client[0] if client else "-",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    elapsed * 1000,
-                )
+                _log_request(scope, status, elapsed)
+
+
+def _log_request(scope: Scope, status: int, elapsed: float) -> None:
+    """One line: ``client "METHOD path" status duration``; in JSON also as fields."""
+    client = scope.get("client")
+    fields = {
+        "client": client[0] if client else "-",
+        "method": scope["method"],
+        "path": scope["path"],
+        "status": status,
+        "duration_ms": round(elapsed * 1000, 1),
+    }
+    log.info('%s "%s %s" %d %.1fms', *fields.values(), extra=fields)

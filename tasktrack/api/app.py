@@ -28,9 +28,11 @@ from starlette.routing import BaseRoute, Route
 from tasktrack.api.access_log import AccessLogMiddleware
 from tasktrack.api.context import ApiContext, context_of
 from tasktrack.api.fastpath import TaskReadFastPath
+from tasktrack.api.health import health_routes
 from tasktrack.api.openapi import openapi_document
 from tasktrack.api.problems import problem
 from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitMiddleware, RateLimitPolicy
+from tasktrack.api.request_id import RequestIdMiddleware
 from tasktrack.api.routes.attempts import attempt_routes
 from tasktrack.api.routes.auth import auth_routes
 from tasktrack.api.routes.events import event_routes
@@ -45,6 +47,7 @@ from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
 from tasktrack.metrics import TASKS
 from tasktrack.observability import tracing
+from tasktrack.service.health import Probe, database_probe
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.oauth import OAuthService
 from tasktrack.service.registry import TaskRegistry
@@ -54,6 +57,7 @@ from tasktrack.service.webhook_secrets import SecretBox
 from tasktrack.service.webhooks import WebhookService
 from tasktrack.storage.base import Stores, WebhookStore
 from tasktrack.storage.factory import open_stores
+from tasktrack.web.docs import docs_routes
 from tasktrack.web.routes import web_routes
 
 # /v2.0 first: the router tries routes in order, and most clients use it.
@@ -87,6 +91,8 @@ def create_app(
     app.add_middleware(TaskReadFastPath, context=lambda: getattr(app.state, "ctx", None))
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(AccessLogMiddleware, access_log=bool(settings.access_log))
+    # The access log line and every problem of the request carry its id.
+    app.add_middleware(RequestIdMiddleware)
     tracing.configure(bool(settings.otel))
     if settings.otel:  # outermost: the span covers everything the request meets
         app.add_middleware(tracing.TracingMiddleware)
@@ -128,10 +134,12 @@ def _routes(document: bytes) -> list[BaseRoute]:
         *task_routes(PREFIXES),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/health", _health, methods=["GET"]),
+        *health_routes(_probes),  # /health/live, /health/ready (issue 16)
         Route("/metrics", _metrics, methods=["GET"]),
         *auth_routes(),  # the OAuth 2.0 token and revocation endpoints
         *event_routes(PREFIXES),  # the dashboard's change stream
         *web_routes(),  # the dashboard's page and assets
+        *docs_routes(),  # /docs: the OpenAPI document as an interactive page (issue 16)
         *result_routes(PREFIXES),  # a task's result and details, and re-running it
         *attempt_routes(PREFIXES),  # issue 13: a task's attempts
         *log_routes(PREFIXES),  # GET /tasks/{taskId}/logs (issue 13)
@@ -190,6 +198,11 @@ async def _webhooks(settings: Settings, stores: Stores) -> WebhookService | None
 
 async def _health(request: Request) -> Response:
     return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+def _probes(request: Request) -> list[Probe]:
+    ctx = context_of(request)
+    return [database_probe(ctx.stores.probe), *ctx.probes]
 
 
 async def _metrics(request: Request) -> Response:

@@ -7,7 +7,7 @@ way, through :func:`context_of`; nothing is closed over when the routes are buil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection, Request
 
@@ -15,6 +15,7 @@ from tasktrack.api.ratelimit import FailedAuthLimiter
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
 from tasktrack.domain.identity import Principal
+from tasktrack.service.health import Probe
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.oauth import OAuthService
 from tasktrack.service.tasks import TaskService
@@ -36,6 +37,8 @@ class ApiContext:
     limiter: FailedAuthLimiter
     #: Webhook subscriptions (issue 16); None where the database keeps none (memory://).
     webhooks: WebhookService | None = None
+    #: Readiness checks beyond the database's (an in-process worker adds its claim loop's).
+    probes: list[Probe] = field(default_factory=list)
 
     async def authenticate(self, request: Request) -> Principal:
         """The caller of ``request``, or :class:`~tasktrack.errors.Unauthenticated`."""

@@ -28,6 +28,7 @@ from tasktrack.errors import (
     Unauthenticated,
     UnknownTaskType,
 )
+from tasktrack.observability import context
 
 log = logging.getLogger("tasktrack.api")
 
@@ -38,7 +39,11 @@ CODES = {400: 1005, 404: 1002, 409: 1004, 500: 1008}
 
 
 def trace_id(request: Request) -> str:
-    """The request's trace id (from ``X-Trace-Id`` if the caller set a sane one)."""
+    """The request's trace id: its request id (:mod:`tasktrack.api.request_id`), or outside
+    that middleware the caller's ``X-Trace-Id`` if sane, else a new one."""
+    bound = context.request_id.get()
+    if bound is not None:
+        return bound
     given = request.headers.get("x-trace-id", "")
     if 8 <= len(given) <= 64 and given.replace("-", "").isalnum():
         return given

@@ -17,6 +17,11 @@ from tasktrack.errors import TaskTrackError
 
 T = TypeVar("T")
 
+#: The ``--database-url`` option's help, the same on every command that has it.
+DATABASE_URL_HELP = (
+    "Database URL: sqlite:///relative.db, sqlite:////absolute.db or "
+    "postgresql://user@host/db. [env: TASKTRACK_DATABASE_URL; default sqlite:///data/tasktrack.db]"
+)
 #: A command failed (the server, the database, a task type...).
 EXIT_FAILURE = 1
 #: Bad arguments or a bad setting (also Click's own code for usage errors).

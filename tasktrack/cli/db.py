@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tasktrack.cli.common import run_async
+from tasktrack.cli.common import DATABASE_URL_HELP, run_async
 from tasktrack.cli.settings import load_settings
 from tasktrack.storage.factory import open_stores
 from tasktrack.storage.schema import SchemaStatus, schema_status
@@ -16,7 +16,7 @@ def db() -> None:
 
 
 @db.command()
-@click.option("--database-url", help="[env: TASKTRACK_DATABASE_URL]")
+@click.option("--database-url", help=DATABASE_URL_HELP)
 def upgrade(database_url: str | None) -> None:
     """Apply pending migrations (idempotent; safe while servers and workers run).
 
@@ -40,7 +40,7 @@ def upgrade(database_url: str | None) -> None:
 
 
 @db.command()
-@click.option("--database-url", help="[env: TASKTRACK_DATABASE_URL]")
+@click.option("--database-url", help=DATABASE_URL_HELP)
 def status(database_url: str | None) -> None:
     """Show the schema version of the database and of this tasktrack.
 

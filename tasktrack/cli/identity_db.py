@@ -6,11 +6,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+from tasktrack.cli.common import DATABASE_URL_HELP
 from tasktrack.config import Settings
 from tasktrack.service.identity import IdentityService
 from tasktrack.storage.factory import open_stores
 
-DATABASE_URL_HELP = "Database URL. [env: TASKTRACK_DATABASE_URL]"
+__all__ = ["DATABASE_URL_HELP", "identity_service"]
 
 
 @contextlib.asynccontextmanager

@@ -6,8 +6,16 @@ import click
 
 from tasktrack.cli.common import run_async
 from tasktrack.cli.identity_db import DATABASE_URL_HELP, identity_service
+from tasktrack.cli.identity_list import (
+    Row,
+    database_option,
+    list_rows,
+    org_option,
+    output_option,
+    when,
+)
 from tasktrack.cli.settings import load_settings
-from tasktrack.service.identity import DEFAULT_ORG
+from tasktrack.service.identity import DEFAULT_ORG, IdentityService
 
 
 @click.group("oauth-client")
@@ -62,3 +70,32 @@ def revoke(client_id: str, database_url: str | None) -> None:
 
     run_async(go)
     click.echo(f"revoked OAuth client {client_id}")
+
+
+@oauth_client.command("list")
+@org_option
+@output_option
+@database_option
+def list_(org_ref: str | None, output: str, database_url: str | None) -> None:
+    """List OAuth clients by id (never their secrets): name, service user, read-only, revoked.
+
+    \b
+    Example:
+      tasktrack oauth-client list --org acme
+    """
+
+    async def fetch(identity: IdentityService) -> list[Row]:
+        return [
+            {
+                "id": c.id,
+                "org": c.org_id,
+                "name": c.name,
+                "user": c.user_id,
+                "read_only": c.read_only,
+                "revoked": c.revoked,
+                "created": when(c.created_at),
+            }
+            for c in await identity.oauth_clients(org_ref)
+        ]
+
+    list_rows(database_url, output, fetch)

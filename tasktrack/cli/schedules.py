@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tasktrack.cli.config_file import client_from, connection_options
-from tasktrack.cli.tasks import EXIT_CODES, handled
+from tasktrack.cli.exit_codes import exit_codes
+from tasktrack.cli.tasks import handled
 from tasktrack.client.schedules import Schedule
 
 
@@ -22,7 +23,7 @@ def schedules() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # no INFO line per request
 
 
-@schedules.command("list", epilog=EXIT_CODES)
+@schedules.command("list", epilog=exit_codes())
 @connection_options
 @click.pass_context
 @handled

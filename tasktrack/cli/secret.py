@@ -6,7 +6,7 @@ import time
 
 import click
 
-from tasktrack.cli.common import EXIT_USAGE, fail, run_async
+from tasktrack.cli.common import DATABASE_URL_HELP, EXIT_USAGE, fail, run_async
 from tasktrack.cli.settings import load_settings
 from tasktrack.config import Settings
 from tasktrack.service.signing_keys import RELOAD_SECONDS, rotate_signing_key
@@ -19,7 +19,7 @@ def secret() -> None:
 
 
 @secret.command()
-@click.option("--database-url", help="[env: TASKTRACK_DATABASE_URL]")
+@click.option("--database-url", help=DATABASE_URL_HELP)
 def rotate(database_url: str | None) -> None:
     """Sign new access tokens with a new key; tokens signed with the old one stay valid
     until they expire (safe while servers run: they pick the new key up within 30 s).

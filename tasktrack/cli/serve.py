@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -13,11 +15,12 @@ from starlette.applications import Starlette
 
 from tasktrack.api.app import create_app
 from tasktrack.api.context import ApiContext
-from tasktrack.cli.common import EXIT_USAGE, fail, run_async
+from tasktrack.cli.common import DATABASE_URL_HELP, EXIT_USAGE, fail, run_async
 from tasktrack.cli.http_protocol import header_timeout_protocol
 from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
 from tasktrack.observability import tracing
+from tasktrack.observability.logs import logging_config
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.scheduler import resolver_of
 from tasktrack.storage.factory import open_stores
@@ -25,14 +28,13 @@ from tasktrack.worker.embedded import embedded_worker
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.webhooks import delivery_loops
 
+log = logging.getLogger("tasktrack.serve")
+
 
 @click.command()
 @click.option("--host", help="Interface to listen on. [env: TASKTRACK_HOST; default 127.0.0.1]")
 @click.option("--port", type=int, help="Port to listen on. [env: TASKTRACK_PORT; default 8000]")
-@click.option(
-    "--database-url",
-    help="Database URL, e.g. sqlite:///data/tasktrack.db [env: TASKTRACK_DATABASE_URL]",
-)
+@click.option("--database-url", help=DATABASE_URL_HELP)
 @click.option(
     "--app",
     "apps",
@@ -73,17 +75,14 @@ def serve(apps: tuple[str, ...], run_worker: bool | None, **flags: Any) -> None:
 
 
 def _app(settings: Settings, registry: TaskRegistry) -> Starlette:
-    def ready(_: ApiContext) -> None:
-        click.echo(f"tasktrack is serving on http://{settings.host}:{settings.port}/", err=True)
-
     # Settings were validated when read: building the app reads and checks nothing more.
     extensions = [_in_process_worker(settings, registry)] if settings.worker else []
-    return create_app(settings, registry, extensions=extensions, on_ready=ready)
+    return create_app(settings, registry, extensions=extensions)
 
 
 def _in_process_worker(
     settings: Settings, registry: TaskRegistry
-) -> Callable[[ApiContext], AbstractAsyncContextManager[Any]]:
+) -> Callable[[ApiContext], AbstractAsyncContextManager[None]]:
     options = WorkerOptions.from_settings(settings)
 
     @contextlib.asynccontextmanager
@@ -91,20 +90,40 @@ def _in_process_worker(
         resolve_org = resolver_of(api.identity)
         async with (
             delivery_loops(api.stores, settings) as loops,
-            embedded_worker(api.stores.tasks, api.tasks, registry, options, resolve_org, loops),
+            embedded_worker(
+                api.stores.tasks, api.tasks, registry, options, resolve_org, loops
+            ) as worker,
         ):
+            api.probes.append(worker.readiness_probe())  # /health/ready sees its claim loop
             yield
 
     return in_process_worker
 
 
+class _AnnouncingServer(uvicorn.Server):
+    """uvicorn's server, saying where it serves once its socket is bound (not before: a
+    port in use must not be preceded by a "serving on" line)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            log.info("tasktrack is serving on http://%s:%d/", _url_host(host), port)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def _run(settings: Settings, app: Starlette) -> None:
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         access_log=False,  # ours leaves out query strings, where api_key may be
         log_level=settings.log_level,
+        # Our format for uvicorn's lines too, rather than its own formatters.
+        log_config=logging_config(settings.log_format, settings.log_level),
         server_header=False,
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
@@ -113,6 +132,7 @@ def _run(settings: Settings, app: Starlette) -> None:
         timeout_keep_alive=settings.keep_alive_timeout,
         limit_concurrency=settings.limit_concurrency or None,
     )
+    _AnnouncingServer(config).run()
 
 
 async def _prepare_database(settings: Settings) -> None:

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import click
 
-from tasktrack.cli.common import EXIT_FAILURE
+from tasktrack.cli.common import DATABASE_URL_HELP, EXIT_FAILURE
 from tasktrack.cli.config_file import client_from, connection_options
+from tasktrack.cli.exit_codes import (
+    EXIT_CONFLICT,
+    EXIT_NOT_FOUND,
+    EXIT_TASK_CANCELLED,
+    EXIT_TASK_ERROR,
+    exit_codes,
+)
 from tasktrack.cli.task_attempts import print_attempts
 from tasktrack.cli.task_logs import print_logs
 from tasktrack.cli.tasks import (
-    EXIT_CODES,
     OUTPUTS,
     STATUS_EXIT,
     _check_id,
@@ -28,7 +34,9 @@ from tasktrack.client import TaskStatus
 __all__ = ["attempts", "logs", "prune", "rerun", "result", "tasks"]
 
 
-@tasks.command(epilog=EXIT_CODES)
+@tasks.command(
+    epilog=exit_codes(EXIT_TASK_ERROR, EXIT_TASK_CANCELLED, EXIT_NOT_FOUND, EXIT_CONFLICT)
+)
 @click.argument("task_id", metavar="ID")
 @connection_options
 @click.pass_context
@@ -54,7 +62,7 @@ def result(ctx: click.Context, task_id: str) -> None:
     raise SystemExit(STATUS_EXIT.get(outcome.status, EXIT_FAILURE))
 
 
-@tasks.command(epilog=EXIT_CODES)
+@tasks.command(epilog=exit_codes(EXIT_NOT_FOUND, EXIT_CONFLICT))
 @click.argument("task_id", metavar="ID")
 @click.option("--output", "-o", type=OUTPUTS, help="Print the new task (default: its id).")
 @connection_options
@@ -77,7 +85,7 @@ def rerun(ctx: click.Context, task_id: str, output: str | None) -> None:
         click.echo(task.id)
 
 
-@tasks.command(epilog=EXIT_CODES)
+@tasks.command(epilog=exit_codes(EXIT_NOT_FOUND))
 @click.argument("task_id", metavar="ID")
 @click.option("--output", "-o", type=OUTPUTS, default="table", show_default=True)
 @connection_options
@@ -94,7 +102,7 @@ def attempts(ctx: click.Context, task_id: str, output: str) -> None:
         print_attempts(client.attempts(_check_id(task_id)), output)
 
 
-@tasks.command(epilog=EXIT_CODES)
+@tasks.command(epilog=exit_codes(EXIT_NOT_FOUND))
 @click.argument("task_id", metavar="ID")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the task ends.")
 @connection_options
@@ -125,7 +133,7 @@ def logs(ctx: click.Context, task_id: str, follow: bool) -> None:
     help="Only this status (repeatable; default: all three).",
 )
 @click.option("--dry-run", is_flag=True, help="Print how many would go, per status; delete none.")
-@click.option("--database-url", help="[env: TASKTRACK_DATABASE_URL]")
+@click.option("--database-url", help=DATABASE_URL_HELP)
 def prune(
     older_than: str | None, statuses: tuple[str, ...], dry_run: bool, database_url: str | None
 ) -> None:

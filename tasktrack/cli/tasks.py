@@ -23,6 +23,16 @@ from rich.table import Table
 
 from tasktrack.cli.common import EXIT_FAILURE, EXIT_USAGE, fail
 from tasktrack.cli.config_file import client_from, connection_options
+from tasktrack.cli.exit_codes import (
+    EXIT_AUTH,
+    EXIT_CODES,
+    EXIT_CONFLICT,
+    EXIT_NOT_FOUND,
+    EXIT_TASK_CANCELLED,
+    EXIT_TASK_ERROR,
+    EXIT_TIMEOUT,
+    exit_codes,
+)
 from tasktrack.client import (
     ApiError,
     BadRequest,
@@ -41,29 +51,12 @@ from tasktrack.client.formats import Format, cell, write_task, write_tasks
 
 P = ParamSpec("P")
 
-EXIT_TASK_ERROR = 3
-EXIT_TASK_CANCELLED = 4
-EXIT_TIMEOUT = 5
-EXIT_NOT_FOUND = 6
-EXIT_AUTH = 7
-EXIT_CONFLICT = 8
 #: How a watched task's final status becomes the exit code.
 STATUS_EXIT = {
     TaskStatus.DONE: 0,
     TaskStatus.ERROR: EXIT_TASK_ERROR,
     TaskStatus.CANCELLED: EXIT_TASK_CANCELLED,
 }
-EXIT_CODES = """\b
-Exit codes:
-  0  success; a watched task ended done
-  1  failure: server error, server unreachable, unexpected answer
-  2  usage: bad arguments, bad --data JSON, malformed id (also the server's 400, 413)
-  3  the task ended in error
-  4  the task ended cancelled
-  5  --timeout passed before the task ended
-  6  no such task (404)
-  7  authentication failed or not allowed (401, 403)
-  8  conflict, e.g. cancelling a task that has already ended (409)"""
 
 #: Error answers of the server with an exit code of their own (the rest: EXIT_FAILURE).
 API_EXIT: tuple[tuple[type[ApiError], int], ...] = (
@@ -126,7 +119,7 @@ def tasks() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # no INFO line per request
 
 
-@tasks.command(epilog=EXIT_CODES)
+@tasks.command(epilog=exit_codes(EXIT_TASK_ERROR, EXIT_TASK_CANCELLED, EXIT_TIMEOUT))
 @click.argument("name")
 @click.option("--data", "data_arg", metavar="JSON|@FILE", help="Parameters: JSON, @file or @-.")
 @click.option("--project", "project_id", help="Put the task in this project (24 hex chars).")
@@ -179,7 +172,7 @@ def submit(
             _watch(client, task.id, timeout, show_result=True)
 
 
-@tasks.command(epilog=EXIT_CODES)
+@tasks.command(epilog=exit_codes(EXIT_NOT_FOUND))
 @click.argument("task_id", metavar="ID")
 @click.option("--output", "-o", type=OUTPUTS, default="table", show_default=True)
 @connection_options
@@ -196,7 +189,7 @@ def get(ctx: click.Context, task_id: str, output: str) -> None:
         _print_one(client.get(_check_id(task_id)), output)
 
 
-@tasks.command("list", epilog=EXIT_CODES)
+@tasks.command("list", epilog=exit_codes())
 @click.option("--status", multiple=True, help="Only this status (repeatable, or a,b).")
 @click.option("--name", multiple=True, help="Only this task type (repeatable, or a,b).")
 @click.option("--sort", help="E.g. createdAt:asc (default: newest first).")
@@ -236,7 +229,7 @@ def list_(
         _print_many(page.items, output, note if page.next_cursor or output == "table" else None)
 
 
-@tasks.command(epilog=EXIT_CODES)
+@tasks.command(epilog=exit_codes(EXIT_NOT_FOUND, EXIT_CONFLICT))
 @click.argument("task_id", metavar="ID")
 @connection_options
 @click.pass_context
@@ -253,7 +246,9 @@ def cancel(ctx: click.Context, task_id: str) -> None:
         click.echo(f"task {task.id} is {task.status}")
 
 
-@tasks.command(epilog=EXIT_CODES)
+@tasks.command(
+    epilog=exit_codes(EXIT_TASK_ERROR, EXIT_TASK_CANCELLED, EXIT_TIMEOUT, EXIT_NOT_FOUND)
+)
 @click.argument("task_id", metavar="ID")
 @click.option("--timeout", type=click.FloatRange(min=0), help="Give up after S seconds (exit 5).")
 @connection_options

@@ -12,7 +12,16 @@ import click
 
 from tasktrack.cli.common import fail, run_async
 from tasktrack.cli.identity_db import DATABASE_URL_HELP, identity_service
+from tasktrack.cli.identity_list import (
+    Row,
+    database_option,
+    list_rows,
+    org_option,
+    output_option,
+    when,
+)
 from tasktrack.cli.settings import load_settings
+from tasktrack.service.identity import IdentityService
 
 
 def read_password() -> str:
@@ -95,3 +104,31 @@ def disable(user_ref: str, database_url: str | None) -> None:
 
     run_async(go)
     click.echo(f"disabled user {user_ref}")
+
+
+@user.command("list")
+@org_option
+@output_option
+@database_option
+def list_(org_ref: str | None, output: str, database_url: str | None) -> None:
+    """List users: id, organisation, e-mail, whether they have a password, disabled, created.
+
+    \b
+    Example:
+      tasktrack user list --org acme
+    """
+
+    async def fetch(identity: IdentityService) -> list[Row]:
+        return [
+            {
+                "id": u.id,
+                "org": u.org_id,
+                "email": u.email,
+                "password": u.password_hash is not None,
+                "disabled": u.disabled,
+                "created": when(u.created_at),
+            }
+            for u in await identity.users(org_ref)
+        ]
+
+    list_rows(database_url, output, fetch)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import socket
 from typing import Any
 
 import click
 import prometheus_client
 
-from tasktrack.cli.common import fail, run_async
+from tasktrack.cli.common import DATABASE_URL_HELP, fail, run_async
+from tasktrack.cli.health_server import bind, serving_health
 from tasktrack.cli.settings import load_settings, registry_of
 from tasktrack.config import Settings
 from tasktrack.observability import tracing
+from tasktrack.service.health import database_probe
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.scheduler import resolver_of
@@ -35,7 +39,7 @@ from tasktrack.worker.worker import Worker
     multiple=True,
     help="Module with a TaskRegistry named `registry` (repeatable). [env: TASKTRACK_APP_MODULES]",
 )
-@click.option("--database-url", help="[env: TASKTRACK_DATABASE_URL]")
+@click.option("--database-url", help=DATABASE_URL_HELP)
 @click.option(
     "--lease-seconds",
     type=float,
@@ -69,6 +73,11 @@ from tasktrack.worker.worker import Worker
     type=int,
     help="Serve Prometheus metrics on this port (0: off). [env: TASKTRACK_METRICS_PORT]",
 )
+@click.option(
+    "--health-port",
+    type=int,
+    help="Serve /health/live and /health/ready on this port (0: off). [env: TASKTRACK_HEALTH_PORT]",
+)
 def worker(apps: tuple[str, ...], **flags: Any) -> None:
     """Run queued tasks. SIGTERM stops claiming and lets running tasks finish (a second
     SIGTERM stops at once, requeueing them).
@@ -87,18 +96,38 @@ def worker(apps: tuple[str, ...], **flags: Any) -> None:
         fail(str(exc))
     if settings.metrics_port:
         prometheus_client.start_http_server(settings.metrics_port, settings.host)
-    run_async(lambda: _run(settings, registry, options))
+    health = _health_socket(settings)
+    run_async(lambda: _run(settings, registry, options, health))
 
 
-async def _run(settings: Settings, registry: TaskRegistry, options: WorkerOptions) -> None:
+def _health_socket(settings: Settings) -> socket.socket | None:
+    if not settings.health_port:
+        return None
+    try:
+        return bind(settings.host, settings.health_port)
+    except OSError as exc:
+        fail(f"cannot serve health on {settings.host}:{settings.health_port}: {exc.strerror}")
+
+
+async def _run(
+    settings: Settings,
+    registry: TaskRegistry,
+    options: WorkerOptions,
+    health: socket.socket | None,
+) -> None:
     stores = await open_stores(
         settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
     try:
         resolve_org = resolver_of(IdentityService(stores.identity))
-        async with delivery_loops(stores, settings) as loops:
+        async with contextlib.AsyncExitStack() as stack:
+            loops = await stack.enter_async_context(delivery_loops(stores, settings))
             runner = Worker(stores.tasks, registry, options, resolve_org=resolve_org, loops=loops)
             _stop_on_signals(runner)
+            if health is not None:
+                probes = [database_probe(stores.probe), runner.readiness_probe()]
+                fmt, level = settings.log_format, settings.log_level
+                await stack.enter_async_context(serving_health(health, probes, fmt, level))
             await runner.run()
     finally:
         await stores.close()

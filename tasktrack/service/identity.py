@@ -88,6 +88,26 @@ class IdentityService:
             raise NotFound(f"no organisation {ref!r}")
         return org
 
+    async def organisations(self) -> list[Organisation]:
+        """Every organisation, oldest first."""
+        return await self.store.list_organisations()
+
+    async def users(self, org_ref: str | None = None) -> list[User]:
+        """The users of the organisation ``org_ref`` (id or name; None: all), oldest first,
+        without their password hashes."""
+        return await self.store.list_users(await self._org_id(org_ref))
+
+    async def api_keys(self, org_ref: str | None = None) -> list[ApiKey]:
+        """API keys as :meth:`users` (without their secret hashes), revoked ones too."""
+        return await self.store.list_api_keys(await self._org_id(org_ref))
+
+    async def oauth_clients(self, org_ref: str | None = None) -> list[OAuthClient]:
+        """OAuth clients as :meth:`api_keys`."""
+        return await self.store.list_oauth_clients(await self._org_id(org_ref))
+
+    async def _org_id(self, org_ref: str | None) -> str | None:
+        return None if org_ref is None else (await self.find_organisation(org_ref)).id
+
     async def create_user(self, org_id: str, email: str, password: str | None = None) -> User:
         """A user of ``org_id``; without a password it can only use API keys."""
         if await self.store.get_organisation(org_id) is None:

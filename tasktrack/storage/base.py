@@ -11,6 +11,7 @@ the table in :mod:`tasktrack.domain.lifecycle`.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
@@ -245,6 +246,23 @@ class IdentityStore(Protocol):
         as them; False if there is no enabled user ``user_id``."""
         ...
 
+    async def list_organisations(self) -> list[Organisation]:
+        """Every organisation, oldest first (``tasktrack org list``)."""
+        ...
+
+    async def list_users(self, org_id: str | None = None) -> list[User]:
+        """The users of ``org_id`` (None: all), oldest first; a password hash is read as
+        "" (the user has a password) or None, never the hash itself."""
+        ...
+
+    async def list_api_keys(self, org_id: str | None = None) -> list[ApiKey]:
+        """The API keys of ``org_id`` (None: all), oldest first, without secret hashes."""
+        ...
+
+    async def list_oauth_clients(self, org_id: str | None = None) -> list[OAuthClient]:
+        """The OAuth clients of ``org_id`` (None: all), oldest first, without secret hashes."""
+        ...
+
     async def create_api_key(self, key: ApiKey) -> ApiKey: ...
 
     async def get_api_key(self, key_id: str) -> ApiKey | None: ...
@@ -296,6 +314,18 @@ class IdentityStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """What a probe of the database found: its schema version, and the one this code wants."""
+
+    found: int
+    expected: int
+
+    @property
+    def current(self) -> bool:
+        return self.found == self.expected
+
+
 class Stores(Protocol):
     """One database's stores, opened together and closed together."""
 
@@ -304,6 +334,11 @@ class Stores(Protocol):
 
     @property
     def identity(self) -> IdentityStore: ...
+
+    async def probe(self) -> SchemaState:
+        """Read the schema version from the database itself (for readiness checks): a real
+        round trip, raising :class:`~tasktrack.errors.StorageError` when it cannot be read."""
+        ...
 
     async def close(self) -> None: ...
 

@@ -25,6 +25,7 @@ from tasktrack.domain.logs import LogEntry
 from tasktrack.domain.task import Task, TraceContext
 from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
 from tasktrack.storage.attempts import ended_attempt, ending, with_running
+from tasktrack.storage.base import SchemaState
 from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.memory_dedup import DedupState, MemoryDedup
 from tasktrack.storage.memory_identity import MemoryIdentityStore
@@ -398,6 +399,9 @@ class MemoryStores:
     def __init__(self) -> None:
         self.tasks = MemoryTaskStore()
         self.identity = MemoryIdentityStore()
+
+    async def probe(self) -> SchemaState:
+        return SchemaState(0, 0)  # no schema: always current
 
     async def close(self) -> None:
         return None

@@ -6,8 +6,9 @@ is what the SQLite store gets from running each change in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import TypeVar
 
 from tasktrack.domain.identity import (
     ApiKey,
@@ -43,6 +44,19 @@ class MemoryIdentityStore:
 
     async def find_organisation(self, name: str) -> Organisation | None:
         return next((o for o in self._orgs.values() if o.name == name), None)
+
+    async def list_organisations(self) -> list[Organisation]:
+        return sorted(self._orgs.values(), key=lambda o: (o.created_at, o.id))
+
+    async def list_users(self, org_id: str | None = None) -> list[User]:
+        found = _of(self._users.values(), org_id)
+        return [replace(u, password_hash=None if u.password_hash is None else "") for u in found]
+
+    async def list_api_keys(self, org_id: str | None = None) -> list[ApiKey]:
+        return [replace(k, secret_hash="") for k in _of(self._keys.values(), org_id)]
+
+    async def list_oauth_clients(self, org_id: str | None = None) -> list[OAuthClient]:
+        return [replace(c, secret_hash="") for c in _of(self._clients.values(), org_id)]
 
     def _check_new_user(self, user: User) -> None:
         if any(u.email == user.email for u in self._users.values()) or user.id in self._users:
@@ -163,3 +177,12 @@ class MemoryIdentityStore:
 
     async def put_server_secrets(self, values: Mapping[str, str]) -> None:
         self._secrets.update(values)
+
+
+_Owned = TypeVar("_Owned", User, ApiKey, OAuthClient)
+
+
+def _of(records: Iterable[_Owned], org_id: str | None) -> list[_Owned]:
+    """``records`` of ``org_id`` (None: all), oldest first."""
+    found = [r for r in records if org_id is None or r.org_id == org_id]
+    return sorted(found, key=lambda r: (r.created_at, r.id))

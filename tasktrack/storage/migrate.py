@@ -47,3 +47,9 @@ def pending(backend: str, current: int) -> list[Migration]:
             f"{latest}: upgrade tasktrack before running it against this database"
         )
     return [m for m in known if m.version > current]
+
+
+def latest_version(backend: str) -> int:
+    """The schema version this code migrates ``backend`` databases to."""
+    known = migrations(backend)
+    return known[-1].version if known else 0

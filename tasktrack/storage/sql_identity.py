@@ -35,6 +35,22 @@ _REFRESH = (
     "FROM refresh_tokens WHERE id = ?"
 )
 _CLIENT_USER = "(SELECT user_id FROM oauth_clients WHERE id = ?)"
+#: Listings: never the hashes (read as '' or NULL), oldest first. ``{where}``: an org filter.
+_LIST = {
+    "organisations": "SELECT id, name, created_at FROM organisations{where}",
+    # '' for a password hash: the user has a password (whether it does is worth showing).
+    "users": (
+        "SELECT id, org_id, email, created_at, "
+        "CASE WHEN password_hash IS NULL THEN NULL ELSE '' END, disabled FROM users{where}"
+    ),
+    "api_keys": (
+        "SELECT id, user_id, org_id, '', created_at, read_only, revoked, label FROM api_keys{where}"
+    ),
+    "oauth_clients": (
+        "SELECT id, org_id, user_id, '', created_at, name, read_only, revoked "
+        "FROM oauth_clients{where}"
+    ),
+}
 
 
 def _insert(table: str, columns: str, args: tuple[Any, ...]) -> Statement:
@@ -109,6 +125,25 @@ class SqlIdentityStore:
     async def find_organisation(self, name: str) -> Organisation | None:
         row = await self._one(_ORG + "name = ?", name)
         return Organisation(*row) if row else None
+
+    async def _list(self, table: str, org_id: str | None) -> list[Row]:
+        where = "" if org_id is None else " WHERE org_id = ?"
+        sql = _LIST[table].format(where=where) + " ORDER BY created_at, id"
+        return await self.dialect.scan_all((sql, () if org_id is None else (org_id,)))
+
+    async def list_organisations(self) -> list[Organisation]:
+        return [Organisation(*row) for row in await self._list("organisations", None)]
+
+    async def list_users(self, org_id: str | None = None) -> list[User]:
+        return [_user(row) for row in await self._list("users", org_id)]
+
+    async def list_api_keys(self, org_id: str | None = None) -> list[ApiKey]:
+        rows = await self._list("api_keys", org_id)
+        return [ApiKey(r[0], r[1], r[2], r[3], r[4], bool(r[5]), bool(r[6]), r[7]) for r in rows]
+
+    async def list_oauth_clients(self, org_id: str | None = None) -> list[OAuthClient]:
+        rows = await self._list("oauth_clients", org_id)
+        return [OAuthClient(*_flags(row, 6)) for row in rows]
 
     async def create_user(self, user: User) -> User:
         await self._write([_insert_user(user)], f"user {user.email!r}")

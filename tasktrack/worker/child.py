@@ -29,6 +29,7 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
+from tasktrack.observability.logs import configure_logging
 from tasktrack.worker.capture import Capture
 from tasktrack.worker.context import TaskCancelled, TaskContext
 from tasktrack.worker.result import ResultRefused, encode_result
@@ -40,15 +41,17 @@ FLUSH_INTERVAL = 0.05
 MAX_REASON = 2000
 
 
-def child_main(conn: Connection, app_modules: tuple[str, ...], demo: bool, log_level: str) -> None:
+def child_main(
+    conn: Connection, app_modules: tuple[str, ...], demo: bool, log_level: str, log_format: str
+) -> None:
     """Entry point of a child process (spawned, so it imports the registry itself)."""
     # The worker decides when children stop; a Ctrl-C or SIGTERM sent to the whole process
     # group must not kill handlers behind the worker's back.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # The worker's format: what the child logs outside a task's capture (an app module's
+    # import-time lines, a warning) reads like the worker's own lines.
+    configure_logging(log_format, log_level)
     from tasktrack.loader import load_registry
 
     registry = load_registry(app_modules, demo=demo)

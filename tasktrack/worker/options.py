@@ -35,6 +35,7 @@ class WorkerOptions:
     shutdown_timeout: float = _DEFAULTS.shutdown_timeout
     app_modules: tuple[str, ...] = _DEFAULTS.app_modules
     log_level: str = _DEFAULTS.log_level
+    log_format: str = _DEFAULTS.log_format
     #: Retention (issue 13): the background pruner's ages, interval and batch.
     retention_done: float = _DEFAULTS.retention_done
     retention_error: float = _DEFAULTS.retention_error

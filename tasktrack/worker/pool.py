@@ -24,7 +24,7 @@ class ChildPool:
 
     def __init__(self, options: WorkerOptions) -> None:
         self._children = [
-            ChildProcess(options.app_modules, options.demo, options.log_level)
+            ChildProcess(options.app_modules, options.demo, options.log_level, options.log_format)
             for _ in range(options.concurrency)
         ]
         self._idle: list[ChildProcess] = []

@@ -43,8 +43,10 @@ class Outcome:
 class ChildProcess:
     """One child that runs one task at a time."""
 
-    def __init__(self, app_modules: tuple[str, ...], demo: bool, log_level: str) -> None:
-        self._args = (app_modules, demo, log_level)
+    def __init__(
+        self, app_modules: tuple[str, ...], demo: bool, log_level: str, log_format: str = "text"
+    ) -> None:
+        self._args = (app_modules, demo, log_level, log_format)
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._ready: asyncio.Future[None] | None = None

@@ -32,6 +32,10 @@ class TaskLogger(logging.LoggerAdapter[logging.Logger]):
         self.prefix = f"task {task_id} attempt {attempt}: "
 
     def process(self, msg: object, kwargs: object) -> tuple[object, object]:  # type: ignore[override]
+        # The ids as fields too (JSON logs): the child's lines are read outside the attempt's
+        # context, so the context variables may not hold them.
+        assert isinstance(kwargs, dict)
+        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
         return self.prefix + str(msg), kwargs
 
 

@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 
 from tasktrack.domain.ids import new_id
 from tasktrack.domain.task import Task
+from tasktrack.observability import context
+from tasktrack.service.health import Probe, heartbeat_probe
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.scheduler import OrgResolver
 from tasktrack.storage.base import TaskStore
@@ -44,6 +46,10 @@ from tasktrack.worker.supervise import Step, forever
 __all__ = ["LOST_REASON", "Worker", "WorkerOptions"]
 
 log = logging.getLogger("tasktrack.worker")
+
+#: A claim loop silent this long is stuck (it claims every poll interval when idle, and its
+#: back-off after errors is at most 5 s): the worker is then not ready.
+CLAIM_LOOP_STALE = 10.0
 
 
 class Worker:
@@ -78,6 +84,8 @@ class Worker:
         self.started = asyncio.Event()
         #: Periodic schedules' organisations by id or name (default: by id only).
         self.resolve_org = resolve_org
+        #: Event-loop time the claim loop last completed a claim (None: not yet).
+        self._claimed_at: float | None = None
 
     def stop(self, force: bool = False) -> None:
         """Stop claiming; running tasks get ``shutdown_timeout`` (none if ``force``)."""
@@ -86,8 +94,26 @@ class Worker:
             self._force.set()
             self._pool.closing = True
 
+    def claim_loop_age(self) -> float | None:
+        """Seconds since the claim loop last completed a claim (its heartbeat, for
+        readiness): 0 while every child is busy, as the loop then rightly waits; None
+        before the first claim."""
+        if self._claimed_at is None:
+            return None
+        if self._pool.idle == 0 and not self._stop.is_set():
+            return 0.0
+        return asyncio.get_running_loop().time() - self._claimed_at
+
+    def readiness_probe(self) -> Probe:
+        """The readiness check of the claim loop: it claimed within ``CLAIM_LOOP_STALE``
+        seconds (or 4 poll intervals, if longer), or every child is busy."""
+        limit = max(CLAIM_LOOP_STALE, 4 * self.options.poll_interval)
+        return heartbeat_probe("claim loop", self.claim_loop_age, limit)
+
     async def run(self) -> None:
         """Claim and run tasks until :meth:`stop`, then drain."""
+        # Every line the worker (and each attempt) logs carries its id.
+        context.worker_id.set(self.id)
         await self._pool.start()
         log.info(
             "worker %s ready: %d processes, task types %s",
@@ -120,6 +146,7 @@ class Worker:
         tasks = await self.store.claim(
             self.id, self._names, self._pool.idle, self.options.lease_seconds, self.clock()
         )
+        self._claimed_at = asyncio.get_running_loop().time()
         for task in tasks:
             self._start(task, leased_at)
         if not tasks:
@@ -137,7 +164,8 @@ class Worker:
 
     async def _execute(self, run: Run) -> None:
         try:
-            await run.execute()
+            with context.bound(task_id=run.task.id, attempt=run.task.attempts):
+                await run.execute()
         finally:
             self._runs.pop(run.task.id, None)
 

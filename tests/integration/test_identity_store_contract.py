@@ -223,3 +223,29 @@ async def test_server_secret_is_shared_by_processes_on_one_database(tmp_path: Pa
     finally:
         await a.close()
         await b.close()
+
+
+async def test_listings_are_per_organisation_oldest_first_and_never_hold_a_hash(
+    stores: Stores,
+) -> None:
+    store = stores.identity
+    org_a, ann = await org_and_user(store, "ann@a.test")
+    org_b, bob = await org_and_user(store, "bob@b.test")
+    keys = [await store.create_api_key(key(ann, org_a)) for _ in range(2)]
+    await store.create_api_key(key(bob, org_b))
+    service = User(new_id(NOW), org_a, "svc@a.test", int(NOW))
+    client = OAuthClient(new_id(NOW), org_a, service.id, "client-hash", int(NOW), "ci")
+    await store.create_oauth_client(client, service)
+
+    assert [o.id for o in await store.list_organisations()] == [org_a, org_b]
+    users = await store.list_users(org_a)
+    assert [u.email for u in users] == ["ann@a.test", "svc@a.test"]
+    assert [u.password_hash for u in users] == ["", None]  # has one / has none; never the hash
+    assert len(await store.list_users()) == 3
+    listed = await store.list_api_keys(org_a)
+    assert [k.id for k in listed] == [k.id for k in keys]
+    assert {k.secret_hash for k in listed} == {""}
+    assert len(await store.list_api_keys()) == 3
+    (found,) = await store.list_oauth_clients(org_a)
+    assert (found.id, found.name, found.secret_hash) == (client.id, "ci", "")
+    assert await store.list_oauth_clients(org_b) == []

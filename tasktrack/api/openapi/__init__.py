@@ -29,6 +29,7 @@ from tasktrack.api.openapi.common import (
 )
 from tasktrack.api.openapi.dedup import extend_create, schedule_paths
 from tasktrack.api.openapi.logs import log_paths
+from tasktrack.api.openapi.operations import operation_paths
 from tasktrack.api.openapi.parameters import component_parameters
 from tasktrack.api.openapi.paths import other_paths, task_paths
 from tasktrack.api.openapi.responses import COMPONENT_HEADERS, component_responses
@@ -70,6 +71,7 @@ def build_document(registry: TaskRegistry) -> JsonObject:
     paths.update(log_paths())  # issue 13
     paths.update(schedule_paths())  # issue 14
     paths.update(webhook_paths())  # issue 16
+    paths.update(operation_paths())  # issue 16: health probes, the API page
     document: JsonObject = {
         "openapi": "3.1.0",
         "info": {

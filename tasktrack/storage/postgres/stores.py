@@ -5,7 +5,8 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tasktrack.errors import InvalidArgument
-from tasktrack.storage.migrate import pending
+from tasktrack.storage.base import SchemaState
+from tasktrack.storage.migrate import latest_version, pending
 from tasktrack.storage.postgres.connection import PostgresDatabase
 from tasktrack.storage.postgres.dialect import PostgresDialect
 from tasktrack.storage.sql_store import SqlStores
@@ -20,6 +21,10 @@ class PostgresStores(SqlStores):
     def __init__(self, db: PostgresDatabase) -> None:
         super().__init__(PostgresDialect(db))
         self.db = db
+
+    async def probe(self) -> SchemaState:
+        # Through the pool, as requests go: a pool whose connections broke is not ready.
+        return SchemaState(await self.db.schema_version(), latest_version("postgres"))
 
     async def close(self) -> None:
         await self.db.close()

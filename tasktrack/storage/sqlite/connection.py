@@ -19,6 +19,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -105,6 +106,24 @@ class SQLiteDatabase:
             row = con.execute("SELECT max(version) FROM tasktrack_schema").fetchone()
         except sqlite3.OperationalError:
             return 0
+        return int(row[0] or 0)
+
+    def probe_version(self) -> int:
+        """The schema version, read through a new read-only connection to the path.
+
+        Not this object's connections: an open connection keeps reading a file that was
+        deleted or replaced, so only opening the path again shows that it is gone or is no
+        longer our database. ``mode=ro`` never creates a missing file.
+        """
+        uri = f"file:{urllib.parse.quote(self.path)}?mode=ro"
+        try:
+            con = sqlite3.connect(uri, uri=True, timeout=self.busy_timeout_ms / 1000)
+            try:
+                row = con.execute("SELECT max(version) FROM tasktrack_schema").fetchone()
+            finally:
+                con.close()
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite database {self.path} cannot be read: {exc}") from exc
         return int(row[0] or 0)
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:

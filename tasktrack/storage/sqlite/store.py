@@ -7,7 +7,10 @@ and the readers of one :class:`SQLiteDatabase`.
 
 from __future__ import annotations
 
-from tasktrack.storage.migrate import pending
+import asyncio
+
+from tasktrack.storage.base import SchemaState
+from tasktrack.storage.migrate import latest_version, pending
 from tasktrack.storage.sql_store import SqlStores
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
 from tasktrack.storage.sqlite.dialect import SQLiteDialect
@@ -19,6 +22,10 @@ class SQLiteStores(SqlStores):
     def __init__(self, db: SQLiteDatabase) -> None:
         super().__init__(SQLiteDialect(db))
         self.db = db
+
+    async def probe(self) -> SchemaState:
+        found = await asyncio.to_thread(self.db.probe_version)
+        return SchemaState(found, latest_version("sqlite"))
 
     async def close(self) -> None:
         self.db.close()

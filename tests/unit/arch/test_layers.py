@@ -50,11 +50,15 @@ ADAPTER_ALLOWED: dict[str, tuple[str, ...]] = {
         # The API app serves the dashboard's page and assets, so they share its origin (the
         # page's Content-Security-Policy allows 'self' only). web imports nothing of api.
         "tasktrack.web.routes",
+        # ... and the API reference page at /docs, under the same policy.
+        "tasktrack.web.docs",
     ),
     "tasktrack.cli": (
         # `tasktrack serve` builds the API app and hands its context to the in-process worker.
         "tasktrack.api.app",
         "tasktrack.api.context",
+        # `tasktrack worker --health-port` serves the API's health routes with its own checks.
+        "tasktrack.api.health",
         # `tasktrack worker` runs the worker, and `tasktrack serve` runs one in-process.
         "tasktrack.worker",
         # `tasktrack tasks ...` talks to a running server over HTTP through the client.

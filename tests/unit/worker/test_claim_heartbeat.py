@@ -1,0 +1,43 @@
+"""The claim loop's heartbeat, as the worker's readiness check reads it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tasktrack.service.registry import TaskRegistry
+from tasktrack.storage.memory import MemoryTaskStore
+from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.worker import CLAIM_LOOP_STALE, Worker
+
+
+def worker(poll_interval: float = 0.5) -> Worker:
+    options = WorkerOptions(concurrency=1, poll_interval=poll_interval, demo=False)
+    return Worker(MemoryTaskStore(), TaskRegistry(), options)
+
+
+async def test_a_worker_that_never_claimed_is_not_ready() -> None:
+    check = await worker().readiness_probe()()
+    assert (check.name, check.ok, check.detail) == ("claim loop", False, "not started")
+
+
+async def test_a_recent_claim_is_ready_and_an_old_one_is_not() -> None:
+    w = worker()
+    w._pool._idle = [object()]  # type: ignore[list-item]  # one idle child: the loop must beat
+    now = asyncio.get_running_loop().time()
+    w._claimed_at = now - 1.0
+    assert (await w.readiness_probe()()).ok
+    w._claimed_at = now - CLAIM_LOOP_STALE - 1.0
+    assert not (await w.readiness_probe()()).ok
+
+
+async def test_a_busy_worker_waiting_for_a_child_is_ready() -> None:
+    w = worker()
+    w._claimed_at = asyncio.get_running_loop().time() - 3600  # long ago, but every child busy
+    assert w.claim_loop_age() == 0.0 and (await w.readiness_probe()()).ok
+
+
+async def test_a_slow_poll_interval_stretches_the_limit() -> None:
+    w = worker(poll_interval=5.0)  # 4 polls: 20 s
+    w._pool._idle = [object()]  # type: ignore[list-item]
+    w._claimed_at = asyncio.get_running_loop().time() - 15.0
+    assert (await w.readiness_probe()()).ok
