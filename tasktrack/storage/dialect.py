@@ -33,6 +33,10 @@ class Dialect(Protocol):
     #: A Unicode-aware lower-case SQL function (SQLite's own ``lower`` folds ASCII only).
     lower: str
 
+    def int_floor(self, expression: str) -> str:
+        """SQL for the floor of a non-negative number as an integer (for time buckets)."""
+        ...
+
     def in_list(self, column: str, values: Sequence[Any]) -> Statement:
         """``column`` equals one of ``values`` (a fixed text per call shape, where possible)."""
         ...

@@ -25,6 +25,7 @@ from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.rows import exact_time, insert_task, task_from_row, task_to_row
 from tasktrack.storage.sql import list_sql
 from tasktrack.storage.sql_identity import SqlIdentityStore
+from tasktrack.storage.workers_sql import SqlStatsStore, SqlWorkerStore
 
 _SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
 _SELECT_RESULT = "SELECT task_id, attempt, value, created_at FROM task_results WHERE task_id = ?"
@@ -274,3 +275,5 @@ class SqlStores:
     def __init__(self, dialect: Dialect) -> None:
         self.tasks = SqlTaskStore(dialect)
         self.identity = SqlIdentityStore(dialect)
+        self.workers = SqlWorkerStore(dialect)
+        self.stats = SqlStatsStore(dialect)
