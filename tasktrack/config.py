@@ -31,7 +31,13 @@ NOT_NEGATIVE = (
     "retention_cancelled",
 )
 #: Settings given as durations: seconds, or a number with a unit (``30m``, ``12h``, ``7d``).
-DURATIONS = ("retention_done", "retention_error", "retention_cancelled", "prune_interval")
+DURATIONS = (
+    "retention_done",
+    "retention_error",
+    "retention_cancelled",
+    "prune_interval",
+    "worker_retention",
+)
 _DAY = 86400.0
 #: Settings that must be greater than zero.
 POSITIVE = (
@@ -44,6 +50,8 @@ POSITIVE = (
     "keep_alive_timeout",
     "prune_interval",
     "prune_batch",
+    "heartbeat_interval",
+    "worker_retention",
 )
 
 
@@ -113,6 +121,10 @@ class Settings:
     #: keeps the wait of a claim or API write behind it near 10 ms.
     prune_interval: float = 60.0
     prune_batch: int = 200
+    #: Worker registry (issue 16): seconds between a worker's heartbeats (it counts as dead
+    #: after three missed ones), and how long a stopped or dead worker stays listed.
+    heartbeat_interval: float = 5.0
+    worker_retention: float = 3600.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -38,15 +38,18 @@ from tasktrack.api.routes.logs import log_routes
 from tasktrack.api.routes.results import result_routes
 from tasktrack.api.routes.retention import retention_routes
 from tasktrack.api.routes.tasks import task_routes
+from tasktrack.api.routes.workers import worker_routes
 from tasktrack.api.routing import allowed_methods, use_relative_slash_redirects
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
 from tasktrack.metrics import TASKS
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.oauth import OAuthService
+from tasktrack.service.overview import OverviewService
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.tasks import TaskService
 from tasktrack.service.tokens import TokenPolicy
+from tasktrack.service.workers import WorkerService
 from tasktrack.storage.base import Stores
 from tasktrack.storage.factory import open_stores
 from tasktrack.web.routes import web_routes
@@ -105,6 +108,7 @@ class _Lifespan:
             )
             app.state.ctx = ctx
             async with contextlib.AsyncExitStack() as stack:
+                await stack.enter_async_context(ctx.overview.sampling())
                 for extension in self.extensions:
                     await stack.enter_async_context(extension(ctx))
                 if self.on_ready is not None:
@@ -128,6 +132,7 @@ def _routes(document: bytes) -> list[BaseRoute]:
         *attempt_routes(PREFIXES),  # issue 13: a task's attempts
         *log_routes(PREFIXES),  # GET /tasks/{taskId}/logs (issue 13)
         *retention_routes(PREFIXES),  # DELETE /tasks/{taskId}
+        *worker_routes(PREFIXES),  # GET /workers and /overview (issue 16)
     ]
 
 
@@ -164,6 +169,8 @@ async def _context(
         authenticator=Authenticator(identity, oauth.verify_access_token, limiter),
         oauth=oauth,
         limiter=limiter,
+        workers=WorkerService(stores.workers),
+        overview=OverviewService(stores.stats),
     )
 
 

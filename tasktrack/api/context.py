@@ -17,7 +17,9 @@ from tasktrack.config import Settings
 from tasktrack.domain.identity import Principal
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.oauth import OAuthService
+from tasktrack.service.overview import OverviewService
 from tasktrack.service.tasks import TaskService
+from tasktrack.service.workers import WorkerService
 from tasktrack.storage.base import Stores
 
 
@@ -33,6 +35,9 @@ class ApiContext:
     oauth: OAuthService
     #: The failed-authentication limiter the token endpoint reports failed grants to.
     limiter: FailedAuthLimiter
+    #: The worker registry and the overview (issue 16).
+    workers: WorkerService
+    overview: OverviewService
 
     async def authenticate(self, request: Request) -> Principal:
         """The caller of ``request``, or :class:`~tasktrack.errors.Unauthenticated`."""

@@ -79,7 +79,9 @@ def _in_process_worker(
     options = WorkerOptions.from_settings(settings)
 
     def in_process_worker(api: ApiContext) -> AbstractAsyncContextManager[Any]:
-        return embedded_worker(api.stores.tasks, api.tasks, registry, options)
+        return embedded_worker(
+            api.stores.tasks, api.tasks, registry, options, workers=api.stores.workers
+        )
 
     return in_process_worker
 

@@ -89,7 +89,7 @@ async def _run(settings: Settings, registry: TaskRegistry, options: WorkerOption
     stores = await open_stores(
         settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
-    runner = Worker(stores.tasks, registry, options)
+    runner = Worker(stores.tasks, registry, options, workers=stores.workers)
     _stop_on_signals(runner)
     try:
         await runner.run()

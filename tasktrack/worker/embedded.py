@@ -8,20 +8,24 @@ from collections.abc import AsyncIterator
 
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.tasks import TaskService
-from tasktrack.storage.base import TaskStore
+from tasktrack.storage.base import TaskStore, WorkerStore
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.worker import Worker
 
 
 @contextlib.asynccontextmanager
 async def embedded_worker(
-    store: TaskStore, service: TaskService, registry: TaskRegistry, options: WorkerOptions
+    store: TaskStore,
+    service: TaskService,
+    registry: TaskRegistry,
+    options: WorkerOptions,
+    workers: WorkerStore | None = None,
 ) -> AsyncIterator[Worker]:
     """Start a worker for the lifetime of the block.
 
     It shares the API's store object, so tasks created through the API wake it at once.
     """
-    worker = Worker(store, registry, options)
+    worker = Worker(store, registry, options, workers=workers)
     running = asyncio.create_task(worker.run())
     try:
         started = asyncio.create_task(worker.started.wait())

@@ -41,6 +41,9 @@ class WorkerOptions:
     retention_cancelled: float = _DEFAULTS.retention_cancelled
     prune_interval: float = _DEFAULTS.prune_interval
     prune_batch: int = _DEFAULTS.prune_batch
+    #: Worker registry (issue 16).
+    heartbeat_interval: float = _DEFAULTS.heartbeat_interval
+    worker_retention: float = _DEFAULTS.worker_retention
     #: Not settings (no environment variable): fixed for users, varied by tests and benches.
     #: Least time between two progress writes of one task.
     progress_interval: float = 0.25

@@ -32,10 +32,11 @@ from collections.abc import Callable
 from tasktrack.domain.ids import new_id
 from tasktrack.domain.task import Task
 from tasktrack.service.registry import TaskRegistry
-from tasktrack.storage.base import TaskStore
+from tasktrack.storage.base import TaskStore, WorkerStore
 from tasktrack.worker.monitor import LOST_REASON, Monitor
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.pool import ChildPool
+from tasktrack.worker.registration import Registration
 from tasktrack.worker.run import Run, RunContext
 from tasktrack.worker.supervise import forever
 
@@ -54,6 +55,7 @@ class Worker:
         options: WorkerOptions | None = None,
         clock: Callable[[], float] = time.time,
         worker_id: str | None = None,
+        workers: WorkerStore | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -69,6 +71,12 @@ class Worker:
         self._force = asyncio.Event()
         self._executions: set[asyncio.Task[None]] = set()
         self.started = asyncio.Event()
+        # The worker registry (None: unregistered, as in tests that run bare workers).
+        self._registration = (
+            None
+            if workers is None
+            else Registration(workers, self.options, clock, self.id, self._names)
+        )
 
     def stop(self, force: bool = False) -> None:
         """Stop claiming; running tasks get ``shutdown_timeout`` (none if ``force``)."""
@@ -86,8 +94,8 @@ class Worker:
             len(self._pool),
             ", ".join(self._names),
         )
+        loops = self._monitor.start() + await self._register()
         self.started.set()
-        loops = self._monitor.start()
         claimer = asyncio.create_task(forever("claim loop", self._claim))
         try:
             await self._stop.wait()
@@ -96,7 +104,25 @@ class Worker:
             await self._drain()
             await _cancel(loops)
             await self._pool.stop()
+            if self._registration is not None:
+                await self._registration.deregister()
             log.info("worker %s stopped", self.id)
+
+    async def _register(self) -> list[asyncio.Task[None]]:
+        """Register before claiming (so a task created once the worker is ready does not warn
+        that nobody serves it); then the heartbeat loop."""
+        registration = self._registration
+        if registration is None:
+            return []
+        try:
+            await registration.beat(self._runs.values())
+        except Exception:  # the loop below retries; the worker can run tasks regardless
+            log.warning("worker %s could not register", self.id, exc_info=True)
+
+        async def step() -> None:
+            await registration.beat_forever_step(lambda: list(self._runs.values()))
+
+        return [asyncio.create_task(forever("registry heartbeat", step))]
 
     # -- claiming ----------------------------------------------------------------------------
 

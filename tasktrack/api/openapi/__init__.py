@@ -34,6 +34,7 @@ from tasktrack.api.openapi.responses import COMPONENT_HEADERS, component_respons
 from tasktrack.api.openapi.results import result_paths
 from tasktrack.api.openapi.retention import retention_paths
 from tasktrack.api.openapi.schemas import component_schemas
+from tasktrack.api.openapi.workers import worker_paths
 from tasktrack.service.registry import TaskRegistry
 
 __all__ = ["REVOKE_PATH", "TOKEN_PATH", "build_document", "openapi_document"]
@@ -66,6 +67,7 @@ def build_document(registry: TaskRegistry) -> JsonObject:
     paths.update(other_paths())
     paths.update(attempt_paths())  # issue 13
     paths.update(log_paths())  # issue 13
+    paths.update(worker_paths())  # issue 16
     return {
         "openapi": "3.1.0",
         "info": {

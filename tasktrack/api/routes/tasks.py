@@ -23,6 +23,7 @@ from tasktrack.api.query import parse_list_query
 from tasktrack.api.renderers import RENDERERS, Renderer
 from tasktrack.api.renderers.csv import list_headers
 from tasktrack.api.representation import task_fields
+from tasktrack.api.warnings import warn_if_unserved
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.task import SERVER_OWNED_FIELDS, Task
 from tasktrack.errors import InvalidArgument, MissingArgument, TaskTrackError
@@ -162,6 +163,7 @@ async def create_task(request: Request) -> Response:
     task = await ctx.tasks.create(principal, name, data, project_id)
     response = task_response(_prefix(request), renderer, task, status=201)
     response.headers["Location"] = f"{_prefix(request)}/tasks/{task.id}"
+    await warn_if_unserved(ctx, response, task.name)
     return response
 
 
