@@ -26,6 +26,7 @@ COMMANDS = {
     "tasks": "tasktrack.cli.task_results:tasks",  # tasks + result/rerun/attempts/logs
     "user": "tasktrack.cli.user:user",
     "worker": "tasktrack.cli.worker:worker",
+    "workers": "tasktrack.cli.workers:workers",
 }
 
 
