@@ -4,12 +4,19 @@
 import {
   ApiError, identity, onSignedOut, signInWithKey, signInWithPassword, signOut, signedIn,
 } from "./api.js";
-import { clearDetail, showDetail, update as updateDetail } from "./detail.js";
+import { clearDetail, refreshUnservedDetail, showDetail, update as updateDetail } from "./detail.js";
+import { refreshEtas } from "./eta.js";
 import { announce, refreshTimes, showError } from "./format.js";
-import { clearList, listHash, reloadList, setUpList, showList, updateTask } from "./list.js";
+import {
+  clearList, listHash, refreshUnservedRows, reloadList, setUpList, showList, updateTask,
+} from "./list.js";
 import { startLive } from "./live.js";
+import { hideOverview, overviewTaskChanged, setUpOverview, showOverview } from "./overview.js";
+import { hideWorkers, onLiveTypes, showWorkers, startWorkers, stopWorkers } from "./workers.js";
 
 const TIME_REFRESH_MS = 5000;
+const ETA_REFRESH_MS = 1000;
+const VIEWS = ["signin", "list", "detail", "overview", "workers"];
 const LIVE_TEXT = { connecting: "Connecting…", live: "Live", offline: "Offline, retrying…" };
 
 const $ = (id) => document.getElementById(id);
@@ -21,7 +28,14 @@ function setLiveState(state) {
 }
 
 function showView(name) {
-  for (const view of ["signin", "list", "detail"]) $(`${view}-view`).hidden = view !== name;
+  for (const view of VIEWS) $(`${view}-view`).hidden = view !== name;
+  const tab = name === "detail" ? "list" : name;
+  for (const link of document.querySelectorAll("#views a")) {
+    if (link.dataset.view === tab) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  if (name !== "overview") hideOverview();
+  if (name !== "workers") hideWorkers();
 }
 
 function route() {
@@ -35,6 +49,11 @@ function route() {
     $("back").href = listHash(); // back to the list as last shown
     showView("detail");
     showDetail(match[1]);
+  } else if (hash === "/overview" || hash === "/workers") {
+    clearDetail();
+    showView(hash.slice(1));
+    if (hash === "/overview") showOverview();
+    else showWorkers();
   } else {
     showView("list");
     clearDetail();
@@ -46,11 +65,14 @@ function route() {
 function enterSession() {
   $("session").hidden = false;
   $("live").hidden = false;
+  $("views").hidden = false;
+  startWorkers();
   $("whoami").textContent = `Signed in with ${identity()}`;
   live = startLive({
     onTask(task) {
       updateTask(task);
       updateDetail(task);
+      overviewTaskChanged(task);
     },
     onReload: reloadList,
     onState: setLiveState,
@@ -61,6 +83,9 @@ function enterSession() {
 function leaveSession(reason) {
   if (live) live.stop();
   live = null;
+  stopWorkers();
+  hideOverview();
+  $("views").hidden = true;
   clearList();
   clearDetail();
   $("session").hidden = true;
@@ -115,6 +140,11 @@ async function submitSignIn(event) {
 
 function start() {
   setUpList();
+  setUpOverview();
+  onLiveTypes(() => {
+    refreshUnservedRows();
+    refreshUnservedDetail();
+  });
   $("signin-form").addEventListener("submit", submitSignIn);
   for (const radio of document.querySelectorAll("#signin-form input[name=mode]")) {
     radio.addEventListener("change", showMode);
@@ -124,6 +154,7 @@ function start() {
   window.addEventListener("hashchange", route);
   window.addEventListener("online", () => live?.kick());
   setInterval(() => refreshTimes(), TIME_REFRESH_MS);
+  setInterval(() => refreshEtas(), ETA_REFRESH_MS);
   showMode();
   if (signedIn()) enterSession();
   else showView("signin");
