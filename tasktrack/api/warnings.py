@@ -12,14 +12,12 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from tasktrack.api.context import ApiContext
-from tasktrack.service.workers import unserved_message
+from tasktrack.service.workers import UNSERVED_MESSAGE
 
 WARNING_HEADER = "X-Tasktrack-Warning"
-#: The code the header's value starts with.
-NO_LIVE_WORKER = "no-live-worker"
 
 
 async def warn_if_unserved(ctx: ApiContext, response: Response, name: str) -> None:
     """Add the warning to ``response`` when no live worker serves task type ``name``."""
     if await ctx.workers.unserved(name):
-        response.headers[WARNING_HEADER] = unserved_message(name)
+        response.headers[WARNING_HEADER] = UNSERVED_MESSAGE

@@ -86,10 +86,9 @@ def _view(worker: WorkerInfo, org_id: str, now: float) -> WorkerView:
     return WorkerView(visible, worker.state(now), len(worker.running))
 
 
-def unserved_message(name: str) -> str:
-    """The warning a create of an unserved type carries (ASCII: it travels in a header)."""
-    del name  # the caller knows the name; a header cannot carry every character of one
-    return (
-        "no-live-worker: no live worker serves this task's type, so it stays queued until one "
-        "that does starts (see GET /v2.0/workers)"
-    )
+#: The warning a create of an unserved type carries. ASCII: it travels in a header, which
+#: cannot carry every character a task name may hold (and the client knows the name).
+UNSERVED_MESSAGE = (
+    "no-live-worker: no live worker serves this task's type, so it stays queued until one "
+    "that does starts (see GET /v2.0/workers)"
+)
