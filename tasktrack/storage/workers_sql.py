@@ -14,7 +14,7 @@ from typing import Any
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.overview import PERCENTILES, Durations, FinishedCount, rank
 from tasktrack.domain.workers import RunningAttempt, WorkerInfo
-from tasktrack.storage.dialect import Dialect, Row
+from tasktrack.storage.dialect import Dialect, Row, Statement
 
 _COLUMNS = (
     "id, host, pid, started_at, heartbeat_at, interval_s, task_types, queues, concurrency, "
@@ -91,15 +91,42 @@ class SqlWorkerStore:
 
 #: The tasks_finished index's condition, spelled as migration 0005 does (see retention_sql).
 _FINISHED = "status IN ('done', 'error', 'cancelled')"
-_UNFINISHED = (
-    "SELECT org_id, status, count(*) FROM tasks "
-    "WHERE status IN ('queued', 'active', 'cancelling') GROUP BY org_id, status"
+#: Unfinished tasks per organisation, in two parts that each name a partial index's own
+#: condition (tasks_claim, tasks_lease), so neither scans the finished tasks.
+UNFINISHED: Statement = (
+    "SELECT org_id, status, count(*) FROM tasks WHERE status = 'queued' GROUP BY org_id, status "
+    "UNION ALL SELECT org_id, status, count(*) FROM tasks "
+    "WHERE status IN ('active', 'cancelling') GROUP BY org_id, status",
+    (),
 )
 
 
 def _ranks() -> str:
     """The nearest ranks of :data:`PERCENTILES` and of the maximum, in integer SQL."""
     return ", ".join([*(f"({p} * n + 99) / 100" for p in PERCENTILES), "n"])
+
+
+def finished_counts(dialect: Dialect, org_id: str, since: float, bucket: int) -> Statement:
+    """Tasks of ``org_id`` finished since ``since``, per ``bucket``-second bucket and status."""
+    start = dialect.int_floor(f"last_finished_at / {int(bucket)}")
+    sql = (
+        f"SELECT {start} AS b, status, count(*) FROM tasks "
+        f"WHERE {_FINISHED} AND last_finished_at >= ? AND org_id = ? GROUP BY b, status"
+    )
+    return sql, (since, org_id)
+
+
+def done_durations(org_id: str, since: float) -> Statement:
+    """The ranked run times (name, seconds, rank, count) of ``org_id``'s done tasks since
+    ``since``: only the rows at the percentiles' ranks (window functions rank them)."""
+    sql = (
+        "SELECT name, d, rn, n FROM (SELECT name, last_finished_at - last_run_at AS d, "
+        "row_number() OVER (PARTITION BY name ORDER BY last_finished_at - last_run_at) "
+        "AS rn, count(*) OVER (PARTITION BY name) AS n FROM tasks "
+        f"WHERE status = 'done' AND {_FINISHED} AND last_finished_at >= ? AND org_id = ? "
+        f"AND last_run_at > 0) ranked WHERE rn IN ({_ranks()}) ORDER BY name, rn"
+    )
+    return sql, (since, org_id)
 
 
 class SqlStatsStore:
@@ -111,29 +138,16 @@ class SqlStatsStore:
     async def finished_counts(
         self, org_id: str, since: float, bucket_seconds: int
     ) -> list[FinishedCount]:
-        bucket = self.dialect.int_floor(f"last_finished_at / {int(bucket_seconds)}")
-        sql = (
-            f"SELECT {bucket} AS b, status, count(*) FROM tasks "
-            f"WHERE {_FINISHED} AND last_finished_at >= ? AND org_id = ? GROUP BY b, status"
-        )
-        rows = await self.dialect.scan_all((sql, (since, org_id)))
+        statement = finished_counts(self.dialect, org_id, since, bucket_seconds)
+        rows = await self.dialect.scan_all(statement)
         return [FinishedCount(int(b) * bucket_seconds, s, int(n)) for b, s, n in rows]
 
     async def done_durations(self, org_id: str, since: float) -> list[Durations]:
-        # Window functions rank each type's run times; only the ranked rows come back.
-        sql = (
-            "SELECT name, d, rn, n FROM (SELECT name, last_finished_at - last_run_at AS d, "
-            "row_number() OVER (PARTITION BY name ORDER BY last_finished_at - last_run_at) "
-            "AS rn, count(*) OVER (PARTITION BY name) AS n FROM tasks "
-            f"WHERE status = 'done' AND {_FINISHED} AND last_finished_at >= ? AND org_id = ? "
-            f"AND last_run_at > 0) ranked WHERE rn IN ({_ranks()}) ORDER BY name, rn"
-        )
-        rows = await self.dialect.scan_all((sql, (since, org_id)))
-        return _durations(rows)
+        return _durations(await self.dialect.scan_all(done_durations(org_id, since)))
 
     async def unfinished_counts(self) -> dict[str, dict[Status, int]]:
         counts: dict[str, dict[Status, int]] = {}
-        for org, status, n in await self.dialect.scan_all((_UNFINISHED, ())):
+        for org, status, n in await self.dialect.scan_all(UNFINISHED):
             counts.setdefault(org, {})[Status(status)] = int(n)
         return counts
 
