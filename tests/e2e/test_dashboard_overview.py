@@ -101,3 +101,17 @@ def test_a_running_tasks_bar_shows_an_eta_that_goes_when_it_ends(
     expect_(row(page, task["_id"]).locator(".badge")).to_have_text("done")
     expect_(eta).to_have_text("")
     assert session.errors == []
+
+
+def test_the_new_views_fit_a_narrow_screen(
+    open_page: Any, dashboard: Dashboard, artifacts: Path
+) -> None:
+    session = open_page(width=375, height=800)
+    page = session.page
+    sign_in_with_key(page, dashboard.api_key)
+    for view, ready in (("Overview", "#o-finished svg"), ("Workers", "#workers tbody tr")):
+        page.get_by_role("link", name=view).click()
+        expect_(page.locator(ready).first).to_be_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{view} scrolls sideways by {overflow}px at 375px"
+        page.screenshot(path=str(artifacts / f"dashboard-{view.lower()}-375.png"), full_page=True)
