@@ -38,6 +38,7 @@ DURATIONS = (
     "prune_interval",
     "idempotency_ttl",
     "webhook_retention",
+    "worker_retention",
 )
 _DAY = 86400.0
 #: Settings that must be greater than zero.
@@ -56,6 +57,8 @@ POSITIVE = (
     "webhook_max_attempts",
     "webhook_backoff",
     "webhook_retention",
+    "heartbeat_interval",
+    "worker_retention",
 )
 
 
@@ -149,6 +152,10 @@ class Settings:
     webhook_retention: float = 7 * _DAY
     #: Emit OpenTelemetry spans for API requests and task attempts (needs tasktrack[otel]).
     otel: int = 0
+    #: Worker registry (issue 16): seconds between a worker's heartbeats (it counts as dead
+    #: after three missed ones), and how long a stopped or dead worker stays listed.
+    heartbeat_interval: float = 5.0
+    worker_retention: float = 3600.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

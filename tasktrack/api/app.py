@@ -42,6 +42,7 @@ from tasktrack.api.routes.retention import retention_routes
 from tasktrack.api.routes.schedules import schedule_routes
 from tasktrack.api.routes.tasks import task_routes
 from tasktrack.api.routes.webhooks import webhook_routes
+from tasktrack.api.routes.workers import worker_routes
 from tasktrack.api.routing import allowed_methods, use_relative_slash_redirects
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
@@ -50,11 +51,13 @@ from tasktrack.observability import tracing
 from tasktrack.service.health import Probe, database_probe
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.oauth import OAuthService
+from tasktrack.service.overview import OverviewService
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.tasks import TaskService
 from tasktrack.service.tokens import TokenPolicy
 from tasktrack.service.webhook_secrets import SecretBox
 from tasktrack.service.webhooks import WebhookService
+from tasktrack.service.workers import WorkerService
 from tasktrack.storage.base import Stores, WebhookStore
 from tasktrack.storage.factory import open_stores
 from tasktrack.web.docs import docs_routes
@@ -119,6 +122,7 @@ class _Lifespan:
             )
             app.state.ctx = ctx
             async with contextlib.AsyncExitStack() as stack:
+                await stack.enter_async_context(ctx.overview.sampling())
                 for extension in self.extensions:
                     await stack.enter_async_context(extension(ctx))
                 if self.on_ready is not None:
@@ -146,6 +150,7 @@ def _routes(document: bytes) -> list[BaseRoute]:
         *retention_routes(PREFIXES),  # DELETE /tasks/{taskId}
         *schedule_routes(PREFIXES),  # issue 14: GET /schedules
         *webhook_routes(PREFIXES),  # issue 16: webhook subscriptions
+        *worker_routes(PREFIXES),  # GET /workers and /overview (issue 16)
     ]
 
 
@@ -185,6 +190,8 @@ async def _context(
         oauth=oauth,
         limiter=limiter,
         webhooks=await _webhooks(settings, stores),
+        workers=WorkerService(stores.workers),
+        overview=OverviewService(stores.stats),
     )
 
 

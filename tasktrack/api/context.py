@@ -18,8 +18,10 @@ from tasktrack.domain.identity import Principal
 from tasktrack.service.health import Probe
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.oauth import OAuthService
+from tasktrack.service.overview import OverviewService
 from tasktrack.service.tasks import TaskService
 from tasktrack.service.webhooks import WebhookService
+from tasktrack.service.workers import WorkerService
 from tasktrack.storage.base import Stores
 
 
@@ -35,6 +37,9 @@ class ApiContext:
     oauth: OAuthService
     #: The failed-authentication limiter the token endpoint reports failed grants to.
     limiter: FailedAuthLimiter
+    #: The worker registry and the overview (issue 16).
+    workers: WorkerService
+    overview: OverviewService
     #: Webhook subscriptions (issue 16); None where the database keeps none (memory://).
     webhooks: WebhookService | None = None
     #: Readiness checks beyond the database's (an in-process worker adds its claim loop's).

@@ -28,6 +28,7 @@ COMMANDS = {
     "user": "tasktrack.cli.user:user",
     "webhooks": "tasktrack.cli.webhooks:webhooks",
     "worker": "tasktrack.cli.worker:worker",
+    "workers": "tasktrack.cli.workers:workers",
 }
 
 

@@ -91,7 +91,13 @@ def _in_process_worker(
         async with (
             delivery_loops(api.stores, settings) as loops,
             embedded_worker(
-                api.stores.tasks, api.tasks, registry, options, resolve_org, loops
+                api.stores.tasks,
+                api.tasks,
+                registry,
+                options,
+                resolve_org,
+                loops,
+                workers=api.stores.workers,
             ) as worker,
         ):
             api.probes.append(worker.readiness_probe())  # /health/ready sees its claim loop

@@ -18,7 +18,6 @@ from typing import Any, ParamSpec, cast
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tasktrack.cli.common import EXIT_FAILURE, EXIT_USAGE, fail
@@ -33,6 +32,7 @@ from tasktrack.cli.exit_codes import (
     EXIT_TIMEOUT,
     exit_codes,
 )
+from tasktrack.cli.watch_display import Display, check_served, progress_line, server_warnings
 from tasktrack.client import (
     ApiError,
     BadRequest,
@@ -80,7 +80,7 @@ def handled(fn: Callable[P, None]) -> Callable[P, None]:
             fn(*args, **kwargs)
         except WaitTimeout as exc:
             last = exc.last
-            seen = f" (last seen: {_progress(last)})" if isinstance(last, Task) else ""
+            seen = f" (last seen: {progress_line(last)})" if isinstance(last, Task) else ""
             fail(f"{exc}{seen}", EXIT_TIMEOUT)
         except ApiError as exc:
             fail(exc.summary(), exit_code(exc))
@@ -157,19 +157,22 @@ def submit(
     if timeout is not None and not wait:
         raise ValueError("--timeout applies only with --wait")
     with client_from(ctx) as client:
-        task = client.create(
-            name,
-            data,
-            project_id=project_id,
-            idempotency_key=idempotency_key,
-            unique_key=unique_key,
-        )
+        with server_warnings() as warned:
+            task = client.create(
+                name,
+                data,
+                project_id=project_id,
+                idempotency_key=idempotency_key,
+                unique_key=unique_key,
+            )
+        for message in warned:
+            click.echo(f"warning: {message}", err=True)
         if output:
             _print_one(task, output)
         else:
             click.echo(task.id)
         if wait:
-            _watch(client, task.id, timeout, show_result=True)
+            _watch(client, task.id, timeout, show_result=True, warned=bool(warned))
 
 
 @tasks.command(epilog=exit_codes(EXIT_NOT_FOUND))
@@ -270,13 +273,20 @@ def watch(ctx: click.Context, task_id: str, timeout: float | None) -> None:
 
 
 def _watch(
-    client: TaskTrackClient, task_id: str, timeout: float | None, show_result: bool = False
+    client: TaskTrackClient,
+    task_id: str,
+    timeout: float | None,
+    show_result: bool = False,
+    warned: bool = False,
 ) -> None:
-    display = _Display()
+    display = Display()
     final: Task | None = None
     try:
         for final in client.watch(task_id, timeout=timeout):
             display.update(final)
+            if not warned:  # the first state: say now if nothing will ever run it
+                check_served(client, final, display)
+                warned = True
     finally:
         display.close()
     assert final is not None
@@ -285,39 +295,6 @@ def _watch(
     if show_result and final.status is TaskStatus.DONE:
         _echo_stored_result(client, final.id)
     raise SystemExit(STATUS_EXIT.get(final.status, EXIT_FAILURE))
-
-
-class _Display:
-    """A live progress bar on a terminal; otherwise one line per change of status or step."""
-
-    def __init__(self) -> None:
-        self.console = Console(highlight=False)
-        self.last = ""
-        self.progress: Progress | None = None
-
-    def update(self, task: Task) -> None:
-        if not self.console.is_interactive:  # a pipe, a file, TERM=dumb, TTY_INTERACTIVE=0
-            if (line := _progress(task)) != self.last:
-                click.echo(line)
-                self.last = line
-            return
-        if self.progress is None:  # started with the first state, so a failed read draws none
-            columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn())
-            self.progress = Progress(*columns, TimeElapsedColumn(), console=self.console)
-            self.progress.start()
-            self.bar = self.progress.add_task("", total=None)
-        total = task.total_step or None
-        self.progress.update(
-            self.bar, description=str(task.status), completed=task.current_step, total=total
-        )
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-
-def _progress(task: Task) -> str:
-    return f"{task.status} {task.current_step}/{task.total_step}"
 
 
 def parse_data(arg: str | None) -> dict[str, Any]:

@@ -62,3 +62,9 @@ __all__ = [
 from tasktrack.client.logs import LogLine, LogPage
 
 __all__ += ["LogLine", "LogPage"]
+
+# The worker registry and server warnings (issue 16): ``client.workers()``; a create of a type
+# no live worker serves issues a ServerWarning.
+from tasktrack.client.workers import ServerWarning, WorkerInfo, Workers  # noqa: E402
+
+__all__ += ["ServerWarning", "WorkerInfo", "Workers"]

@@ -18,6 +18,7 @@ from tasktrack.client.logs import LogLine, LogPage, parse_logs, read_logs
 from tasktrack.client.models import Task, TaskPage
 from tasktrack.client.results import TaskDetails, TaskResult
 from tasktrack.client.schedules import Schedule
+from tasktrack.client.workers import Workers, parse_workers, warn_from, workers_request
 
 
 class AsyncTaskTrackClient:
@@ -112,7 +113,8 @@ class AsyncTaskTrackClient:
         spec = self._api.create_task(
             name, data, project_id, idempotency_key=idempotency_key, unique_key=unique_key
         )
-        return core.parse_task(await self._send(spec))
+        response = await self._send(spec)
+        return core.parse_task(warn_from(response))
 
     async def cancel(self, task_id: str, *, project_id: str | None = None) -> Task:
         """Ask for a task to be cancelled; returns it as ``cancelling`` or ``cancelled``.
@@ -273,7 +275,7 @@ class AsyncTaskTrackClient:
         """Create a new task with a finished task's name, data and project, linked to it.
         Raises Conflict if the task has not finished."""
         spec = results.rerun_task(self._api, task_id, project_id)
-        return core.parse_task(await self._send(spec))
+        return core.parse_task(warn_from(await self._send(spec)))
 
     async def attempts(self, task_id: str, *, project_id: str | None = None) -> Attempts:
         """The task's attempts, oldest first (the running one, if any, last).
@@ -323,3 +325,8 @@ class AsyncTaskTrackClient:
             project_id: Only find it within this project.
         """
         core.check(await self._send(self._api.delete_task(task_id, project_id)))
+
+    async def workers(self, *, state: str | None = None) -> Workers:
+        """The worker registry (issue 16): every worker (or those in ``state``: live,
+        stopped, dead, or a comma list) and the task types some live worker serves."""
+        return parse_workers(await self._send(workers_request(self._api, state)))

@@ -16,6 +16,7 @@ from tasktrack.client.logs import LogLine, LogPage, parse_logs, read_logs
 from tasktrack.client.models import Task, TaskPage
 from tasktrack.client.results import TaskDetails, TaskResult
 from tasktrack.client.schedules import Schedule
+from tasktrack.client.workers import Workers, parse_workers, warn_from, workers_request
 
 
 class TaskTrackClient:
@@ -107,7 +108,8 @@ class TaskTrackClient:
         spec = self._api.create_task(
             name, data, project_id, idempotency_key=idempotency_key, unique_key=unique_key
         )
-        return core.parse_task(self._send(spec))
+        response = self._send(spec)
+        return core.parse_task(warn_from(response))
 
     def cancel(self, task_id: str, *, project_id: str | None = None) -> Task:
         """Ask for a task to be cancelled; returns it as ``cancelling`` or ``cancelled``.
@@ -265,7 +267,7 @@ class TaskTrackClient:
         """Create a new task with a finished task's name, data and project, linked to it.
         Raises Conflict if the task has not finished."""
         spec = results.rerun_task(self._api, task_id, project_id)
-        return core.parse_task(self._send(spec))
+        return core.parse_task(warn_from(self._send(spec)))
 
     def attempts(self, task_id: str, *, project_id: str | None = None) -> Attempts:
         """The task's attempts, oldest first (the running one, if any, last).
@@ -320,3 +322,8 @@ class TaskTrackClient:
             project_id: Only find it within this project.
         """
         core.check(self._send(self._api.delete_task(task_id, project_id)))
+
+    def workers(self, *, state: str | None = None) -> Workers:
+        """The worker registry (issue 16): every worker (or those in ``state``: live,
+        stopped, dead, or a comma list) and the task types some live worker serves."""
+        return parse_workers(self._send(workers_request(self._api, state)))

@@ -36,6 +36,10 @@ class Dialect(Protocol):
     #: (PostgreSQL's `` FOR UPDATE SKIP LOCKED``; empty where one writer runs at a time).
     row_lock: str
 
+    def int_floor(self, expression: str) -> str:
+        """SQL for the floor of a non-negative number as an integer (for time buckets)."""
+        ...
+
     def in_list(self, column: str, values: Sequence[Any]) -> Statement:
         """``column`` equals one of ``values`` (a fixed text per call shape, where possible)."""
         ...

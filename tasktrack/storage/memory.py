@@ -30,6 +30,7 @@ from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.memory_dedup import DedupState, MemoryDedup
 from tasktrack.storage.memory_identity import MemoryIdentityStore
 from tasktrack.storage.memory_logs import MemoryLogs
+from tasktrack.storage.memory_workers import MemoryStatsStore, MemoryWorkerStore
 from tasktrack.storage.paging import page_from_window
 
 #: Where a cancel request leaves a task: asking again there changes nothing.
@@ -399,6 +400,8 @@ class MemoryStores:
     def __init__(self) -> None:
         self.tasks = MemoryTaskStore()
         self.identity = MemoryIdentityStore()
+        self.workers = MemoryWorkerStore()
+        self.stats = MemoryStatsStore(lambda: self.tasks._tasks.values())
 
     async def probe(self) -> SchemaState:
         return SchemaState(0, 0)  # no schema: always current

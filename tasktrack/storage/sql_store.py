@@ -28,6 +28,7 @@ from tasktrack.storage.schedule_sql import SqlSchedules
 from tasktrack.storage.sql import list_sql
 from tasktrack.storage.sql_identity import SqlIdentityStore
 from tasktrack.storage.webhook_store import SqlWebhookStore
+from tasktrack.storage.workers_sql import SqlStatsStore, SqlWorkerStore
 
 _SELECT_ONE = "SELECT * FROM tasks WHERE id = ?"
 _SELECT_RESULT = "SELECT task_id, attempt, value, created_at FROM task_results WHERE task_id = ?"
@@ -294,3 +295,5 @@ class SqlStores:
         self.identity = SqlIdentityStore(dialect)
         #: Webhooks live on the SQL stores only (see :mod:`.webhook_store`).
         self.webhooks = SqlWebhookStore(dialect)
+        self.workers = SqlWorkerStore(dialect)
+        self.stats = SqlStatsStore(dialect)

@@ -45,6 +45,9 @@ class WorkerOptions:
     #: Issue 14: idempotency records' lifetime (pruned by the pruner), periodic tasks' owner.
     idempotency_ttl: float = _DEFAULTS.idempotency_ttl
     periodic_org: str = _DEFAULTS.periodic_org
+    #: Worker registry (issue 16).
+    heartbeat_interval: float = _DEFAULTS.heartbeat_interval
+    worker_retention: float = _DEFAULTS.worker_retention
     #: Not settings (no environment variable): fixed for users, varied by tests and benches.
     #: Least time between two progress writes of one task.
     progress_interval: float = 0.25

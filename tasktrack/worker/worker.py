@@ -35,11 +35,12 @@ from tasktrack.observability import context
 from tasktrack.service.health import Probe, heartbeat_probe
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.scheduler import OrgResolver
-from tasktrack.storage.base import TaskStore
+from tasktrack.storage.base import TaskStore, WorkerStore
 from tasktrack.worker.monitor import LOST_REASON, Monitor
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.periodic import start_scheduler
 from tasktrack.worker.pool import ChildPool
+from tasktrack.worker.registration import Registration
 from tasktrack.worker.run import Run, RunContext
 from tasktrack.worker.supervise import Step, forever
 
@@ -64,6 +65,7 @@ class Worker:
         worker_id: str | None = None,
         resolve_org: OrgResolver | None = None,
         loops: Sequence[tuple[str, Step]] = (),
+        workers: WorkerStore | None = None,
     ) -> None:
         """``loops``: more supervised loops to run while the worker runs (named steps; the
         webhook deliverer is one)."""
@@ -86,6 +88,12 @@ class Worker:
         self.resolve_org = resolve_org
         #: Event-loop time the claim loop last completed a claim (None: not yet).
         self._claimed_at: float | None = None
+        # The worker registry (None: unregistered, as in tests that run bare workers).
+        self._registration = (
+            None
+            if workers is None
+            else Registration(workers, self.options, clock, self.id, self._names)
+        )
 
     def stop(self, force: bool = False) -> None:
         """Stop claiming; running tasks get ``shutdown_timeout`` (none if ``force``)."""
@@ -121,8 +129,8 @@ class Worker:
             len(self._pool),
             ", ".join(self._names),
         )
+        loops = self._monitor.start() + await self._register()
         self.started.set()
-        loops = self._monitor.start()
         loops += start_scheduler(
             self.store, self.registry, self.options, self.clock, self.resolve_org
         )
@@ -135,7 +143,25 @@ class Worker:
             await self._drain()
             await _cancel(loops)
             await self._pool.stop()
+            if self._registration is not None:
+                await self._registration.deregister()
             log.info("worker %s stopped", self.id)
+
+    async def _register(self) -> list[asyncio.Task[None]]:
+        """Register before claiming (so a task created once the worker is ready does not warn
+        that nobody serves it); then the heartbeat loop."""
+        registration = self._registration
+        if registration is None:
+            return []
+        try:
+            await registration.beat(self._runs.values())
+        except Exception:  # the loop below retries; the worker can run tasks regardless
+            log.warning("worker %s could not register", self.id, exc_info=True)
+
+        async def step() -> None:
+            await registration.beat_forever_step(lambda: list(self._runs.values()))
+
+        return [asyncio.create_task(forever("registry heartbeat", step))]
 
     # -- claiming ----------------------------------------------------------------------------
 

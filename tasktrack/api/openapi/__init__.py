@@ -37,6 +37,7 @@ from tasktrack.api.openapi.results import result_paths
 from tasktrack.api.openapi.retention import retention_paths
 from tasktrack.api.openapi.schemas import component_schemas
 from tasktrack.api.openapi.webhooks import outgoing_webhooks, webhook_paths
+from tasktrack.api.openapi.workers import worker_paths
 from tasktrack.service.registry import TaskRegistry
 
 __all__ = ["REVOKE_PATH", "TOKEN_PATH", "build_document", "openapi_document"]
@@ -72,6 +73,7 @@ def build_document(registry: TaskRegistry) -> JsonObject:
     paths.update(schedule_paths())  # issue 14
     paths.update(webhook_paths())  # issue 16
     paths.update(operation_paths())  # issue 16: health probes, the API page
+    paths.update(worker_paths())  # issue 16
     document: JsonObject = {
         "openapi": "3.1.0",
         "info": {

@@ -20,6 +20,13 @@ COMPONENT_HEADERS: JsonObject = {
         "required": True,
         "schema": {"type": "string"},
     },
+    "X-Tasktrack-Warning": {
+        "description": (
+            "Present when no live worker serves the new task's type: `no-live-worker: ...`. "
+            "The task is stored and runs once such a worker starts (see GET /workers)."
+        ),
+        "schema": {"type": "string"},
+    },
     "X-Total-Count": {
         "description": "Tasks matching the query (also in the body, except for CSV).",
         "required": True,
@@ -88,7 +95,11 @@ def component_responses() -> JsonObject:
         },
         "TaskCreated": {
             "description": "The task was created (status queued).",
-            "headers": {"ETag": ref("headers", "ETag"), "Location": ref("headers", "Location")},
+            "headers": {
+                "ETag": ref("headers", "ETag"),
+                "Location": ref("headers", "Location"),
+                "X-Tasktrack-Warning": ref("headers", "X-Tasktrack-Warning"),
+            },
             "content": _bodies("HalTask", "Task"),
         },
         "TaskList": {

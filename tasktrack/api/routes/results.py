@@ -21,6 +21,7 @@ from tasktrack.api.negotiation import choose_media_type
 from tasktrack.api.renderers.xml import xml_document
 from tasktrack.api.routes.tasks import NotAcceptable, _guarded, prefix_of, task_response
 from tasktrack.api.routes.tasks import _renderer as task_renderer
+from tasktrack.api.warnings import warn_if_unserved
 from tasktrack.domain.lifecycle import Status
 from tasktrack.observability.tracing import current_context
 from tasktrack.service.results import ResultService, TaskDetails, TaskOutcome
@@ -102,12 +103,14 @@ async def get_details(request: Request) -> Response:
 @_guarded
 async def rerun_task(request: Request) -> Response:
     """``POST /tasks/{taskId}/rerun``: 201 with the new task and its ``Location``."""
-    principal = await context_of(request).authenticate(request)
+    ctx = context_of(request)
+    principal = await ctx.authenticate(request)
     renderer = task_renderer(request)
     task = await _service(request).rerun(principal, *_target(request), trace=current_context())
     prefix = prefix_of(request.scope["path"])
     response = task_response(prefix, renderer, task, status=201)
     response.headers["Location"] = f"{prefix}/tasks/{task.id}"
+    await warn_if_unserved(ctx, response, task.name)
     return response
 
 

@@ -24,6 +24,7 @@ from tasktrack.api.query import parse_list_query
 from tasktrack.api.renderers import RENDERERS, Renderer
 from tasktrack.api.renderers.csv import list_headers
 from tasktrack.api.representation import task_fields
+from tasktrack.api.warnings import warn_if_unserved
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.task import SERVER_OWNED_FIELDS, Task
 from tasktrack.errors import InvalidArgument, MissingArgument, TaskTrackError
@@ -168,6 +169,7 @@ async def create_task(request: Request) -> Response:
     response = task_response(_prefix(request), renderer, task, reply_status(created.outcome))
     response.headers["Location"] = f"{_prefix(request)}/tasks/{task.id}"
     response.headers.update(reply_headers(created.outcome))
+    await warn_if_unserved(ctx, response, task.name)
     return response
 
 

@@ -63,6 +63,10 @@ class PostgresDialect:
     def __init__(self, db: PostgresDatabase) -> None:
         self.db = db
 
+    def int_floor(self, expression: str) -> str:
+        # CAST would round here, not truncate.
+        return f"CAST(floor({expression}) AS bigint)"
+
     def in_list(self, column: str, values: Sequence[Any]) -> Statement:
         # One array parameter: the same text (and prepared statement) for any length.
         return f"{column} = ANY(?)", (list(values),)

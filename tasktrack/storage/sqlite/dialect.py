@@ -32,6 +32,11 @@ class SQLiteDialect:
         self.db = db
         self.events = LocalEvents()
 
+    def int_floor(self, expression: str) -> str:
+        # CAST truncates toward zero: the floor of a non-negative value (SQLite's floor()
+        # exists only in builds with the math functions).
+        return f"CAST({expression} AS INTEGER)"
+
     def in_list(self, column: str, values: Sequence[Any]) -> Statement:
         return f"{column} IN ({', '.join('?' * len(values))})", tuple(values)
 

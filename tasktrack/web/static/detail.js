@@ -8,6 +8,7 @@ import { cancelWithConfirmation } from "./cancel.js";
 import { CANCELLABLE, TERMINAL, badge, el, iso, progress, showError, timeago } from "./format.js";
 import { clearHistory, refreshHistory, rerun, showHistory } from "./history.js";
 import { followLogs, stopLogs } from "./logs.js";
+import { unserved, unservedText } from "./workers.js";
 
 const FIELDS = [
   "name", "data", "status", "currentStep", "totalStep", "failReason", "lastRunAt",
@@ -101,13 +102,23 @@ function render(task) {
     list.append(el("div", { className: "field-row" }, el("dt", {}, field), el("dd", {}, value(task, field))));
   }
   $("detail-body").replaceChildren(list);
+  refreshUnservedDetail();
   if (focused) ($(focused) || $("detail-title")).focus();
+}
+
+/** Say so when the task shown is queued and no live worker serves its type. */
+export function refreshUnservedDetail() {
+  const banner = $("detail-unserved");
+  const show = current !== null && unserved(current);
+  banner.textContent = show ? unservedText(current.name) : "";
+  banner.hidden = !show;
 }
 
 /** Show task ``id``; focus moves to its heading. */
 export async function showDetail(id) {
   const seq = ++loadSeq;
   current = null;
+  refreshUnservedDetail();
   $("detail-title").textContent = "Task";
   $("detail-actions").replaceChildren();
   $("detail-body").replaceChildren(el("p", { className: "loading" }, "Loading…"));
@@ -136,6 +147,7 @@ export function update(task) {
 
 export function clearDetail() {
   current = null;
+  refreshUnservedDetail();
   loadSeq += 1;
   clearHistory();
   stopLogs();

@@ -2,6 +2,7 @@
 // attribute values (never parsed as HTML), so a task's name or data cannot inject markup.
 
 import { serverNow } from "./api.js";
+import { etaText, observe } from "./eta.js";
 
 export const STATUSES = ["queued", "active", "done", "cancelling", "cancelled", "error"];
 export const CANCELLABLE = new Set(["queued", "active"]);
@@ -37,19 +38,22 @@ export function setBadge(node, status) {
 export function progress(task, label) {
   const bar = el("progress", { "aria-label": label });
   const text = el("span", { className: "steps" });
-  const node = el("span", { className: "progress" }, bar, text);
+  const eta = el("span", { className: "eta", dataset: { etaFor: task._id } });
+  const node = el("span", { className: "progress" }, bar, text, eta);
   setProgress(node, task);
   return node;
 }
 
 export function setProgress(node, task) {
-  const [bar, text] = node.children;
+  const [bar, text, eta] = node.children;
   const total = task.totalStep;
   const done = task.status === "done";
   bar.max = total > 0 ? total : 1;
   bar.value = total > 0 ? Math.min(task.currentStep, total) : done ? 1 : 0;
   bar.setAttribute("aria-valuetext", total > 0 ? `${task.currentStep} of ${total} steps` : "no steps");
   text.textContent = total > 0 ? `${task.currentStep} / ${total}` : "–";
+  observe(task);
+  if (eta) eta.textContent = etaText(task._id);
 }
 
 const UNITS = [

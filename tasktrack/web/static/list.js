@@ -7,6 +7,7 @@ import { cancelWithConfirmation } from "./cancel.js";
 import {
   CANCELLABLE, badge, el, progress, setBadge, setProgress, setTime, shortId, showError, timeago,
 } from "./format.js";
+import { markUnserved } from "./workers.js";
 
 const RELOAD_GAP_MS = 1000;
 const FILTER_DELAY_MS = 300;
@@ -62,6 +63,7 @@ function renderRow(task) {
     el("td", { dataset: { label: "Failure" }, className: "reason" }, task.failReason),
     el("td", { className: "actions" }, CANCELLABLE.has(task.status) ? cancelButton(task) : null));
   rows.set(task._id, { tr, task });
+  markUnserved(tr.children[1], task);
   return tr;
 }
 
@@ -71,6 +73,7 @@ function fillRow(entry, task) {
   const cells = tr.children;
   tr.dataset.status = task.status;
   setBadge(cells[1].firstElementChild, task.status);
+  markUnserved(cells[1], task);
   setProgress(cells[2].firstElementChild, task);
   setTime(cells[4].firstElementChild, task.lastChanged);
   cells[5].textContent = task.failReason;
@@ -153,6 +156,11 @@ export function showList(params) {
 export function listHash() {
   const q = query().toString();
   return q ? `#/?${q}` : "#/";
+}
+
+/** The set of served task types changed: mark or unmark queued rows. */
+export function refreshUnservedRows() {
+  for (const { tr, task } of rows.values()) markUnserved(tr.children[1], task);
 }
 
 export function clearList() {

@@ -1,17 +1,24 @@
-// The dashboard's entry point: sign-in and sign-out, the hash router (#/, #/task/{id} and
-// #/schedules),
+// The dashboard's entry point: sign-in and sign-out, the hash router (#/, #/task/{id},
+// #/overview, #/workers and #/schedules),
 // the live stream, and the clock that keeps relative times current.
 
 import {
   ApiError, identity, onSignedOut, signInWithKey, signInWithPassword, signOut, signedIn,
 } from "./api.js";
-import { clearDetail, showDetail, update as updateDetail } from "./detail.js";
+import { clearDetail, refreshUnservedDetail, showDetail, update as updateDetail } from "./detail.js";
+import { refreshEtas } from "./eta.js";
 import { announce, refreshTimes, showError } from "./format.js";
-import { clearList, listHash, reloadList, setUpList, showList, updateTask } from "./list.js";
+import {
+  clearList, listHash, refreshUnservedRows, reloadList, setUpList, showList, updateTask,
+} from "./list.js";
 import { startLive } from "./live.js";
 import { showSchedules } from "./schedules.js";
+import { hideOverview, overviewTaskChanged, setUpOverview, showOverview } from "./overview.js";
+import { hideWorkers, onLiveTypes, showWorkers, startWorkers, stopWorkers } from "./workers.js";
 
 const TIME_REFRESH_MS = 5000;
+const ETA_REFRESH_MS = 1000;
+const VIEWS = ["signin", "list", "detail", "overview", "workers", "schedules"];
 const LIVE_TEXT = { connecting: "Connecting…", live: "Live", offline: "Offline, retrying…" };
 
 const $ = (id) => document.getElementById(id);
@@ -23,7 +30,14 @@ function setLiveState(state) {
 }
 
 function showView(name) {
-  for (const view of ["signin", "list", "detail", "schedules"]) $(`${view}-view`).hidden = view !== name;
+  for (const view of VIEWS) $(`${view}-view`).hidden = view !== name;
+  const tab = name === "detail" ? "list" : name;
+  for (const link of document.querySelectorAll("#views a")) {
+    if (link.dataset.view === tab) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  if (name !== "overview") hideOverview();
+  if (name !== "workers") hideWorkers();
 }
 
 function route() {
@@ -41,6 +55,11 @@ function route() {
     $("back").href = listHash(); // back to the list as last shown
     showView("detail");
     showDetail(match[1]);
+  } else if (hash === "/overview" || hash === "/workers") {
+    clearDetail();
+    showView(hash.slice(1));
+    if (hash === "/overview") showOverview();
+    else showWorkers();
   } else {
     showView("list");
     clearDetail();
@@ -52,11 +71,14 @@ function route() {
 function enterSession() {
   $("session").hidden = false;
   $("live").hidden = false;
+  $("views").hidden = false;
+  startWorkers();
   $("whoami").textContent = `Signed in with ${identity()}`;
   live = startLive({
     onTask(task) {
       updateTask(task);
       updateDetail(task);
+      overviewTaskChanged(task);
     },
     onReload: reloadList,
     onState: setLiveState,
@@ -67,6 +89,9 @@ function enterSession() {
 function leaveSession(reason) {
   if (live) live.stop();
   live = null;
+  stopWorkers();
+  hideOverview();
+  $("views").hidden = true;
   clearList();
   clearDetail();
   $("session").hidden = true;
@@ -121,6 +146,11 @@ async function submitSignIn(event) {
 
 function start() {
   setUpList();
+  setUpOverview();
+  onLiveTypes(() => {
+    refreshUnservedRows();
+    refreshUnservedDetail();
+  });
   $("signin-form").addEventListener("submit", submitSignIn);
   for (const radio of document.querySelectorAll("#signin-form input[name=mode]")) {
     radio.addEventListener("change", showMode);
@@ -130,6 +160,7 @@ function start() {
   window.addEventListener("hashchange", route);
   window.addEventListener("online", () => live?.kick());
   setInterval(() => refreshTimes(), TIME_REFRESH_MS);
+  setInterval(() => refreshEtas(), ETA_REFRESH_MS);
   showMode();
   if (signedIn()) enterSession();
   else showView("signin");

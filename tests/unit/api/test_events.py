@@ -29,7 +29,9 @@ from tasktrack.domain.identity import Principal
 from tasktrack.domain.listing import Scope
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.oauth import OAuthService
+from tasktrack.service.overview import OverviewService
 from tasktrack.service.tasks import TaskService
+from tasktrack.service.workers import WorkerService
 from tasktrack.storage.base import Stores
 from tasktrack.storage.factory import open_stores
 
@@ -88,6 +90,8 @@ async def _world(clock: Clock, url: str = "memory://") -> AsyncIterator[World]:
         authenticator=Authenticator(identity),
         oauth=await OAuthService.open(stores.identity),
         limiter=FailedAuthLimiter(),
+        workers=WorkerService(stores.workers),
+        overview=OverviewService(stores.stats),
     )
     try:
         yield World(stores, ctx, Principal(user.id, org.id), key, clock)
