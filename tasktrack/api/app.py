@@ -58,8 +58,9 @@ from tasktrack.service.tokens import TokenPolicy
 from tasktrack.service.webhook_secrets import SecretBox
 from tasktrack.service.webhooks import WebhookService
 from tasktrack.service.workers import WorkerService
-from tasktrack.storage.base import Stores, WebhookStore
+from tasktrack.storage.base import Stores
 from tasktrack.storage.factory import open_stores
+from tasktrack.storage.webhook_base import WebhookStore
 from tasktrack.web.docs import docs_routes
 from tasktrack.web.routes import web_routes
 

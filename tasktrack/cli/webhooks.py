@@ -18,8 +18,8 @@ from tasktrack.domain.webhooks import EVENTS
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.webhook_secrets import SecretBox
 from tasktrack.service.webhooks import DEFAULT_DELIVERIES, WebhookService
-from tasktrack.storage.base import WebhookStore
 from tasktrack.storage.factory import open_stores
+from tasktrack.storage.webhook_base import WebhookStore
 
 USER_HELP = "User id or e-mail acting (and so the organisation; default: the default user)."
 

@@ -19,7 +19,7 @@ from tasktrack.domain.identity import Principal
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.overview import Durations, FinishedCount
 from tasktrack.errors import InvalidArgument
-from tasktrack.storage.base import StatsStore
+from tasktrack.storage.workers_base import StatsStore
 
 log = logging.getLogger("tasktrack.overview")
 

@@ -21,7 +21,7 @@ from tasktrack.domain.webhooks import (
 from tasktrack.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from tasktrack.service.webhook_secrets import SecretBox, new_secret
 from tasktrack.service.webhook_targets import check_target
-from tasktrack.storage.base import WebhookStore
+from tasktrack.storage.webhook_base import WebhookStore
 
 #: Subscriptions per organisation: each one is an outbox row per matching event.
 MAX_SUBSCRIPTIONS = 20

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.workers import WorkerInfo, WorkerState, live_task_types
-from tasktrack.storage.base import WorkerStore
+from tasktrack.storage.workers_base import WorkerStore
 
 log = logging.getLogger("tasktrack.workers")
 

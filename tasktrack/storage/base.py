@@ -26,11 +26,9 @@ from tasktrack.domain.identity import (
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.logs import LogEntry
-from tasktrack.domain.overview import Durations, FinishedCount
 from tasktrack.domain.task import Task, TraceContext
-from tasktrack.domain.webhooks import DeliveryAttempt, Message, Subscription
-from tasktrack.domain.workers import WorkerInfo
 from tasktrack.storage.dedup_base import DedupStore
+from tasktrack.storage.workers_base import StatsStore, WorkerStore
 
 
 class TaskStore(DedupStore, Protocol):
@@ -213,43 +211,6 @@ class TaskStore(DedupStore, Protocol):
         ...
 
 
-class WorkerStore(Protocol):
-    """The worker registry (issue 16): one row per worker, written by its heartbeat."""
-
-    async def heartbeat(self, info: WorkerInfo, forget_before: float) -> None:
-        """Insert or replace ``info``'s row (a stopped row comes back to life), and delete
-        rows whose last heartbeat is older than ``forget_before``, in one transaction."""
-        ...
-
-    async def deregister(self, worker_id: str, now: float) -> None:
-        """Mark the worker stopped at ``now`` (a clean shutdown); its row stays until pruned."""
-        ...
-
-    async def workers(self) -> list[WorkerInfo]:
-        """Every registered worker, the most recent heartbeat first."""
-        ...
-
-
-class StatsStore(Protocol):
-    """Aggregate reads for the dashboard's overview (issue 16), per organisation."""
-
-    async def finished_counts(
-        self, org_id: str, since: float, bucket_seconds: int
-    ) -> list[FinishedCount]:
-        """Tasks of ``org_id`` that finished at or after ``since``, counted per final status
-        and per bucket of ``bucket_seconds`` (buckets aligned to multiples of it)."""
-        ...
-
-    async def done_durations(self, org_id: str, since: float) -> list[Durations]:
-        """Per task type, run-time statistics of ``org_id``'s tasks that ended ``done`` at
-        or after ``since`` (the run time of the attempt that finished each one)."""
-        ...
-
-    async def unfinished_counts(self) -> dict[str, dict[Status, int]]:
-        """Queued, active and cancelling tasks per organisation (absent: none)."""
-        ...
-
-
 class IdentityStore(Protocol):
     """Organisations, users and their credentials: API keys, OAuth clients, grants with
     their refresh tokens, and the server's own secrets (the token signing key).
@@ -386,42 +347,3 @@ class Stores(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-class WebhookStore(Protocol):
-    """Webhook subscriptions, their outbox and delivery attempts (issue 16). The outbox rows
-    are written by the database itself, in the transaction of each task status change."""
-
-    async def add_subscription(self, sub: Subscription) -> Subscription: ...
-
-    async def subscriptions(self, org_id: str) -> list[Subscription]: ...
-
-    async def subscription(self, sub_id: str) -> Subscription | None:
-        """Any organisation's subscription by id (the caller checks the scope)."""
-        ...
-
-    async def delete_subscription(self, sub_id: str, org_id: str) -> bool:
-        """Delete it with its pending messages and history; False when not the org's."""
-        ...
-
-    async def claim_messages(self, now: float, lease: float, limit: int) -> list[Message]:
-        """Take up to ``limit`` due messages for ``lease`` seconds (none twice at once)."""
-        ...
-
-    async def record_delivery(
-        self, message: Message, attempt: DeliveryAttempt, retry_at: float
-    ) -> bool:
-        """Record an attempt and the message's new state; False when the claim was lost."""
-        ...
-
-    async def deliveries(self, sub_id: str, limit: int) -> list[DeliveryAttempt]:
-        """The latest attempts of a subscription, newest first."""
-        ...
-
-    async def message_counts(self, sub_id: str) -> dict[str, int]:
-        """Messages per state (pending, delivered, dead) of a subscription."""
-        ...
-
-    async def prune(self, before: float, limit: int) -> int:
-        """Delete finished messages and attempts older than ``before``; how many went."""
-        ...

@@ -20,7 +20,7 @@ from tasktrack.domain.lifecycle import (
     targets,
     transition,
 )
-from tasktrack.domain.listing import FieldFilter, ListQuery, Page, Scope, sort_value
+from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.logs import LogEntry
 from tasktrack.domain.task import Task, TraceContext
 from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
@@ -29,9 +29,9 @@ from tasktrack.storage.base import SchemaState
 from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.memory_dedup import DedupState, MemoryDedup
 from tasktrack.storage.memory_identity import MemoryIdentityStore
+from tasktrack.storage.memory_listing import in_scope, list_page
 from tasktrack.storage.memory_logs import MemoryLogs
 from tasktrack.storage.memory_workers import MemoryStatsStore, MemoryWorkerStore
-from tasktrack.storage.paging import page_from_window
 
 #: Where a cancel request leaves a task: asking again there changes nothing.
 _CANCEL_SETTLED = frozenset(targets("cancel"))
@@ -72,34 +72,12 @@ class MemoryTaskStore(MemoryDedup):
 
     async def get(self, task_id: str, scope: Scope | None = None) -> Task | None:
         task = self._tasks.get(task_id)
-        if task is None or (scope is not None and not _in_scope(task, scope)):
+        if task is None or (scope is not None and not in_scope(task, scope)):
             return None
         return task
 
     async def list_page(self, query: ListQuery) -> Page:
-        matches = [t for t in self._tasks.values() if _matches(t, query)]
-        sort = query.cursor.sort if query.cursor else query.sort
-        total = len(matches)
-        backwards = query.cursor is not None and query.cursor.direction == "previous"
-
-        def key(t: Task) -> tuple[Any, ...]:
-            return tuple(_Directed(sort_value(t, k.field), k.direction == "desc") for k in sort)
-
-        matches.sort(key=key, reverse=backwards)
-        if query.cursor is not None:
-            boundary = tuple(
-                _Directed(v, k.direction == "desc")
-                for v, k in zip(query.cursor.values, sort, strict=True)
-            )
-            matches = [
-                t for t in matches if (key(t) < boundary if backwards else key(t) > boundary)
-            ]
-        window = matches[query.skip : query.skip + query.limit + 1]
-        more = len(window) > query.limit
-        items = window[: query.limit]
-        if backwards:
-            items.reverse()
-        return page_from_window(items, total, sort, more, query)
+        return list_page(self._tasks.values(), query)
 
     async def request_cancel(self, task_id: str, scope: Scope, user_id: str, now: float) -> Task:
         async with self._lock:
@@ -342,40 +320,8 @@ class MemoryTaskStore(MemoryDedup):
         ]
 
 
-class _Directed:
-    """A sort value that compares in its key's direction (for mixed asc/desc sorts)."""
-
-    __slots__ = ("desc", "value")
-
-    def __init__(self, value: Any, desc: bool) -> None:
-        self.value, self.desc = value, desc
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Directed) and self.value == other.value
-
-    def __lt__(self, other: _Directed) -> bool:
-        return bool(self.value > other.value if self.desc else self.value < other.value)
-
-    def __gt__(self, other: _Directed) -> bool:
-        return other < self
-
-
 def _finished_key(task: Task) -> float:
     return -1.0 if task.last_finished_at is None else task.last_finished_at.timestamp()
-
-
-def _in_scope(task: Task, scope: Scope) -> bool:
-    return task.org_id == scope.org_id and (
-        scope.project_id is None or task.project_id == scope.project_id
-    )
-
-
-def _matches(task: Task, query: ListQuery) -> bool:
-    if not _in_scope(task, query.scope):
-        return False
-    if query.text and query.text.lower() not in task.name.lower():
-        return False
-    return all(_filter_ok(task, f) for f in query.filters)
 
 
 def _runnable(task: Task, names: Collection[str], now: float) -> bool:
@@ -385,13 +331,6 @@ def _runnable(task: Task, names: Collection[str], now: float) -> bool:
 def _stale(task: Task, now: float) -> bool:
     lease = task.lease_expires_at
     return task.status in RUNNING and lease is not None and lease < now
-
-
-def _filter_ok(task: Task, f: FieldFilter) -> bool:
-    value = sort_value(task, f.field)
-    if f.range is not None:
-        return bool(f.range[0] <= value <= f.range[1])
-    return value in f.values
 
 
 class MemoryStores:

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator, Sequence
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.scheduler import OrgResolver
 from tasktrack.service.tasks import TaskService
-from tasktrack.storage.base import TaskStore, WorkerStore
+from tasktrack.storage.base import TaskStore
+from tasktrack.storage.workers_base import WorkerStore
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.supervise import Step
 from tasktrack.worker.worker import Worker

@@ -17,7 +17,7 @@ import socket
 from collections.abc import Callable, Iterable
 
 from tasktrack.domain.workers import DEFAULT_QUEUE, RunningAttempt, WorkerInfo
-from tasktrack.storage.base import WorkerStore
+from tasktrack.storage.workers_base import WorkerStore
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.run import Run
 

@@ -31,7 +31,8 @@ from tasktrack.domain.webhooks import DeliveryAttempt, Message, Subscription, re
 from tasktrack.errors import InvalidArgument
 from tasktrack.service.webhook_secrets import SecretBox
 from tasktrack.service.webhook_targets import check_target
-from tasktrack.storage.base import Stores, WebhookStore
+from tasktrack.storage.base import Stores
+from tasktrack.storage.webhook_base import WebhookStore
 from tasktrack.worker.supervise import Step
 
 log = logging.getLogger("tasktrack.webhooks")

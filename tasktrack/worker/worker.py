@@ -35,7 +35,8 @@ from tasktrack.observability import context
 from tasktrack.service.health import Probe, heartbeat_probe
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.scheduler import OrgResolver
-from tasktrack.storage.base import TaskStore, WorkerStore
+from tasktrack.storage.base import TaskStore
+from tasktrack.storage.workers_base import WorkerStore
 from tasktrack.worker.monitor import LOST_REASON, Monitor
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.periodic import start_scheduler

@@ -13,7 +13,8 @@ import pytest
 from tasktrack.domain.ids import new_id
 from tasktrack.domain.listing import Scope
 from tasktrack.domain.webhooks import EVENTS, DeliveryAttempt, Message, Subscription
-from tasktrack.storage.base import Stores, WebhookStore
+from tasktrack.storage.base import Stores
+from tasktrack.storage.webhook_base import WebhookStore
 from tests.conftest import ORG_A, ORG_B, USER_A
 from tests.integration.test_store_contract import LEASE, NOW, claim_one, new_task
 

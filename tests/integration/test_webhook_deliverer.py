@@ -11,7 +11,8 @@ import pytest
 from tasktrack.domain.identity import Principal
 from tasktrack.service.webhook_secrets import SecretBox
 from tasktrack.service.webhooks import WebhookService
-from tasktrack.storage.base import Stores, WebhookStore
+from tasktrack.storage.base import Stores
+from tasktrack.storage.webhook_base import WebhookStore
 from tasktrack.worker.supervise import forever
 from tasktrack.worker.webhooks import Deliverer, DeliveryOptions
 from tests.conftest import ORG_A, USER_A

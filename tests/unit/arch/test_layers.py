@@ -35,7 +35,11 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "tasktrack.domain",
         "tasktrack.errors",
         "tasktrack.service",
+        # The storage interfaces (protocols), one module per idea; never an implementation.
         "tasktrack.storage.base",
+        "tasktrack.storage.dedup_base",
+        "tasktrack.storage.webhook_base",
+        "tasktrack.storage.workers_base",
     ),
 }
 DRIVERS = ("sqlite3", "psycopg", "psycopg_pool")
