@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tasktrack.api.context import ApiContext
 from tasktrack.api.negotiation import choose_media_type
 from tasktrack.api.renderers import RENDERERS
-from tasktrack.api.routes.tasks import prefix_of, task_response
+from tasktrack.api.routes.common import prefix_of, task_response
 
 _TASK_PATH = re.compile(r"/(?:new/)?v2\.0/tasks/([0-9a-f]{24})\Z")
 

@@ -19,7 +19,7 @@ from tasktrack.api.context import context_of
 from tasktrack.api.negotiation import choose_media_type
 from tasktrack.api.renderers.xml import xml_document
 from tasktrack.api.representation import rfc3339
-from tasktrack.api.routes.tasks import NotAcceptable, _guarded, prefix_of
+from tasktrack.api.routes.common import NotAcceptable, guarded, prefix_of
 from tasktrack.domain.history import Attempt
 from tasktrack.service.attempts import task_attempts
 
@@ -73,7 +73,7 @@ def render_document(media: str, root: str, body: dict[str, Any], links: dict[str
     return Response(content, media_type=_DOCUMENT_TYPES[media])
 
 
-@_guarded
+@guarded
 async def get_attempts(request: Request) -> Response:
     """``GET /tasks/{taskId}/attempts``: ``{"items": [...], "total": n}``, oldest first."""
     ctx = context_of(request)

@@ -22,8 +22,8 @@ from starlette.routing import Route
 
 from tasktrack.api.context import context_of
 from tasktrack.api.negotiation import choose_media_type
-from tasktrack.api.renderers.xml import _DECLARATION, _write_value
-from tasktrack.api.routes.tasks import NotAcceptable, _guarded, prefix_of
+from tasktrack.api.renderers.xml import xml_document
+from tasktrack.api.routes.common import NotAcceptable, guarded, prefix_of
 from tasktrack.domain.history import LogLine
 from tasktrack.errors import InvalidArgument
 from tasktrack.service.logs import DEFAULT_LOG_LIMIT, LogPage, TaskLogs
@@ -31,7 +31,7 @@ from tasktrack.service.logs import DEFAULT_LOG_LIMIT, LogPage, TaskLogs
 _CSV_COLUMNS = ("seq", "attempt", "at", "level", "message")
 
 
-@_guarded
+@guarded
 async def read_logs(request: Request) -> Response:
     """``GET /tasks/{taskId}/logs?after=&limit=&wait=``."""
     ctx = context_of(request)
@@ -107,10 +107,8 @@ def _render(media: str, page: LogPage, self_href: str, task_href: str) -> Respon
 
 def _xml(body: dict[str, Any]) -> bytes:
     """``<logs>`` with ``<items>`` (``<item>`` per line), ``<next>``, ``<finished>``, written
-    by the task renderer's value writer (same escaping rules)."""
-    parts = [_DECLARATION]
-    _write_value(parts, "logs", "", body)
-    return "".join(parts).encode()
+    by the task renderer's document writer (same escaping rules)."""
+    return xml_document("logs", body)
 
 
 def _csv(page: LogPage, items: Sequence[dict[str, Any]]) -> Response:

@@ -19,8 +19,13 @@ from starlette.routing import Route
 from tasktrack.api.context import context_of
 from tasktrack.api.negotiation import choose_media_type
 from tasktrack.api.renderers.xml import xml_document
-from tasktrack.api.routes.tasks import NotAcceptable, _guarded, prefix_of, task_response
-from tasktrack.api.routes.tasks import _renderer as task_renderer
+from tasktrack.api.routes.common import (
+    NotAcceptable,
+    guarded,
+    prefix_of,
+    renderer_for,
+    task_response,
+)
 from tasktrack.api.warnings import warn_if_unserved
 from tasktrack.domain.lifecycle import Status
 from tasktrack.observability.tracing import current_context
@@ -82,7 +87,7 @@ def details_body(details: TaskDetails) -> dict[str, Any]:
     }
 
 
-@_guarded
+@guarded
 async def get_result(request: Request) -> Response:
     """``GET /tasks/{taskId}/result``: a finished task's result; 409 while it runs."""
     principal = await context_of(request).authenticate(request)
@@ -91,7 +96,7 @@ async def get_result(request: Request) -> Response:
     return _reply(request, media, "taskResult", result_body(outcome))
 
 
-@_guarded
+@guarded
 async def get_details(request: Request) -> Response:
     """``GET /tasks/{taskId}/details``: re-run links and whether a result is stored."""
     principal = await context_of(request).authenticate(request)
@@ -100,12 +105,12 @@ async def get_details(request: Request) -> Response:
     return _reply(request, media, "taskDetails", details_body(details))
 
 
-@_guarded
+@guarded
 async def rerun_task(request: Request) -> Response:
     """``POST /tasks/{taskId}/rerun``: 201 with the new task and its ``Location``."""
     ctx = context_of(request)
     principal = await ctx.authenticate(request)
-    renderer = task_renderer(request)
+    renderer = renderer_for(request)
     task = await _service(request).rerun(principal, *_target(request), trace=current_context())
     prefix = prefix_of(request.scope["path"])
     response = task_response(prefix, renderer, task, status=201)

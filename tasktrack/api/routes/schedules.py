@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from tasktrack.api.context import context_of
 from tasktrack.api.negotiation import choose_media_type
-from tasktrack.api.routes.tasks import NotAcceptable, _guarded
+from tasktrack.api.routes.common import NotAcceptable, guarded
 from tasktrack.service.schedule_views import ScheduleView, schedules_of
 from tasktrack.service.scheduler import resolver_of
 
@@ -42,7 +42,7 @@ def schedule_body(view: ScheduleView) -> dict[str, Any]:
     }
 
 
-@_guarded
+@guarded
 async def list_schedules(request: Request) -> Response:
     """``GET /schedules``: ``{"items": [...], "total": n}``."""
     ctx = context_of(request)

@@ -7,7 +7,7 @@ straight from orjson through a renderer.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,90 +18,38 @@ from starlette.routing import Route
 from tasktrack.api.body import read_json, require_json
 from tasktrack.api.context import ApiContext, context_of
 from tasktrack.api.dedup import read_dedup, reply_headers, reply_status
-from tasktrack.api.negotiation import choose_media_type
-from tasktrack.api.problems import from_exception, problem
 from tasktrack.api.query import parse_list_query
-from tasktrack.api.renderers import RENDERERS, Renderer
 from tasktrack.api.renderers.csv import list_headers
 from tasktrack.api.representation import task_fields
+from tasktrack.api.routes.common import (
+    etag,
+    guarded,
+    renderer_for,
+    request_prefix,
+    task_response,
+)
 from tasktrack.api.warnings import warn_if_unserved
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.task import SERVER_OWNED_FIELDS, Task
-from tasktrack.errors import InvalidArgument, MissingArgument, TaskTrackError
+from tasktrack.errors import InvalidArgument, MissingArgument
 from tasktrack.observability.tracing import current_context
 from tasktrack.service.tasks import MAX_WAIT
-
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 _CREATE_FIELDS = frozenset({"name", "data", "projectId"})
 
 
-class NotAcceptable(TaskTrackError):
-    """None of the media types in Accept can be served."""
-
-
-def prefix_of(path: str) -> str:
-    """The API prefix a request path came in under, for the links of the reply."""
-    return "/new/v2.0" if path.startswith("/new/") else "/v2.0"
-
-
-def _prefix(request: Request) -> str:
-    # From the raw scope: request.url rebuilds the whole URL, a measurable cost per request.
-    return prefix_of(request.scope["path"])
-
-
-def _renderer(request: Request) -> Renderer:
-    media = choose_media_type(request.headers.get("accept"))
-    if media is None:
-        raise NotAcceptable(
-            "no acceptable media type; this API serves application/hal+json, application/json, "
-            "application/xml, text/xml and text/csv"
-        )
-    return RENDERERS[media]
-
-
-def _etag(task: Task) -> str:
-    return f'W/"{task.id}.{task.version}"'
-
-
-def task_response(prefix: str, renderer: Renderer, task: Task, status: int = 200) -> Response:
-    """One task as ``renderer`` draws it, with its ETag (also used by the fast path)."""
-    href = f"{prefix}/tasks/{task.id}"
-    return Response(
-        renderer.task(task_fields(task), href),
-        status_code=status,
-        media_type=renderer.content_type,
-        headers={"ETag": _etag(task)},
-    )
-
-
-def _guarded(fn: Endpoint) -> Endpoint:
-    """``fn`` with every failure turned into its problem+json reply."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await fn(request)
-        except NotAcceptable as exc:
-            return problem(request, 406, exc.message)
-        except Exception as exc:
-            return from_exception(request, exc)
-
-    endpoint.__name__ = fn.__name__
-    return endpoint
-
-
-@_guarded
+@guarded
 async def get_task(request: Request) -> Response:
     """``GET /tasks/{taskId}``, with ``If-None-Match`` (304) and ``?wait=`` (long poll)."""
     ctx = context_of(request)
     principal = await ctx.authenticate(request)
-    renderer = _renderer(request)
+    renderer = renderer_for(request)
     task_id = request.path_params["task_id"]
     seen = _seen_version(request.headers.get("if-none-match"), task_id)
     task = await _read_task(ctx, request, principal, task_id, seen)
     if seen is not None and seen == task.version:
-        return Response(status_code=304, headers={"ETag": _etag(task)})
-    return task_response(_prefix(request), renderer, task)
+        return Response(status_code=304, headers={"ETag": etag(task)})
+    return task_response(request_prefix(request), renderer, task)
 
 
 async def _read_task(
@@ -116,17 +64,17 @@ async def _read_task(
     )
 
 
-@_guarded
+@guarded
 async def list_tasks(request: Request) -> Response:
     """``GET /tasks``: one page, its paging facts in the body and in headers."""
     ctx = context_of(request)
     principal = await ctx.authenticate(request)
-    renderer = _renderer(request)
+    renderer = renderer_for(request)
     query = parse_list_query(request.query_params, principal.org_id)
     page = await ctx.tasks.list(principal, query)
     nxt = page.next_cursor.encode() if page.next_cursor else None
     prev = page.previous_cursor.encode() if page.previous_cursor else None
-    base = f"{_prefix(request)}/tasks"
+    base = f"{request_prefix(request)}/tasks"
     body = renderer.task_list(
         [(task_fields(t), f"{base}/{t.id}") for t in page.items],
         page.total,
@@ -153,12 +101,12 @@ def _list_links(
     }
 
 
-@_guarded
+@guarded
 async def create_task(request: Request) -> Response:
     """``POST /tasks`` (ours): 201 with the new task and its ``Location``."""
     ctx = context_of(request)
     principal = await ctx.authenticate(request)
-    renderer = _renderer(request)
+    renderer = renderer_for(request)
     require_json(request.headers.get("content-type"))
     body, dedup = read_dedup(request.headers, await read_json(request, ctx.settings.max_body_bytes))
     name, data, project_id = _create_args(body)
@@ -166,23 +114,23 @@ async def create_task(request: Request) -> Response:
         principal, name, data, project_id, dedup, trace=current_context()
     )
     task = created.task
-    response = task_response(_prefix(request), renderer, task, reply_status(created.outcome))
-    response.headers["Location"] = f"{_prefix(request)}/tasks/{task.id}"
+    response = task_response(request_prefix(request), renderer, task, reply_status(created.outcome))
+    response.headers["Location"] = f"{request_prefix(request)}/tasks/{task.id}"
     response.headers.update(reply_headers(created.outcome))
     await warn_if_unserved(ctx, response, task.name)
     return response
 
 
-@_guarded
+@guarded
 async def cancel_task(request: Request) -> Response:
     """``POST /tasks/{taskId}/cancel``: the task as the cancel request left it."""
     ctx = context_of(request)
     principal = await ctx.authenticate(request)
-    renderer = _renderer(request)
+    renderer = renderer_for(request)
     task = await ctx.tasks.cancel(
         principal, request.path_params["task_id"], request.query_params.get("projectId")
     )
-    return task_response(_prefix(request), renderer, task)
+    return task_response(request_prefix(request), renderer, task)
 
 
 def task_routes(prefixes: Sequence[str]) -> list[Route]:

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from tasktrack.api.context import context_of
 from tasktrack.api.representation import rfc3339
 from tasktrack.api.routes.attempts import document_media_type, render_document
-from tasktrack.api.routes.tasks import _guarded, prefix_of
+from tasktrack.api.routes.common import guarded, prefix_of
 from tasktrack.domain.overview import Durations, FinishedCount
 from tasktrack.domain.workers import WorkerState
 from tasktrack.errors import InvalidArgument
@@ -72,7 +72,7 @@ def _states(raw: str | None) -> set[WorkerState] | None:
         raise InvalidArgument("state must be live, stopped or dead (or a comma list)") from None
 
 
-@_guarded
+@guarded
 async def list_workers(request: Request) -> Response:
     """``GET /workers[?state=live,dead,stopped]``: ``{"items", "total", "liveTaskTypes"}``."""
     ctx = context_of(request)
@@ -130,7 +130,7 @@ def overview_fields(overview: Overview, hours: int) -> dict[str, Any]:
     }
 
 
-@_guarded
+@guarded
 async def get_overview(request: Request) -> Response:
     """``GET /overview[?hours=1..24]``: the caller's organisation over the last hours."""
     ctx = context_of(request)
