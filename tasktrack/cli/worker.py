@@ -122,7 +122,14 @@ async def _run(
         resolve_org = resolver_of(IdentityService(stores.identity))
         async with contextlib.AsyncExitStack() as stack:
             loops = await stack.enter_async_context(delivery_loops(stores, settings))
-            runner = Worker(stores.tasks, registry, options, resolve_org=resolve_org, loops=loops)
+            runner = Worker(
+                stores.tasks,
+                registry,
+                options,
+                resolve_org=resolve_org,
+                loops=loops,
+                workers=stores.workers,
+            )
             _stop_on_signals(runner)
             if health is not None:
                 probes = [database_probe(stores.probe), runner.readiness_probe()]
