@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.ids import is_valid_id, new_id
 from tasktrack.domain.lifecycle import TERMINAL, Status
 from tasktrack.domain.listing import ListQuery, Page, Scope
+from tasktrack.domain.scheduling import check_priority, due_time
 from tasktrack.domain.task import Task
 from tasktrack.errors import Forbidden, InvalidArgument, NotFound
 from tasktrack.service.limits import check_data
@@ -24,6 +26,17 @@ from tasktrack.storage.base import TaskStore
 Clock = Callable[[], float]
 #: Longest ``?wait=`` a read may ask for, in seconds.
 MAX_WAIT = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A create's scheduling options, as the client gave them (checked by ``create``):
+    ``run_at`` (ISO 8601 text or Unix seconds) or ``delay_seconds``, and a priority
+    overriding the task type's."""
+
+    run_at: Any = None
+    delay_seconds: Any = None
+    priority: Any = None
 
 
 class TaskService:
@@ -48,10 +61,12 @@ class TaskService:
         data: Mapping[str, Any] | None = None,
         project_id: str | None = None,
         rerun_of: str | None = None,
+        schedule: Schedule | None = None,
     ) -> Task:
         """Enqueue a task of a registered type; returns it once durably stored.
 
-        ``rerun_of``: the id of the task this one re-runs (see :mod:`.results`)."""
+        ``rerun_of``: the id of the task this one re-runs (see :mod:`.results`).
+        ``schedule``: when it may run and its priority (default: now, the type's)."""
         _require_write(principal)
         task_type = self.registry.get(name)
         payload = dict(data or {})
@@ -61,6 +76,7 @@ class TaskService:
         if project_id is not None and not is_valid_id(project_id):
             raise InvalidArgument("projectId must be 24 lowercase hex characters")
         now = self.clock()
+        plan = schedule or Schedule()
         task = Task(
             id=new_id(now),
             name=name,
@@ -74,8 +90,10 @@ class TaskService:
             last_changed_by=principal.user_id,
             total_step=task_type.initial_total(payload),
             max_attempts=task_type.max_attempts,
-            run_after=now,
+            run_after=due_time(plan.run_at, plan.delay_seconds, now),
             rerun_of=rerun_of,
+            priority=task_type.priority if plan.priority is None else check_priority(plan.priority),
+            queue=task_type.queue,
         )
         return await self.store.create(task)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
+from tasktrack.domain.fairness import DEFAULT_QUEUE
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.identity import (
     ApiKey,
@@ -51,12 +52,27 @@ class TaskStore(Protocol):
         ...
 
     async def claim(
-        self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
+        self,
+        worker_id: str,
+        names: Collection[str],
+        limit: int,
+        lease_seconds: float,
+        now: float,
+        queues: Sequence[str] = (DEFAULT_QUEUE,),
     ) -> list[Task]:
-        """Take up to ``limit`` runnable queued tasks of ``names``, oldest first, under a lease.
+        """Take up to ``limit`` due queued tasks of ``names`` in ``queues``, under a lease.
 
-        Each returned task is ``active`` with ``attempts`` incremented: the fencing token.
+        Claims rotate round-robin over lanes (a queue of an organisation; see
+        :mod:`tasktrack.domain.fairness`), taking from the lane in turn first, by priority
+        (higher first), then due time (``run_after``), then id; a short claim is filled from
+        the next lanes. Each returned task is ``active`` with ``attempts`` incremented: the
+        fencing token.
         """
+        ...
+
+    async def next_due(self, now: float) -> float | None:
+        """When the next queued task not yet due falls due (any queue: a hint for the
+        worker's timer), or None."""
         ...
 
     async def renew_leases(

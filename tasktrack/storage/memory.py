@@ -11,6 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from tasktrack.domain.fairness import DEFAULT_QUEUE, Rotation, take_in_turn
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.lifecycle import (
     RUNNING,
@@ -51,6 +52,7 @@ class MemoryTaskStore:
         self.events = LocalEvents()
         self._results: dict[str, TaskResult] = {}
         self._logs = MemoryLogs()
+        self._rotations: dict[str, Rotation] = {}
 
     async def create(self, task: Task) -> Task:
         async with self._lock:
@@ -108,13 +110,18 @@ class MemoryTaskStore:
             return self._put(task, now, status=status, last_changed_by=user_id, **changes)
 
     async def claim(
-        self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
+        self,
+        worker_id: str,
+        names: Collection[str],
+        limit: int,
+        lease_seconds: float,
+        now: float,
+        queues: Sequence[str] = (DEFAULT_QUEUE,),
     ) -> list[Task]:
         async with self._lock:
-            ready = sorted(
-                (t for t in self._tasks.values() if _runnable(t, names, now)),
-                key=lambda t: (t.run_after, t.id),
-            )[:limit]
+            runnable = (t for t in self._tasks.values() if _runnable(t, names, now))
+            rotation = self._rotations.setdefault(worker_id, Rotation())
+            ready = take_in_turn(runnable, rotation, queues, limit)
             return [
                 self._put(
                     t,
@@ -203,10 +210,11 @@ class MemoryTaskStore:
         return {i: self._tasks[i].status for i in task_ids if i in self._tasks}
 
     async def count_by_status(self) -> dict[Status, int]:
-        counts = dict.fromkeys(Status, 0)
-        for t in self._tasks.values():
-            counts[t.status] += 1
-        return counts
+        return {s: sum(t.status is s for t in self._tasks.values()) for s in Status}
+
+    async def next_due(self, now: float) -> float | None:
+        due = (t.run_after for t in self._tasks.values() if t.status in _CLAIMABLE)
+        return min((d for d in due if d > now), default=None)
 
     async def wait_queued(self, timeout: float) -> None:
         await self.events.wait_queued(timeout)

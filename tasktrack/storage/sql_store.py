@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
+from tasktrack.domain.fairness import DEFAULT_QUEUE, Lane, Rotation
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.lifecycle import TERMINAL, Status, targets
 from tasktrack.domain.listing import ListQuery, Page, Scope
@@ -48,7 +49,29 @@ def in_scope(task: Task, scope: Scope) -> bool:
 
 
 def _by_claim_order(rows: Iterable[Row]) -> list[Task]:
-    return sorted((task_from_row(r) for r in rows), key=lambda t: (t.run_after, t.id))
+    return sorted((task_from_row(r) for r in rows), key=lambda t: (-t.priority, t.run_after, t.id))
+
+
+#: Most organisations one claim looks at when its lane in turn came up short.
+MAX_LANES = 1000
+
+
+class _LaneClaim:
+    """One claim call's statements: take tasks from one lane at a time."""
+
+    def __init__(
+        self, store: SqlTaskStore, worker_id: str, names: Collection[str], lease: float, now: float
+    ) -> None:
+        self.dialect = store.dialect
+        self.names = store.dialect.in_list("name", list(names))
+        self.update_set = lsql.claim_set(worker_id, lease, now)
+        self.now = now
+
+    async def take(self, lane: Lane, limit: int) -> list[Task]:
+        conditions = lsql.claim_conditions(lane, self.names, self.now)
+        queue = lsql.claim_queue(conditions, limit)
+        rows = await self.dialect.claim(self.dialect.claim_statement(queue, self.update_set))
+        return _by_claim_order(rows)
 
 
 class SqlTaskStore:
@@ -57,6 +80,8 @@ class SqlTaskStore:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self._insert = insert_task(dialect.json_param)
+        #: Each worker's place in the round-robin over lanes (docs/scheduling-claims.md).
+        self._rotations: dict[str, Rotation] = {}
 
     async def create(self, task: Task) -> Task:
         try:
@@ -101,17 +126,49 @@ class SqlTaskStore:
         raise Conflict(f"Task {task_id} is already {task.status.value}")
 
     async def claim(
-        self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
+        self,
+        worker_id: str,
+        names: Collection[str],
+        limit: int,
+        lease_seconds: float,
+        now: float,
+        queues: Sequence[str] = (DEFAULT_QUEUE,),
     ) -> list[Task]:
         now = exact_time(now)
-        if not names or limit < 1:
+        if not names or not queues or limit < 1:
             return []
-        queue = lsql.claim_queue(self.dialect.in_list("name", list(names)), limit, now)
-        update_set = lsql.claim_set(worker_id, lease_seconds, now)
-        rows = await self.dialect.claim(self.dialect.claim_statement(queue, update_set))
-        tasks = _by_claim_order(rows)
+        rotation = self._rotations.setdefault(worker_id, Rotation())
+        claim = _LaneClaim(self, worker_id, names, lease_seconds, now)
+        # The next lane in turn, found inside the claim statement: one round trip when it
+        # has work, as before lanes.
+        tasks = await claim.take(rotation.next_lane(queues), limit)
+        if len(tasks) < limit:
+            tasks += await self._claim_around(claim, rotation, queues, limit - len(tasks), tasks)
+        for task in tasks:
+            rotation.served(task.queue, task.org_id)
         self.dialect.notify(tasks)
         return tasks
+
+    async def _claim_around(
+        self,
+        claim: _LaneClaim,
+        rotation: Rotation,
+        queues: Sequence[str],
+        limit: int,
+        got: list[Task],
+    ) -> list[Task]:
+        """Fill a short claim from the other lanes with queued work, in turn order (a lane
+        holding only tasks not yet due, or of other types, does not block the ones after)."""
+        tried = {(t.queue, t.org_id) for t in got}
+        out: list[Task] = []
+        for queue in queues:
+            rows = await self.dialect.lookup_all(lsql.lane_orgs(queue, MAX_LANES))
+            for lane in rotation.order(queue, (row[0] for row in rows)):
+                if len(out) >= limit:
+                    return out
+                if (lane.queue, lane.org_id) not in tried:
+                    out += await claim.take(lane, limit - len(out))
+        return out
 
     async def renew_leases(
         self, worker_id: str, claims: Collection[tuple[str, int]], lease_seconds: float, now: float
@@ -180,6 +237,10 @@ class SqlTaskStore:
         recovered = [task_from_row(r) for r in rows]
         self.dialect.notify(recovered)
         return recovered
+
+    async def next_due(self, now: float) -> float | None:
+        row = await self.dialect.lookup_one((lsql.NEXT_DUE, (now,)))
+        return None if row is None else float(row[0])
 
     async def statuses(self, task_ids: Collection[str]) -> dict[str, Status]:
         if not task_ids:

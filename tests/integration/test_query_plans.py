@@ -70,6 +70,8 @@ def _rows() -> Iterator[tuple[Any, ...]]:
             "worker_id": "w1" if status in ("active", "cancelling") else None,
             "version": 1,
             "rerun_of": None,
+            "priority": 0,
+            "queue": "default",
         }
         yield tuple(row[column] for column in TASK_COLUMNS)
 

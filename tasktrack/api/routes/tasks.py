@@ -26,11 +26,12 @@ from tasktrack.api.representation import task_fields
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.task import SERVER_OWNED_FIELDS, Task
 from tasktrack.errors import InvalidArgument, MissingArgument, TaskTrackError
-from tasktrack.service.tasks import MAX_WAIT
+from tasktrack.service.tasks import MAX_WAIT, Schedule
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-_CREATE_FIELDS = frozenset({"name", "data", "projectId"})
+#: The seed's create fields, then the scheduling options (issue 14; docs/scheduling-claims.md).
+_CREATE_FIELDS = frozenset({"name", "data", "projectId", "runAt", "delaySeconds", "priority"})
 
 
 class NotAcceptable(TaskTrackError):
@@ -159,7 +160,8 @@ async def create_task(request: Request) -> Response:
     require_json(request.headers.get("content-type"))
     body = await read_json(request, ctx.settings.max_body_bytes)
     name, data, project_id = _create_args(body)
-    task = await ctx.tasks.create(principal, name, data, project_id)
+    schedule = Schedule(body.get("runAt"), body.get("delaySeconds"), body.get("priority"))
+    task = await ctx.tasks.create(principal, name, data, project_id, schedule=schedule)
     response = task_response(_prefix(request), renderer, task, status=201)
     response.headers["Location"] = f"{_prefix(request)}/tasks/{task.id}"
     return response
@@ -235,7 +237,10 @@ def _create_args(body: Any) -> tuple[str, dict[str, Any], str | None]:
         raise InvalidArgument(f"these fields are set by the server, not the client: {owned}")
     unknown = sorted(body.keys() - _CREATE_FIELDS)
     if unknown:
-        raise InvalidArgument(f"unknown fields {unknown}; a task takes name, data and projectId")
+        raise InvalidArgument(
+            f"unknown fields {unknown}; a task takes name, data, projectId, runAt, "
+            "delaySeconds and priority"
+        )
     name = body.get("name")
     if name is None:
         raise MissingArgument("name is required")
