@@ -44,7 +44,9 @@ TASK_BOUND = 8.0
 NOISE = 10.0
 DAY = 86400.0
 FINISHED = ("done", "error", "cancelled")
-_INSERT_TASK = f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"
+_INSERT_TASK = (
+    f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"
+)
 _INSERT_ATTEMPT = (
     "INSERT INTO task_attempts (task_id, attempt, worker_id, started_at, ended_at, outcome) "
     "VALUES (?, 1, 'w', ?, ?, ?)"
