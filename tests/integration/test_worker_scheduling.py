@@ -107,7 +107,7 @@ async def test_delayed_tasks_start_at_their_time_woken_by_a_timer(
         done = await finished(service, ALICE, task.id)
         assert done.last_run_at is not None
         lateness.append(done.last_run_at.timestamp() - task.run_after)
-    print(f"{backend}: started {['%.3f' % s for s in lateness]} s after their due times")
+    print(f"{backend}: started {[f'{s:.3f}' for s in lateness]} s after their due times")
     assert all(late >= 0 for late in lateness), lateness  # never before its time
     # Long before the next poll could have woken the worker: a timer did (the 1 s target
     # is measured in bench/, not asserted on a shared machine).
