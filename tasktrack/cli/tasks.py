@@ -23,6 +23,7 @@ from rich.table import Table
 
 from tasktrack.cli.common import EXIT_FAILURE, EXIT_USAGE, fail
 from tasktrack.cli.config_file import client_from, connection_options
+from tasktrack.cli.schedule_options import schedule_of, schedule_options
 from tasktrack.client import (
     ApiError,
     BadRequest,
@@ -133,6 +134,7 @@ def tasks() -> None:
 @click.option("--wait", is_flag=True, help="Watch it until it ends; the exit code says how.")
 @click.option("--timeout", type=click.FloatRange(min=0), help="With --wait: give up after S s.")
 @click.option("--output", "-o", type=OUTPUTS, help="Print the created task (default: its id).")
+@schedule_options
 @connection_options
 @click.pass_context
 @handled
@@ -144,6 +146,9 @@ def submit(
     wait: bool,
     timeout: float | None,
     output: str | None,
+    run_at: str | None,
+    delay: str | None,
+    priority: int | None,
 ) -> None:
     """Create a task of type NAME and print its id.
 
@@ -155,12 +160,14 @@ def submit(
     Example:
       ID=$(tasktrack tasks submit demo.sleep --data '{"seconds": 10}')
       tasktrack tasks submit demo.sleep --data @params.json --wait --timeout 60
+      tasktrack tasks submit report.build --delay 30m --priority 5
     """
     data = parse_data(data_arg)
+    options = schedule_of(run_at, delay, priority)
     if timeout is not None and not wait:
         raise ValueError("--timeout applies only with --wait")
     with client_from(ctx) as client:
-        task = client.create(name, data, project_id=project_id)
+        task = client.create(name, data, project_id=project_id, **options)
         if output:
             _print_one(task, output)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -85,7 +86,14 @@ class TaskTrackClient:
         return core.parse_task(self._send(self._api.read_task(task_id, project_id=project_id)))
 
     def create(
-        self, name: str, data: Mapping[str, Any] | None = None, *, project_id: str | None = None
+        self,
+        name: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        project_id: str | None = None,
+        run_at: datetime | float | str | None = None,
+        delay_seconds: float | None = None,
+        priority: int | None = None,
     ) -> Task:
         """Create (enqueue) a task of a registered type.
 
@@ -93,8 +101,14 @@ class TaskTrackClient:
             name: The task type, e.g. ``demo.sleep``.
             data: The task's parameters (a JSON object).
             project_id: Put the task in this project.
+            run_at: Run it no earlier than this (an aware datetime, ISO 8601 text or Unix
+                seconds); it waits ``queued`` until then.
+            delay_seconds: Run it no earlier than this many seconds from now.
+            priority: Override the task type's priority (higher runs first).
         """
-        return core.parse_task(self._send(self._api.create_task(name, data, project_id)))
+        schedule = core.schedule_body(run_at, delay_seconds, priority)
+        spec = self._api.create_task(name, data, project_id, schedule)
+        return core.parse_task(self._send(spec))
 
     def cancel(self, task_id: str, *, project_id: str | None = None) -> Task:
         """Ask for a task to be cancelled; returns it as ``cancelling`` or ``cancelled``.
