@@ -37,6 +37,7 @@ from tasktrack.api.routes.events import event_routes
 from tasktrack.api.routes.logs import log_routes
 from tasktrack.api.routes.results import result_routes
 from tasktrack.api.routes.retention import retention_routes
+from tasktrack.api.routes.scheduled import scheduled_routes
 from tasktrack.api.routes.tasks import task_routes
 from tasktrack.api.routing import allowed_methods, use_relative_slash_redirects
 from tasktrack.api.security import Authenticator
@@ -128,6 +129,7 @@ def _routes(document: bytes) -> list[BaseRoute]:
         *attempt_routes(PREFIXES),  # issue 13: a task's attempts
         *log_routes(PREFIXES),  # GET /tasks/{taskId}/logs (issue 13)
         *retention_routes(PREFIXES),  # DELETE /tasks/{taskId}
+        *scheduled_routes(PREFIXES),  # issue 14: tasks waiting for their runAt
     ]
 
 

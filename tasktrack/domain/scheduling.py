@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from tasktrack.domain.lifecycle import Status
+from tasktrack.domain.listing import Scope
+from tasktrack.domain.task import Task
 from tasktrack.errors import InvalidArgument
 
 #: Priorities a task may have: higher runs first within its lane (0 is the default).
@@ -75,3 +79,21 @@ def _instant(value: Any) -> float:
     if parsed.tzinfo is None:
         raise InvalidArgument("runAt needs a UTC offset (e.g. 2030-01-01T09:00:00Z)")
     return parsed.timestamp()
+
+
+def upcoming(
+    tasks: Iterable[Task], scope: Scope, now: float, after: tuple[float, str] | None, limit: int
+) -> list[Task]:
+    """Queued tasks of ``scope`` not yet due, soonest first (then by id), after the keyset
+    position ``after`` (due time, id): the SQL stores' ``upcoming`` for tasks in memory."""
+    start = (now, "\uffff") if after is None else max(after, (now, "\uffff"))
+    waiting = [
+        t
+        for t in tasks
+        if t.status is Status.QUEUED
+        and t.run_after > now
+        and scope.org_id == t.org_id
+        and scope.project_id in (None, t.project_id)
+        and (t.run_after, t.id) > start
+    ]
+    return sorted(waiting, key=lambda t: (t.run_after, t.id))[:limit]

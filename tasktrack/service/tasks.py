@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,8 @@ from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.base import TaskStore
 
 Clock = Callable[[], float]
+#: Most tasks one page of the scheduled view holds.
+MAX_SCHEDULED_PAGE = 100
 #: Longest ``?wait=`` a read may ask for, in seconds.
 MAX_WAIT = 60.0
 
@@ -151,6 +153,20 @@ class TaskService:
             await self.store.wait_changed([task_id], min(self.wait_poll_interval, remaining))
             task = await self.get(principal, task_id, project_id)
         return task
+
+    async def scheduled(
+        self,
+        principal: Principal,
+        limit: int,
+        after: tuple[float, str] | None = None,
+        project_id: str | None = None,
+    ) -> Sequence[Task]:
+        """The caller's queued tasks waiting for their runAt (or a retry's back-off), soonest
+        first, after the keyset position ``after`` (due time, id)."""
+        if not 1 <= limit <= MAX_SCHEDULED_PAGE:
+            raise InvalidArgument(f"limit must be between 1 and {MAX_SCHEDULED_PAGE}")
+        scope = self.scope(principal, project_id)
+        return await self.store.upcoming(scope, self.clock(), after, limit)
 
     def scope(self, principal: Principal, project_id: str | None = None) -> Scope:
         if project_id is not None and not is_valid_id(project_id):

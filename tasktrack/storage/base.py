@@ -70,6 +70,13 @@ class TaskStore(Protocol):
         """
         ...
 
+    async def upcoming(
+        self, scope: Scope, now: float, after: tuple[float, str] | None, limit: int
+    ) -> list[Task]:
+        """Queued tasks of ``scope`` not yet due at ``now``, soonest first (then by id), after
+        the keyset position ``after`` (due time, id): the dashboard's scheduled view."""
+        ...
+
     async def next_due(self, now: float) -> float | None:
         """When the next queued task not yet due falls due (any queue: a hint for the
         worker's timer), or None."""

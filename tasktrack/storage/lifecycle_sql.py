@@ -14,6 +14,7 @@ Statuses are written as literals, never parameters: the partial indexes (``tasks
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 from tasktrack.domain.fairness import Lane
 from tasktrack.domain.history import Outcome
@@ -236,6 +237,25 @@ def lane_orgs(queue: str, most: int) -> Statement:
         f"UNION ALL SELECT ({step}) FROM o WHERE o.org_id IS NOT NULL) "
         "SELECT org_id FROM o WHERE org_id IS NOT NULL LIMIT ?",
         (queue, queue, most),
+    )
+
+
+def upcoming(
+    org_id: str, project_id: str | None, now: float, after: tuple[float, str] | None, limit: int
+) -> Statement:
+    """An organisation's queued tasks not yet due, soonest first, after the keyset position
+    ``after`` (due time, id). Read from ``tasks_claim`` (due-time order), skipping other
+    organisations' future tasks: a dashboard read, not a hot path."""
+    scope, args = _scope(org_id, project_id)
+    since = "run_after > ?"
+    since_args: tuple[Any, ...] = (now,)
+    if after is not None:
+        since = "run_after > ? AND (run_after > ? OR (run_after = ? AND id > ?))"
+        since_args = (now, after[0], after[0], after[1])
+    return (
+        f"SELECT * FROM tasks WHERE {_QUEUED} AND {since} AND {scope} "
+        "ORDER BY run_after, id LIMIT ?",
+        (*since_args, *args, limit),
     )
 
 

@@ -23,12 +23,14 @@ from tasktrack.domain.lifecycle import (
 )
 from tasktrack.domain.listing import FieldFilter, ListQuery, Page, Scope, sort_value
 from tasktrack.domain.logs import LogEntry
+from tasktrack.domain.scheduling import upcoming
 from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
 from tasktrack.storage.attempts import ended_attempt, ending, with_running
 from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.memory_identity import MemoryIdentityStore
 from tasktrack.storage.memory_logs import MemoryLogs
+from tasktrack.storage.memory_order import Directed
 from tasktrack.storage.paging import page_from_window
 
 #: Where a cancel request leaves a task: asking again there changes nothing.
@@ -75,12 +77,12 @@ class MemoryTaskStore:
         backwards = query.cursor is not None and query.cursor.direction == "previous"
 
         def key(t: Task) -> tuple[Any, ...]:
-            return tuple(_Directed(sort_value(t, k.field), k.direction == "desc") for k in sort)
+            return tuple(Directed(sort_value(t, k.field), k.direction == "desc") for k in sort)
 
         matches.sort(key=key, reverse=backwards)
         if query.cursor is not None:
             boundary = tuple(
-                _Directed(v, k.direction == "desc")
+                Directed(v, k.direction == "desc")
                 for v, k in zip(query.cursor.values, sort, strict=True)
             )
             matches = [
@@ -212,6 +214,11 @@ class MemoryTaskStore:
     async def count_by_status(self) -> dict[Status, int]:
         return {s: sum(t.status is s for t in self._tasks.values()) for s in Status}
 
+    async def upcoming(
+        self, scope: Scope, now: float, after: tuple[float, str] | None, limit: int
+    ) -> list[Task]:
+        return upcoming(self._tasks.values(), scope, now, after, limit)
+
     async def next_due(self, now: float) -> float | None:
         due = (t.run_after for t in self._tasks.values() if t.status in _CLAIMABLE)
         return min((d for d in due if d > now), default=None)
@@ -335,24 +342,6 @@ class MemoryTaskStore:
             for t in self._tasks.values()
             if t.status is status and _finished_key(t) < finished_before
         ]
-
-
-class _Directed:
-    """A sort value that compares in its key's direction (for mixed asc/desc sorts)."""
-
-    __slots__ = ("desc", "value")
-
-    def __init__(self, value: Any, desc: bool) -> None:
-        self.value, self.desc = value, desc
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Directed) and self.value == other.value
-
-    def __lt__(self, other: _Directed) -> bool:
-        return bool(self.value > other.value if self.desc else self.value < other.value)
-
-    def __gt__(self, other: _Directed) -> bool:
-        return other < self
 
 
 def _finished_key(task: Task) -> float:

@@ -238,6 +238,12 @@ class SqlTaskStore:
         self.dialect.notify(recovered)
         return recovered
 
+    async def upcoming(
+        self, scope: Scope, now: float, after: tuple[float, str] | None, limit: int
+    ) -> list[Task]:
+        statement = lsql.upcoming(scope.org_id, scope.project_id, now, after, limit)
+        return [task_from_row(row) for row in await self.dialect.scan_all(statement)]
+
     async def next_due(self, now: float) -> float | None:
         row = await self.dialect.lookup_one((lsql.NEXT_DUE, (now,)))
         return None if row is None else float(row[0])

@@ -138,3 +138,22 @@ def test_the_openapi_document_describes_the_options(api: httpx.Client) -> None:
     assert {"runAt", "delaySeconds", "priority"} <= set(create_body)
     listed = {p["name"] for p in doc["components"]["parameters"].values()}
     assert {"queue", "priority"} <= listed
+
+
+def test_scheduled_tasks_pages_through_waiting_tasks_soonest_first(live: Server) -> None:
+    with live.client(headers=JSON) as api:  # a fresh organisation's view would be empty
+        made = [create(api, delaySeconds=5000 + i, priority=i) for i in (3, 1, 2)]
+        seen, token = [], None
+        while True:
+            params = {"limit": 2, **({"next": token} if token else {})}
+            page = api.get("/v2.0/scheduled-tasks", params=params).json()
+            seen += [item for item in page["items"] if item["runAt"] > "2000"]
+            token = page["next"]
+            if token is None:
+                break
+        mine = [item for item in seen if item["_id"] in {t["_id"] for t in made}]
+        assert [item["priority"] for item in mine] == [1, 2, 3]  # soonest first
+        runs = [item["runAt"] for item in seen]
+        assert runs == sorted(runs)
+        bad = api.get("/v2.0/scheduled-tasks", params={"next": "nonsense"})
+        assert bad.status_code == 400 and "next" in bad.json()["detail"]

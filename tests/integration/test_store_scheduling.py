@@ -112,3 +112,16 @@ async def test_a_retry_waits_for_its_back_off_like_a_delayed_task(stores: Stores
     assert await stores.tasks.next_due(NOW + 1) == NOW + 30
     assert await claim(stores, 1, NOW + 29) == []
     assert [t.id for t in await claim(stores, 1, NOW + 30)] == [first.id]
+
+
+async def test_upcoming_lists_an_organisations_waiting_tasks_soonest_first(
+    stores: Stores,
+) -> None:
+    waiting = [task().evolve(run_after=NOW + d) for d in (30, 10, 20)]
+    due, foreign = task(), task(org=ORG_B).evolve(run_after=NOW + 5)
+    await create(stores, *waiting, due, foreign)
+    first = await stores.tasks.upcoming(Scope(ORG_A), NOW, None, 2)
+    assert [t.run_after for t in first] == [NOW + 10, NOW + 20]
+    rest = await stores.tasks.upcoming(Scope(ORG_A), NOW, (first[-1].run_after, first[-1].id), 2)
+    assert [t.run_after for t in rest] == [NOW + 30]
+    assert await stores.tasks.upcoming(Scope(ORG_A), NOW + 30, None, 5) == []

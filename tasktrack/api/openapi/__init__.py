@@ -33,6 +33,7 @@ from tasktrack.api.openapi.paths import other_paths, task_paths
 from tasktrack.api.openapi.responses import COMPONENT_HEADERS, component_responses
 from tasktrack.api.openapi.results import result_paths
 from tasktrack.api.openapi.retention import retention_paths
+from tasktrack.api.openapi.scheduling import scheduling_paths
 from tasktrack.api.openapi.schemas import component_schemas
 from tasktrack.service.registry import TaskRegistry
 
@@ -66,6 +67,7 @@ def build_document(registry: TaskRegistry) -> JsonObject:
     paths.update(other_paths())
     paths.update(attempt_paths())  # issue 13
     paths.update(log_paths())  # issue 13
+    paths.update(scheduling_paths())  # issue 14
     return {
         "openapi": "3.1.0",
         "info": {

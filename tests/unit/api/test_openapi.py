@@ -163,6 +163,7 @@ def test_task_routes_are_under_both_prefixes(document: dict[str, Any]) -> None:
     task_paths |= {"/tasks/{taskId}/result", "/tasks/{taskId}/details", "/tasks/{taskId}/rerun"}
     task_paths |= {"/tasks/{taskId}/attempts"}  # issue 13
     task_paths |= {"/tasks/{taskId}/logs"}
+    task_paths |= {"/scheduled-tasks"}  # issue 14
     for prefix in PREFIXES:
         for path in task_paths:
             assert prefix + path in document["paths"]
