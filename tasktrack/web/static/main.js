@@ -1,4 +1,5 @@
-// The dashboard's entry point: sign-in and sign-out, the hash router (#/ and #/task/{id}),
+// The dashboard's entry point: sign-in and sign-out, the hash router (#/, #/scheduled and
+// #/task/{id}),
 // the live stream, and the clock that keeps relative times current.
 
 import {
@@ -8,6 +9,7 @@ import { clearDetail, showDetail, update as updateDetail } from "./detail.js";
 import { announce, refreshTimes, showError } from "./format.js";
 import { clearList, listHash, reloadList, setUpList, showList, updateTask } from "./list.js";
 import { startLive } from "./live.js";
+import { setUpScheduled, showScheduled } from "./scheduled.js";
 
 const TIME_REFRESH_MS = 5000;
 const LIVE_TEXT = { connecting: "Connecting…", live: "Live", offline: "Offline, retrying…" };
@@ -21,7 +23,9 @@ function setLiveState(state) {
 }
 
 function showView(name) {
-  for (const view of ["signin", "list", "detail"]) $(`${view}-view`).hidden = view !== name;
+  for (const view of ["signin", "list", "scheduled", "detail"]) {
+    $(`${view}-view`).hidden = view !== name;
+  }
 }
 
 function route() {
@@ -35,6 +39,10 @@ function route() {
     $("back").href = listHash(); // back to the list as last shown
     showView("detail");
     showDetail(match[1]);
+  } else if (hash === "/scheduled") {
+    showView("scheduled");
+    clearDetail();
+    showScheduled();
   } else {
     showView("list");
     clearDetail();
@@ -45,6 +53,7 @@ function route() {
 
 function enterSession() {
   $("session").hidden = false;
+  $("views").hidden = false;
   $("live").hidden = false;
   $("whoami").textContent = `Signed in with ${identity()}`;
   live = startLive({
@@ -64,6 +73,7 @@ function leaveSession(reason) {
   clearList();
   clearDetail();
   $("session").hidden = true;
+  $("views").hidden = true;
   $("live").hidden = true;
   $("whoami").textContent = "";
   showError(reason);
@@ -115,6 +125,7 @@ async function submitSignIn(event) {
 
 function start() {
   setUpList();
+  setUpScheduled();
   $("signin-form").addEventListener("submit", submitSignIn);
   for (const radio of document.querySelectorAll("#signin-form input[name=mode]")) {
     radio.addEventListener("change", showMode);
