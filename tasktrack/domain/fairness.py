@@ -48,8 +48,13 @@ class Rotation:
         self._turn += 1
         return Lane(queue, None, self._last.get(queue, ""))
 
+    def last(self, queue: str) -> str:
+        """The organisation ``queue`` served (or visited) last; "" for none yet."""
+        return self._last.get(queue, "")
+
     def served(self, queue: str, org_id: str) -> None:
-        """A claim took work from this lane: the next turn in ``queue`` goes past it."""
+        """A claim took work from (or found none in) this lane: the next turn in ``queue``
+        goes past it."""
         self._last[queue] = org_id
 
     def order(self, queue: str, org_ids: Iterable[str]) -> list[Lane]:

@@ -225,18 +225,19 @@ def claim_queue(conditions: Sequence[Statement], limit: int) -> Statement:
     return f"SELECT id FROM tasks WHERE {where} ORDER BY {CLAIM_ORDER} LIMIT ?", (*args, limit)
 
 
-def lane_orgs(queue: str, most: int) -> Statement:
-    """The organisations (at most ``most``) with queued tasks in ``queue``, in id order: a
-    loose index scan of ``tasks_lane``, one probe per organisation, however long the queue."""
+def lane_orgs(queue: str, after: str, most: int) -> Statement:
+    """The organisations (at most ``most``) after ``after`` with queued tasks in ``queue``,
+    in id order: a loose index scan of ``tasks_lane``, one probe per organisation, however
+    long the queue."""
     step = (
         f"SELECT t.org_id FROM tasks t WHERE t.{_QUEUED} AND t.queue = ? "
         "AND t.org_id > o.org_id ORDER BY t.org_id LIMIT 1"
     )
     return (
-        f"WITH RECURSIVE o(org_id) AS (SELECT ({_FIRST_ORG.format('')}) "
+        f"WITH RECURSIVE o(org_id) AS (SELECT ({_FIRST_ORG.format('AND org_id > ? ')}) "
         f"UNION ALL SELECT ({step}) FROM o WHERE o.org_id IS NOT NULL) "
         "SELECT org_id FROM o WHERE org_id IS NOT NULL LIMIT ?",
-        (queue, queue, most),
+        (queue, after, queue, most),
     )
 
 

@@ -52,8 +52,8 @@ def _by_claim_order(rows: Iterable[Row]) -> list[Task]:
     return sorted((task_from_row(r) for r in rows), key=lambda t: (-t.priority, t.run_after, t.id))
 
 
-#: Most organisations one claim looks at when its lane in turn came up short.
-MAX_LANES = 1000
+#: Most lanes one claim call tries when its lane in turn came up short.
+MAX_LANE_TRIES = 32
 
 
 class _LaneClaim:
@@ -157,18 +157,33 @@ class SqlTaskStore:
         limit: int,
         got: list[Task],
     ) -> list[Task]:
-        """Fill a short claim from the other lanes with queued work, in turn order (a lane
-        holding only tasks not yet due, or of other types, does not block the ones after)."""
+        """Fill a short claim from the next lanes with queued work, in turn order (a lane
+        holding only tasks not yet due, or of other types, does not block the ones after).
+        At most :data:`MAX_LANE_TRIES` lanes per call, each marked visited, so a thousand
+        organisations with only delayed tasks cost a bounded claim, and the next call goes
+        on from there."""
         tried = {(t.queue, t.org_id) for t in got}
         out: list[Task] = []
         for queue in queues:
-            rows = await self.dialect.lookup_all(lsql.lane_orgs(queue, MAX_LANES))
-            for lane in rotation.order(queue, (row[0] for row in rows)):
-                if len(out) >= limit:
+            for lane in await self._next_lanes(rotation, queue):
+                if len(out) >= limit or len(tried) >= MAX_LANE_TRIES:
                     return out
-                if (lane.queue, lane.org_id) not in tried:
+                if (lane.queue, lane.org_id) not in tried and lane.org_id is not None:
+                    tried.add((lane.queue, lane.org_id))
+                    rotation.served(lane.queue, lane.org_id)
                     out += await claim.take(lane, limit - len(out))
         return out
+
+    async def _next_lanes(self, rotation: Rotation, queue: str) -> list[Lane]:
+        """The lanes of ``queue`` in turn order, up to :data:`MAX_LANE_TRIES` (one loose
+        index scan from the last served organisation, and one from the start to wrap)."""
+        after = rotation.last(queue)
+        rows = await self.dialect.lookup_all(lsql.lane_orgs(queue, after, MAX_LANE_TRIES))
+        orgs = [row[0] for row in rows]
+        if len(orgs) < MAX_LANE_TRIES and after:
+            wrapped = await self.dialect.lookup_all(lsql.lane_orgs(queue, "", MAX_LANE_TRIES))
+            orgs += [row[0] for row in wrapped if row[0] <= after]
+        return rotation.order(queue, orgs)
 
     async def renew_leases(
         self, worker_id: str, claims: Collection[tuple[str, int]], lease_seconds: float, now: float

@@ -155,5 +155,6 @@ def test_scheduled_tasks_pages_through_waiting_tasks_soonest_first(live: Server)
         assert [item["priority"] for item in mine] == [1, 2, 3]  # soonest first
         runs = [item["runAt"] for item in seen]
         assert runs == sorted(runs)
-        bad = api.get("/v2.0/scheduled-tasks", params={"next": "nonsense"})
-        assert bad.status_code == 400 and "next" in bad.json()["detail"]
+        for name, value in (("next", "nonsense"), ("limit", "0"), ("limit", "x")):
+            bad = api.get("/v2.0/scheduled-tasks", params={name: value})
+            assert bad.status_code == 400 and name in bad.json()["detail"], bad.text

@@ -207,7 +207,7 @@ def _lifecycle_statements() -> Iterator[tuple[str, str, tuple[Any, ...]]]:
         conditions = lifecycle_sql.claim_conditions(lane, names, now)
         queue = lifecycle_sql.claim_queue(conditions, 5)
         yield "claim", *dialect.claim_statement(queue, lifecycle_sql.claim_set("w1", 30.0, now))
-    yield "lanes", *lifecycle_sql.lane_orgs("default", 1000)
+    yield "lanes", *lifecycle_sql.lane_orgs("default", "", 1000)
     yield "next due", lifecycle_sql.NEXT_DUE, (now,)
     yield "renew", *lifecycle_sql.renew([(task, 1), ("1" * 24, 2)], 30.0, now)
     yield "cancel", *lifecycle_sql.cancel(task, ORG, "0" * 24, USER, now)

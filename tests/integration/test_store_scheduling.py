@@ -125,3 +125,15 @@ async def test_upcoming_lists_an_organisations_waiting_tasks_soonest_first(
     rest = await stores.tasks.upcoming(Scope(ORG_A), NOW, (first[-1].run_after, first[-1].id), 2)
     assert [t.run_after for t in rest] == [NOW + 30]
     assert await stores.tasks.upcoming(Scope(ORG_A), NOW + 30, None, 5) == []
+
+
+async def test_many_lanes_of_waiting_tasks_do_not_hide_a_due_one(stores: Stores) -> None:
+    """40 organisations with only delayed tasks, and one (last in id order) with a due
+    task: a claim tries a bounded number of lanes, and the next one goes on from there."""
+    waiting = [task(org=f"{i:024x}").evolve(run_after=NOW + 60) for i in range(1, 41)]
+    due = task(org="f" * 24)
+    await create(stores, *waiting, due)
+    claimed: list[Task] = []
+    for _ in range(3):
+        claimed += await claim(stores, 1)
+    assert [t.id for t in claimed] == [due.id]

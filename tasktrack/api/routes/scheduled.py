@@ -18,14 +18,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tasktrack.api.context import context_of
-from tasktrack.api.query import _int, _project_id
 from tasktrack.api.routes.results import due_text
 from tasktrack.api.routes.tasks import _guarded
 from tasktrack.domain.ids import is_valid_id
 from tasktrack.domain.listing import DEFAULT_LIMIT
 from tasktrack.domain.task import Task
 from tasktrack.errors import InvalidArgument
-from tasktrack.service.tasks import MAX_SCHEDULED_PAGE
 
 
 def scheduled_fields(task: Task) -> dict[str, Any]:
@@ -58,15 +56,25 @@ def decode_position(token: str) -> tuple[float, str]:
     return float(due), task_id
 
 
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidArgument(f"limit must be an integer, got {raw[:40]!r}") from None
+
+
 @_guarded
 async def list_scheduled(request: Request) -> Response:
     ctx = context_of(request)
     principal = await ctx.authenticate(request)
     params = request.query_params
-    limit = _int(params, "limit", DEFAULT_LIMIT, 1, MAX_SCHEDULED_PAGE)
+    limit = _limit(params.get("limit"))
     token = params.get("next")
     after = None if token is None else decode_position(token)
-    tasks = await ctx.tasks.scheduled(principal, limit, after, _project_id(params))
+    # The service checks the range of limit and the projectId (400s naming them).
+    tasks = await ctx.tasks.scheduled(principal, limit, after, params.get("projectId"))
     nxt = encode_position(tasks[-1]) if len(tasks) == limit else None
     body = {"items": [scheduled_fields(t) for t in tasks], "next": nxt}
     return Response(orjson.dumps(body), media_type="application/json")
