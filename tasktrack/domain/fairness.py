@@ -13,7 +13,7 @@ No I/O: the stores keep one :class:`Rotation` per worker and ask it which lane c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from tasktrack.domain.task import Task
@@ -67,26 +67,37 @@ class Rotation:
 
 
 def take_in_turn(
-    ready: Iterable[Task], rotation: Rotation, queues: Sequence[str], limit: int
+    queued: Iterable[Task],
+    ready: Callable[[Task], bool],
+    rotation: Rotation,
+    queues: Sequence[str],
+    limit: int,
 ) -> list[Task]:
-    """Up to ``limit`` of ``ready`` (due, claimable tasks of the worker's types) as the SQL
-    stores' claim takes them: the lanes in turn order from the queue in turn, each lane in
-    claim order (priority, higher first; then due time; then id). For stores that hold
-    tasks in memory; records what it served in ``rotation``."""
+    """Up to ``limit`` of the ``queued`` tasks that are ``ready`` (due, of the worker's
+    types), as the SQL stores' claim takes them: from the lane in turn (the next queue, and
+    in it the organisation after the last served, among those with queued tasks); only when
+    that lane has none ready, from the next lanes in turn order. Each lane in claim order.
+    For stores that hold tasks in memory; records what it visited in ``rotation``."""
     if not queues or limit < 1:
         return []
     lanes: dict[tuple[str, str], list[Task]] = {}
-    for task in ready:
+    for task in queued:
         if task.queue in queues:
             lanes.setdefault((task.queue, task.org_id), []).append(task)
     start = queues.index(rotation.next_lane(queues).queue)
+    order = [
+        lane
+        for queue in [*queues[start:], *queues[:start]]
+        for lane in rotation.order(queue, (org for q, org in lanes if q == queue))
+    ]
     out: list[Task] = []
-    for queue in [*queues[start:], *queues[:start]]:
-        for lane in rotation.order(queue, (org for q, org in lanes if q == queue)):
-            tasks = sorted(lanes[(queue, lane.org_id or "")], key=claim_order)
-            out += tasks[: limit - len(out)]
-    for task in out:
-        rotation.served(task.queue, task.org_id)
+    for i, lane in enumerate(order):
+        if len(out) >= limit or (i == 1 and out):  # the lane in turn had some: enough
+            break
+        org = lane.org_id or ""
+        rotation.served(lane.queue, org)
+        tasks = sorted((t for t in lanes[(lane.queue, org)] if ready(t)), key=claim_order)
+        out += tasks[: limit - len(out)]
     return out
 
 

@@ -64,9 +64,9 @@ class TaskStore(Protocol):
 
         Claims rotate round-robin over lanes (a queue of an organisation; see
         :mod:`tasktrack.domain.fairness`), taking from the lane in turn first, by priority
-        (higher first), then due time (``run_after``), then id; a short claim is filled from
-        the next lanes. Each returned task is ``active`` with ``attempts`` incremented: the
-        fencing token.
+        (higher first), then due time (``run_after``), then id; when that lane has nothing
+        due for these names, from the next lanes in turn. Each returned task is ``active``
+        with ``attempts`` incremented: the fencing token.
         """
         ...
 

@@ -7,7 +7,7 @@ difference is a failing test rather than a surprise.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,9 +121,9 @@ class MemoryTaskStore:
         queues: Sequence[str] = (DEFAULT_QUEUE,),
     ) -> list[Task]:
         async with self._lock:
-            runnable = (t for t in self._tasks.values() if _runnable(t, names, now))
+            queued = (t for t in self._tasks.values() if t.status in _CLAIMABLE)
             rotation = self._rotations.setdefault(worker_id, Rotation())
-            ready = take_in_turn(runnable, rotation, queues, limit)
+            ready = take_in_turn(queued, _ready(names, now), rotation, queues, limit)
             return [
                 self._put(
                     t,
@@ -362,8 +362,8 @@ def _matches(task: Task, query: ListQuery) -> bool:
     return all(_filter_ok(task, f) for f in query.filters)
 
 
-def _runnable(task: Task, names: Collection[str], now: float) -> bool:
-    return task.status in _CLAIMABLE and task.run_after <= now and task.name in names
+def _ready(names: Collection[str], now: float) -> Callable[[Task], bool]:
+    return lambda task: task.run_after <= now and task.name in names
 
 
 def _stale(task: Task, now: float) -> bool:

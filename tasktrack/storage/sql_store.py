@@ -142,8 +142,11 @@ class SqlTaskStore:
         # The next lane in turn, found inside the claim statement: one round trip when it
         # has work, as before lanes.
         tasks = await claim.take(rotation.next_lane(queues), limit)
-        if len(tasks) < limit:
-            tasks += await self._claim_around(claim, rotation, queues, limit - len(tasks), tasks)
+        if not tasks:
+            # That lane has nothing due for this worker (only delayed tasks, or other
+            # types): look past it. A short but non-empty claim is not filled here: the
+            # worker claims again at once, and that claim's lane is the next one.
+            tasks = await self._claim_around(claim, rotation, queues, limit, tasks)
         for task in tasks:
             rotation.served(task.queue, task.org_id)
         self.dialect.notify(tasks)
@@ -157,8 +160,8 @@ class SqlTaskStore:
         limit: int,
         got: list[Task],
     ) -> list[Task]:
-        """Fill a short claim from the next lanes with queued work, in turn order (a lane
-        holding only tasks not yet due, or of other types, does not block the ones after).
+        """Claim from the next lanes with queued work, in turn order (a lane holding only
+        tasks not yet due, or of other types, does not block the ones after).
         At most :data:`MAX_LANE_TRIES` lanes per call, each marked visited, so a thousand
         organisations with only delayed tasks cost a bounded claim, and the next call goes
         on from there."""
