@@ -170,7 +170,10 @@ def test_claims_read_their_lane_in_order_without_sorting_the_backlog(
 
 
 def test_finding_the_lanes_and_the_next_due_time_reads_a_few_entries(backlog_url: str) -> None:
-    for statement in (lifecycle_sql.lane_orgs("bulk", ORGS[0], 1000), (lifecycle_sql.NEXT_DUE, (NOW,))):
+    for statement in (
+        lifecycle_sql.lane_orgs("bulk", ORGS[0], 1000),
+        (lifecycle_sql.NEXT_DUE, (NOW,)),
+    ):
         plan = explain(backlog_url, (pg_sql(statement[0]), statement[1]), planner=False)
         assert not [n for n in plan if n["Node Type"] == "Sort"], plan
         assert walked(plan) <= 10, plan
