@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tasktrack.domain.durations import parse_duration
+from tasktrack.domain.scheduling import QUEUE_RULE, valid_queue
 from tasktrack.service.tokens import DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, SigningKeys
 
 DEFAULT_DATABASE_URL = "sqlite:///data/tasktrack.db"
@@ -123,6 +124,9 @@ class Settings:
     reaper_interval: float = 5.0
     cancel_grace: float = 10.0
     shutdown_timeout: float = 30.0
+    #: Queues a worker serves (comma-separated in the environment; empty: the queues of all
+    #: its task types). A worker runs only the task types of these queues.
+    queues: tuple[str, ...] = field(default_factory=tuple)
     #: Retention: finished tasks (with their results, attempts and logs) are deleted this
     #: long after they finished, per status, in seconds (0: keep forever). Workers prune.
     retention_done: float = 7 * _DAY
@@ -203,6 +207,9 @@ class Settings:
         if self.max_body_bytes < 1024:
             raise ValueError("TASKTRACK_MAX_BODY_BYTES must be at least 1024")
         self._check_secret_key()
+        bad = [q for q in self.queues if not valid_queue(q)]
+        if bad:
+            raise ValueError(f"TASKTRACK_QUEUES: {QUEUE_RULE}, got {bad[0][:60]!r}")
 
     def _check_secret_key(self) -> None:
         if self.secret_key and self.secret_key_file:

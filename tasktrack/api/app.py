@@ -39,6 +39,7 @@ from tasktrack.api.routes.events import event_routes
 from tasktrack.api.routes.logs import log_routes
 from tasktrack.api.routes.results import result_routes
 from tasktrack.api.routes.retention import retention_routes
+from tasktrack.api.routes.scheduled import scheduled_routes
 from tasktrack.api.routes.schedules import schedule_routes
 from tasktrack.api.routes.tasks import task_routes
 from tasktrack.api.routes.webhooks import webhook_routes
@@ -152,6 +153,7 @@ def _routes(document: bytes) -> list[BaseRoute]:
         *schedule_routes(PREFIXES),  # issue 14: GET /schedules
         *webhook_routes(PREFIXES),  # issue 16: webhook subscriptions
         *worker_routes(PREFIXES),  # GET /workers and /overview (issue 16)
+        *scheduled_routes(PREFIXES),  # issue 14: tasks waiting for their runAt
     ]
 
 

@@ -32,6 +32,7 @@ from tasktrack.cli.exit_codes import (
     EXIT_TIMEOUT,
     exit_codes,
 )
+from tasktrack.cli.schedule_options import schedule_of, schedule_options
 from tasktrack.cli.watch_display import Display, check_served, progress_line, server_warnings
 from tasktrack.client import (
     ApiError,
@@ -128,6 +129,7 @@ def tasks() -> None:
 @click.option("--output", "-o", type=OUTPUTS, help="Print the created task (default: its id).")
 @click.option("--idempotency-key", help="Send as Idempotency-Key: a repeat returns the same task.")
 @click.option("--unique-key", help="Return the unfinished task holding this key, if any.")
+@schedule_options
 @connection_options
 @click.pass_context
 @handled
@@ -141,6 +143,9 @@ def submit(
     output: str | None,
     idempotency_key: str | None,
     unique_key: str | None,
+    run_at: str | None,
+    delay: str | None,
+    priority: int | None,
 ) -> None:
     """Create a task of type NAME and print its id.
 
@@ -152,8 +157,10 @@ def submit(
     Example:
       ID=$(tasktrack tasks submit demo.sleep --data '{"seconds": 10}')
       tasktrack tasks submit demo.sleep --data @params.json --wait --timeout 60
+      tasktrack tasks submit report.build --delay 30m --priority 5
     """
     data = parse_data(data_arg)
+    options = schedule_of(run_at, delay, priority)
     if timeout is not None and not wait:
         raise ValueError("--timeout applies only with --wait")
     with client_from(ctx) as client:
@@ -164,6 +171,7 @@ def submit(
                 project_id=project_id,
                 idempotency_key=idempotency_key,
                 unique_key=unique_key,
+                **options,
             )
         for message in warned:
             click.echo(f"warning: {message}", err=True)

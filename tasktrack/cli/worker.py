@@ -69,6 +69,12 @@ from tasktrack.worker.worker import Worker
     help="How often expired leases are recovered. [env: TASKTRACK_REAPER_INTERVAL; default 5]",
 )
 @click.option(
+    "--queue",
+    "queues",
+    help="Serve only these queues (comma-separated); empty: every queue of the registered "
+    "task types. [env: TASKTRACK_QUEUES]",
+)
+@click.option(
     "--metrics-port",
     type=int,
     help="Serve Prometheus metrics on this port (0: off). [env: TASKTRACK_METRICS_PORT]",
@@ -78,7 +84,7 @@ from tasktrack.worker.worker import Worker
     type=int,
     help="Serve /health/live and /health/ready on this port (0: off). [env: TASKTRACK_HEALTH_PORT]",
 )
-def worker(apps: tuple[str, ...], **flags: Any) -> None:
+def worker(apps: tuple[str, ...], queues: str | None, **flags: Any) -> None:
     """Run queued tasks. SIGTERM stops claiming and lets running tasks finish (a second
     SIGTERM stops at once, requeueing them).
 
@@ -87,11 +93,13 @@ def worker(apps: tuple[str, ...], **flags: Any) -> None:
       tasktrack worker --app myapp.tasks --concurrency 4
     """
     # The other flags (concurrency, database_url, lease_seconds...) are named as their settings.
-    settings = load_settings(app_modules=apps or None, **flags)
+    listed = None if queues is None else tuple(q.strip() for q in queues.split(",") if q.strip())
+    settings = load_settings(app_modules=apps or None, queues=listed, **flags)
     registry = registry_of(settings)
     try:
         options = WorkerOptions.from_settings(settings)
         tracing.configure(bool(settings.otel))
+        registry.serving(options.queues)
     except ValueError as exc:
         fail(str(exc))
     if settings.metrics_port:

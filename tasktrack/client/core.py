@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
@@ -137,17 +138,20 @@ class Api:
         name: str,
         data: Mapping[str, Any] | None = None,
         project_id: str | None = None,
+        schedule: Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
         unique_key: str | None = None,
     ) -> RequestSpec:
-        """``POST /tasks`` with ``{"name", "data", "projectId", "uniqueKey"}`` and, given a
-        key, the ``Idempotency-Key`` header (issue 14)."""
+        """``POST /tasks`` with ``{"name", "data", "projectId", "uniqueKey"}``, the scheduling
+        options of ``schedule`` (see :func:`schedule_body`) and, given a key, the
+        ``Idempotency-Key`` header (issue 14)."""
         body: dict[str, Any] = {"name": name, "data": dict(data or {})}
         if project_id is not None:
             body["projectId"] = project_id
         if unique_key is not None:
             body["uniqueKey"] = unique_key
+        body.update(schedule or {})
         headers = () if idempotency_key is None else (("Idempotency-Key", idempotency_key),)
         return RequestSpec("POST", self._path(), headers=headers, body=body)
 
@@ -297,6 +301,21 @@ class Watcher:
         self.last = task
         self.done = task.is_terminal
         return (task, 0.0) if changed else (None, pause)
+
+
+def schedule_body(
+    run_at: datetime | float | str | None = None,
+    delay_seconds: float | None = None,
+    priority: int | None = None,
+) -> dict[str, Any]:
+    """The create body's scheduling options that were given: ``runAt`` (a datetime is sent
+    as ISO 8601, and must be timezone-aware), ``delaySeconds``, ``priority``."""
+    if isinstance(run_at, datetime):
+        if run_at.tzinfo is None:
+            raise ValueError("run_at must be timezone-aware (e.g. datetime.now(UTC))")
+        run_at = run_at.isoformat()
+    given = {"runAt": run_at, "delaySeconds": delay_seconds, "priority": priority}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _project(project_id: str | None) -> tuple[tuple[str, str], ...]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -55,6 +56,10 @@ class TaskDetails:
     raw: dict[str, Any]
     #: The ``uniqueKey`` the task was created with (issue 14), if any.
     unique_key: str | None = None
+    #: Scheduling (issue 14): when it may run, its priority and its queue.
+    run_at: datetime | None = None
+    priority: int = 0
+    queue: str = "default"
 
     @classmethod
     def from_json(cls, obj: Any) -> TaskDetails:
@@ -70,7 +75,19 @@ class TaskDetails:
             has_result=bool(obj.get("hasResult")),
             raw=obj,
             unique_key=obj.get("uniqueKey"),
+            run_at=_moment(obj.get("runAt")),
+            priority=int(obj.get("priority", 0)),
+            queue=str(obj.get("queue", "default")),
         )
+
+
+def _moment(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedTask(f"runAt is not a date-time: {text[:40]!r}") from None
 
 
 def _path(api: Api, task_id: str, leaf: str) -> str:

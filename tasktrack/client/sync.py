@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -94,6 +95,9 @@ class TaskTrackClient:
         project_id: str | None = None,
         idempotency_key: str | None = None,
         unique_key: str | None = None,
+        run_at: datetime | float | str | None = None,
+        delay_seconds: float | None = None,
+        priority: int | None = None,
     ) -> Task:
         """Create (enqueue) a task of a registered type.
 
@@ -104,9 +108,19 @@ class TaskTrackClient:
             idempotency_key: Send it as ``Idempotency-Key``: repeating the call (the client
                 retries it on connection errors) returns the first call's task.
             unique_key: While an unfinished task with this key exists, return it instead.
+            run_at: Run it no earlier than this (an aware datetime, ISO 8601 text or Unix
+                seconds); it waits ``queued`` until then.
+            delay_seconds: Run it no earlier than this many seconds from now.
+            priority: Override the task type's priority (higher runs first).
         """
+        schedule = core.schedule_body(run_at, delay_seconds, priority)
         spec = self._api.create_task(
-            name, data, project_id, idempotency_key=idempotency_key, unique_key=unique_key
+            name,
+            data,
+            project_id,
+            schedule,
+            idempotency_key=idempotency_key,
+            unique_key=unique_key,
         )
         response = self._send(spec)
         return core.parse_task(warn_from(response))

@@ -33,6 +33,9 @@ FIELDS: dict[str, str] = {
     "lastChangedBy": "last_changed_by",
     "lastRunAt": "last_run_at",
     "lastFinishedAt": "last_finished_at",
+    # Extensions (issue 14): filters only, not task fields (see the task's details).
+    "queue": "queue",
+    "priority": "priority",
 }
 
 #: Contract field -> kind, for the fields a list can be sorted by.
@@ -59,6 +62,8 @@ FILTERABLE: dict[str, str] = {
     "lastChanged": "int",
     "createdBy": "str",
     "lastChangedBy": "str",
+    "queue": "str",
+    "priority": "int",
 }
 
 MAX_LIMIT = 100

@@ -59,7 +59,8 @@ class Task:
     #: Claims made so far; the current claim's fencing token.
     attempts: int = 0
     max_attempts: int = 1
-    #: Unix time before which the task may not be claimed (retry backoff).
+    #: Unix time before which the task may not be claimed: its ``runAt`` (run later), or
+    #: the retry back-off's end. One column, one mechanism for both.
     run_after: float = 0.0
     #: Unix time at which the running attempt's lease lapses, if active.
     lease_expires_at: float | None = None
@@ -68,6 +69,10 @@ class Task:
     version: int = 1
     #: The task this one re-runs (``POST /tasks/{id}/rerun``), if any.
     rerun_of: str | None = None
+    #: Higher is claimed first (within a lane: see docs/scheduling-claims.md).
+    priority: int = 0
+    #: The task type's queue; workers serve some queues.
+    queue: str = "default"
 
     def __post_init__(self) -> None:
         if not 0 <= self.current_step <= self.total_step:

@@ -6,10 +6,12 @@ load the same registry from the application module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from tasktrack.domain.fairness import DEFAULT_QUEUE
+from tasktrack.domain.scheduling import QUEUE_RULE, check_priority, valid_queue
 from tasktrack.errors import UnknownTaskType
 from tasktrack.service.periodic import CATCH_UP, Schedule
 
@@ -31,6 +33,9 @@ class TaskType:
         timeout: seconds an attempt may run before it is stopped and fails; None = no limit.
         capture_output: also store the handler's stdout/stderr lines in the task's log
             (levels ``STDOUT``/``STDERR``); ``ctx.logger`` lines are always stored.
+        priority: the default priority of its tasks (higher runs first; a create may
+            override it).
+        queue: the queue its tasks go to (workers serve some queues); per type only.
     """
 
     name: str
@@ -43,6 +48,8 @@ class TaskType:
     #: Checks ``data`` at creation; raises InvalidArgument with a message for the client.
     validate: Callable[[dict[str, Any]], None] | None = None
     capture_output: bool = False
+    priority: int = 0
+    queue: str = DEFAULT_QUEUE
 
     def initial_total(self, data: dict[str, Any]) -> int:
         """``totalStep`` for a new task with ``data``."""
@@ -69,6 +76,9 @@ class TaskRegistry:
             raise ValueError(f"task type {task_type.name!r} is registered twice")
         if task_type.max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
+        if not valid_queue(task_type.queue):
+            raise ValueError(f"task type {name!r}: {QUEUE_RULE}")
+        check_priority(task_type.priority)
         self._types[task_type.name] = task_type
         return task_type
 
@@ -82,6 +92,8 @@ class TaskRegistry:
         timeout: float | None = None,
         validate: Callable[[dict[str, Any]], None] | None = None,
         capture_output: bool = False,
+        priority: int = 0,
+        queue: str = DEFAULT_QUEUE,
     ) -> Callable[[F], F]:
         """Decorator: register the function as the handler of ``name``."""
 
@@ -97,6 +109,8 @@ class TaskRegistry:
                     (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "",
                     validate,
                     capture_output,
+                    priority,
+                    queue,
                 )
             )
             return fn
@@ -165,6 +179,19 @@ class TaskRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._types)
+
+    def serving(self, queues: Collection[str] = ()) -> tuple[list[str], list[str]]:
+        """The task names and queues a worker serving ``queues`` (empty: all) runs.
+
+        Raises ValueError naming a queue no registered type uses (a typo would otherwise
+        make a worker that silently runs nothing)."""
+        known = {t.queue for t in self._types.values()}
+        unknown = sorted(set(queues) - known)
+        if unknown:
+            raise ValueError(f"no task type is in queue {unknown[0]!r} (known: {sorted(known)})")
+        chosen = set(queues) or known
+        names = sorted(t.name for t in self._types.values() if t.queue in chosen)
+        return names, sorted(chosen)
 
     def __contains__(self, name: object) -> bool:
         return name in self._types

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tasktrack.domain.dedup import Created, Dedup
@@ -16,6 +17,7 @@ from tasktrack.domain.identity import Principal
 from tasktrack.domain.ids import is_valid_id, new_id
 from tasktrack.domain.lifecycle import TERMINAL, Status
 from tasktrack.domain.listing import ListQuery, Page, Scope
+from tasktrack.domain.scheduling import check_priority, due_time
 from tasktrack.domain.task import Task, TraceContext
 from tasktrack.errors import Forbidden, InvalidArgument, NotFound
 from tasktrack.service.limits import check_data
@@ -23,10 +25,23 @@ from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.base import TaskStore
 
 Clock = Callable[[], float]
+#: Most tasks one page of the scheduled view holds.
+MAX_SCHEDULED_PAGE = 100
 #: Longest ``?wait=`` a read may ask for, in seconds.
 MAX_WAIT = 60.0
 #: How long an ``Idempotency-Key`` is remembered by default (the IETF draft's example: 24 h).
 IDEMPOTENCY_TTL = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A create's scheduling options, as the client gave them (checked by ``create``):
+    ``run_at`` (ISO 8601 text or Unix seconds) or ``delay_seconds``, and a priority
+    overriding the task type's."""
+
+    run_at: Any = None
+    delay_seconds: Any = None
+    priority: Any = None
 
 
 class TaskService:
@@ -54,12 +69,14 @@ class TaskService:
         project_id: str | None = None,
         rerun_of: str | None = None,
         trace: TraceContext | None = None,
+        schedule: Schedule | None = None,
     ) -> Task:
         """Enqueue a task of a registered type; returns it once durably stored.
 
         ``rerun_of``: the id of the task this one re-runs (see :mod:`.results`); ``trace``:
-        the creating request's W3C trace context, kept for its attempts' spans (issue 16)."""
-        task = self.build(principal, name, data, project_id, rerun_of)
+        the creating request's W3C trace context, kept for its attempts' spans (issue 16);
+        ``schedule``: when it may run and its priority (default: now, the type's)."""
+        task = self.build(principal, name, data, project_id, rerun_of, schedule)
         return await self.store.create(task, trace)
 
     async def submit(
@@ -70,10 +87,11 @@ class TaskService:
         project_id: str | None = None,
         dedup: Dedup | None = None,
         trace: TraceContext | None = None,
+        schedule: Schedule | None = None,
     ) -> Created:
         """:meth:`create`, deduplicated by ``dedup``'s keys (see :mod:`tasktrack.domain.dedup`);
         an idempotency record lives :attr:`idempotency_ttl` seconds."""
-        task = self.build(principal, name, data, project_id)
+        task = self.build(principal, name, data, project_id, schedule=schedule)
         if not dedup:
             return Created(await self.store.create(task, trace))
         born_after = self.clock() - self.idempotency_ttl
@@ -86,6 +104,7 @@ class TaskService:
         data: Mapping[str, Any] | None = None,
         project_id: str | None = None,
         rerun_of: str | None = None,
+        schedule: Schedule | None = None,
     ) -> Task:
         """A new queued task for ``principal``, validated, not yet stored."""
         _require_write(principal)
@@ -97,6 +116,7 @@ class TaskService:
         if project_id is not None and not is_valid_id(project_id):
             raise InvalidArgument("projectId must be 24 lowercase hex characters")
         now = self.clock()
+        plan = schedule or Schedule()
         return Task(
             id=new_id(now),
             name=name,
@@ -110,8 +130,10 @@ class TaskService:
             last_changed_by=principal.user_id,
             total_step=task_type.initial_total(payload),
             max_attempts=task_type.max_attempts,
-            run_after=now,
+            run_after=due_time(plan.run_at, plan.delay_seconds, now),
             rerun_of=rerun_of,
+            priority=task_type.priority if plan.priority is None else check_priority(plan.priority),
+            queue=task_type.queue,
         )
 
     async def get(self, principal: Principal, task_id: str, project_id: str | None = None) -> Task:
@@ -168,6 +190,20 @@ class TaskService:
             await self.store.wait_changed([task_id], min(self.wait_poll_interval, remaining))
             task = await self.get(principal, task_id, project_id)
         return task
+
+    async def scheduled(
+        self,
+        principal: Principal,
+        limit: int,
+        after: tuple[float, str] | None = None,
+        project_id: str | None = None,
+    ) -> Sequence[Task]:
+        """The caller's queued tasks waiting for their runAt (or a retry's back-off), soonest
+        first, after the keyset position ``after`` (due time, id)."""
+        if not 1 <= limit <= MAX_SCHEDULED_PAGE:
+            raise InvalidArgument(f"limit must be between 1 and {MAX_SCHEDULED_PAGE}")
+        scope = self.scope(principal, project_id)
+        return await self.store.upcoming(scope, self.clock(), after, limit)
 
     def scope(self, principal: Principal, project_id: str | None = None) -> Scope:
         if project_id is not None and not is_valid_id(project_id):

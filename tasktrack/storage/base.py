@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from tasktrack.domain.fairness import DEFAULT_QUEUE
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.identity import (
     ApiKey,
@@ -59,12 +60,34 @@ class TaskStore(DedupStore, Protocol):
         ...
 
     async def claim(
-        self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
+        self,
+        worker_id: str,
+        names: Collection[str],
+        limit: int,
+        lease_seconds: float,
+        now: float,
+        queues: Sequence[str] = (DEFAULT_QUEUE,),
     ) -> list[Task]:
-        """Take up to ``limit`` runnable queued tasks of ``names``, oldest first, under a lease.
+        """Take up to ``limit`` due queued tasks of ``names`` in ``queues``, under a lease.
 
-        Each returned task is ``active`` with ``attempts`` incremented: the fencing token.
+        Claims rotate round-robin over lanes (a queue of an organisation; see
+        :mod:`tasktrack.domain.fairness`), taking from the lane in turn first, by priority
+        (higher first), then due time (``run_after``), then id; when that lane has nothing
+        due for these names, from the next lanes in turn. Each returned task is ``active``
+        with ``attempts`` incremented: the fencing token.
         """
+        ...
+
+    async def upcoming(
+        self, scope: Scope, now: float, after: tuple[float, str] | None, limit: int
+    ) -> list[Task]:
+        """Queued tasks of ``scope`` not yet due at ``now``, soonest first (then by id), after
+        the keyset position ``after`` (due time, id): the dashboard's scheduled view."""
+        ...
+
+    async def next_due(self, now: float) -> float | None:
+        """When the next queued task not yet due falls due (any queue: a hint for the
+        worker's timer), or None."""
         ...
 
     async def renew_leases(

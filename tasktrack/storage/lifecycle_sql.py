@@ -13,8 +13,10 @@ Statuses are written as literals, never parameters: the partial indexes (``tasks
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
+from tasktrack.domain.fairness import Lane
 from tasktrack.domain.history import Outcome
 from tasktrack.domain.lifecycle import RUNNING, TRANSITIONS, Status, is_terminal, sources, targets
 from tasktrack.storage.attempts import ATTEMPT_COLUMNS, ending
@@ -184,14 +186,84 @@ def claim_set(worker_id: str, lease_seconds: float, now: float) -> Statement:
     )
 
 
-def claim_queue(names: Statement, limit: int, now: float) -> Statement:
-    """The oldest runnable tasks a claim takes (``names`` matches the name column, as the
-    dialect writes a list). Read in ``tasks_claim`` index order."""
-    return (
-        f"SELECT id FROM tasks WHERE {status_is(sources('claim'))} AND run_after <= ? "
-        f"AND {names[0]} ORDER BY run_after, id LIMIT ?",
-        (now, *names[1], limit),
+#: A claim's order within its lane: ``tasks_lane``'s order after its (queue, org_id) prefix,
+#: so the claim reads the index in order and stops after ``limit`` rows (no sort).
+CLAIM_ORDER = "priority DESC, run_after, id"
+_QUEUED = status_is(sources("claim"))
+#: The first organisation with queued tasks in a queue (one probe of ``tasks_lane``).
+_FIRST_ORG = f"SELECT org_id FROM tasks WHERE {_QUEUED} AND queue = ? {{}}ORDER BY org_id LIMIT 1"
+
+
+def lane_org(lane: Lane) -> Statement:
+    """``org_id = <the lane's organisation>``; for a lane with no organisation named, the
+    one after ``lane.after`` with queued tasks in the queue, wrapping round to the first
+    (two index probes inside the claim itself: the round-robin costs no extra round trip)."""
+    if lane.org_id is not None:
+        return "org_id = ?", (lane.org_id,)
+    after, first = _FIRST_ORG.format("AND org_id > ? "), _FIRST_ORG.format("")
+    return f"org_id = coalesce(({after}), ({first}))", (lane.queue, lane.after, lane.queue)
+
+
+def claim_conditions(lane: Lane, names: Statement, now: float) -> list[Statement]:
+    """What a claimable task of ``lane`` is: queued, in the lane, due, of a type the worker
+    runs (``names``, as the dialect matches a list). Other conditions (caps, limits) are
+    further entries of this list: :func:`claim_queue` ANDs them all."""
+    return [
+        (_QUEUED, ()),
+        ("queue = ?", (lane.queue,)),
+        lane_org(lane),
+        ("run_after <= ?", (now,)),
+        names,
+    ]
+
+
+def claim_queue(conditions: Sequence[Statement], limit: int) -> Statement:
+    """The tasks a claim takes: the first ``limit`` matching ``conditions`` in
+    :data:`CLAIM_ORDER`, read from ``tasks_lane`` in order."""
+    where = " AND ".join(sql for sql, _ in conditions)
+    args = tuple(a for _, values in conditions for a in values)
+    return f"SELECT id FROM tasks WHERE {where} ORDER BY {CLAIM_ORDER} LIMIT ?", (*args, limit)
+
+
+def lane_orgs(queue: str, after: str, most: int) -> Statement:
+    """The organisations (at most ``most``) after ``after`` with queued tasks in ``queue``,
+    in id order: a loose index scan of ``tasks_lane``, one probe per organisation, however
+    long the queue."""
+    step = (
+        f"SELECT t.org_id FROM tasks t WHERE t.{_QUEUED} AND t.queue = ? "
+        "AND t.org_id > o.org_id ORDER BY t.org_id LIMIT 1"
     )
+    return (
+        f"WITH RECURSIVE o(org_id) AS (SELECT ({_FIRST_ORG.format('AND org_id > ? ')}) "
+        f"UNION ALL SELECT ({step}) FROM o WHERE o.org_id IS NOT NULL) "
+        "SELECT org_id FROM o WHERE org_id IS NOT NULL LIMIT ?",
+        (queue, after, queue, most),
+    )
+
+
+def upcoming(
+    org_id: str, project_id: str | None, now: float, after: tuple[float, str] | None, limit: int
+) -> Statement:
+    """An organisation's queued tasks not yet due, soonest first, after the keyset position
+    ``after`` (due time, id). Read from ``tasks_claim`` (due-time order), skipping other
+    organisations' future tasks: a dashboard read, not a hot path."""
+    scope, args = _scope(org_id, project_id)
+    since = "run_after > ?"
+    since_args: tuple[Any, ...] = (now,)
+    if after is not None:
+        since = "run_after > ? AND (run_after > ? OR (run_after = ? AND id > ?))"
+        since_args = (now, after[0], after[0], after[1])
+    return (
+        f"SELECT * FROM tasks WHERE {_QUEUED} AND {since} AND {scope} "
+        "ORDER BY run_after, id LIMIT ?",
+        (*since_args, *args, limit),
+    )
+
+
+#: When the next queued task falls due (read from ``tasks_claim``; argument: now).
+NEXT_DUE = (
+    f"SELECT run_after FROM tasks WHERE {_QUEUED} AND run_after > ? ORDER BY run_after LIMIT 1"
+)
 
 
 def renew(claims: Collection[tuple[str, int]], lease_seconds: float, now: float) -> Statement:

@@ -7,10 +7,11 @@ difference is a failing test rather than a surprise.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from tasktrack.domain.fairness import DEFAULT_QUEUE, Rotation, take_in_turn
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.lifecycle import (
     RUNNING,
@@ -22,6 +23,7 @@ from tasktrack.domain.lifecycle import (
 )
 from tasktrack.domain.listing import ListQuery, Page, Scope
 from tasktrack.domain.logs import LogEntry
+from tasktrack.domain.scheduling import upcoming
 from tasktrack.domain.task import Task, TraceContext
 from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
 from tasktrack.storage.attempts import ended_attempt, ending, with_running
@@ -56,6 +58,7 @@ class MemoryTaskStore(MemoryDedup):
         self._results: dict[str, TaskResult] = {}
         self._logs = MemoryLogs()
         self._dedup = DedupState()
+        self._rotations: dict[str, Rotation] = {}
 
     async def create(self, task: Task, trace: TraceContext | None = None) -> Task:
         async with self._lock:
@@ -96,13 +99,18 @@ class MemoryTaskStore(MemoryDedup):
             return self._put(task, now, status=status, last_changed_by=user_id, **changes)
 
     async def claim(
-        self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
+        self,
+        worker_id: str,
+        names: Collection[str],
+        limit: int,
+        lease_seconds: float,
+        now: float,
+        queues: Sequence[str] = (DEFAULT_QUEUE,),
     ) -> list[Task]:
         async with self._lock:
-            ready = sorted(
-                (t for t in self._tasks.values() if _runnable(t, names, now)),
-                key=lambda t: (t.run_after, t.id),
-            )[:limit]
+            queued = (t for t in self._tasks.values() if t.status in _CLAIMABLE)
+            rotation = self._rotations.setdefault(worker_id, Rotation())
+            ready = take_in_turn(queued, _ready(names, now), rotation, queues, limit)
             return [
                 self._put(
                     t,
@@ -191,10 +199,16 @@ class MemoryTaskStore(MemoryDedup):
         return {i: self._tasks[i].status for i in task_ids if i in self._tasks}
 
     async def count_by_status(self) -> dict[Status, int]:
-        counts = dict.fromkeys(Status, 0)
-        for t in self._tasks.values():
-            counts[t.status] += 1
-        return counts
+        return {s: sum(t.status is s for t in self._tasks.values()) for s in Status}
+
+    async def upcoming(
+        self, scope: Scope, now: float, after: tuple[float, str] | None, limit: int
+    ) -> list[Task]:
+        return upcoming(self._tasks.values(), scope, now, after, limit)
+
+    async def next_due(self, now: float) -> float | None:
+        due = (t.run_after for t in self._tasks.values() if t.status in _CLAIMABLE)
+        return min((d for d in due if d > now), default=None)
 
     async def wait_queued(self, timeout: float) -> None:
         await self.events.wait_queued(timeout)
@@ -324,8 +338,8 @@ def _finished_key(task: Task) -> float:
     return -1.0 if task.last_finished_at is None else task.last_finished_at.timestamp()
 
 
-def _runnable(task: Task, names: Collection[str], now: float) -> bool:
-    return task.status in _CLAIMABLE and task.run_after <= now and task.name in names
+def _ready(names: Collection[str], now: float) -> Callable[[Task], bool]:
+    return lambda task: task.run_after <= now and task.name in names
 
 
 def _stale(task: Task, now: float) -> bool:

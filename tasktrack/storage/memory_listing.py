@@ -8,6 +8,7 @@ from typing import Any
 
 from tasktrack.domain.listing import FieldFilter, ListQuery, Page, Scope, sort_value
 from tasktrack.domain.task import Task
+from tasktrack.storage.memory_order import Directed
 from tasktrack.storage.paging import page_from_window
 
 
@@ -18,12 +19,12 @@ def list_page(tasks: Iterable[Task], query: ListQuery) -> Page:
     backwards = query.cursor is not None and query.cursor.direction == "previous"
 
     def key(t: Task) -> tuple[Any, ...]:
-        return tuple(_Directed(sort_value(t, k.field), k.direction == "desc") for k in sort)
+        return tuple(Directed(sort_value(t, k.field), k.direction == "desc") for k in sort)
 
     matches.sort(key=key, reverse=backwards)
     if query.cursor is not None:
         boundary = tuple(
-            _Directed(v, k.direction == "desc")
+            Directed(v, k.direction == "desc")
             for v, k in zip(query.cursor.values, sort, strict=True)
         )
         matches = [t for t in matches if (key(t) < boundary if backwards else key(t) > boundary)]
@@ -33,24 +34,6 @@ def list_page(tasks: Iterable[Task], query: ListQuery) -> Page:
     if backwards:
         items.reverse()
     return page_from_window(items, total, sort, more, query)
-
-
-class _Directed:
-    """A sort value that compares in its key's direction (for mixed asc/desc sorts)."""
-
-    __slots__ = ("desc", "value")
-
-    def __init__(self, value: Any, desc: bool) -> None:
-        self.value, self.desc = value, desc
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Directed) and self.value == other.value
-
-    def __lt__(self, other: _Directed) -> bool:
-        return bool(self.value > other.value if self.desc else self.value < other.value)
-
-    def __gt__(self, other: _Directed) -> bool:
-        return other < self
 
 
 def in_scope(task: Task, scope: Scope) -> bool:

@@ -36,6 +36,8 @@ TASK_COLUMNS = (
     "worker_id",
     "version",
     "rerun_of",
+    "priority",
+    "queue",
 )
 
 
@@ -92,6 +94,8 @@ def task_from_row(row: Sequence[Any]) -> Task:
         worker_id=row[19],
         version=row[20],
         rerun_of=row[21],
+        priority=row[22],
+        queue=row[23],
     )
 
 
@@ -120,4 +124,6 @@ def task_to_row(task: Task) -> tuple[Any, ...]:
         task.worker_id,
         task.version,
         task.rerun_of,
+        task.priority,
+        task.queue,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
+from tasktrack.domain.fairness import DEFAULT_QUEUE, Lane, Rotation
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.lifecycle import TERMINAL, Status, targets
 from tasktrack.domain.listing import ListQuery, Page, Scope
@@ -55,7 +56,29 @@ def in_scope(task: Task, scope: Scope) -> bool:
 
 
 def _by_claim_order(rows: Iterable[Row]) -> list[Task]:
-    return sorted((task_from_row(r) for r in rows), key=lambda t: (t.run_after, t.id))
+    return sorted((task_from_row(r) for r in rows), key=lambda t: (-t.priority, t.run_after, t.id))
+
+
+#: Most lanes one claim call tries when its lane in turn came up short.
+MAX_LANE_TRIES = 32
+
+
+class _LaneClaim:
+    """One claim call's statements: take tasks from one lane at a time."""
+
+    def __init__(
+        self, store: SqlTaskStore, worker_id: str, names: Collection[str], lease: float, now: float
+    ) -> None:
+        self.dialect = store.dialect
+        self.names = store.dialect.in_list("name", list(names))
+        self.update_set = lsql.claim_set(worker_id, lease, now)
+        self.now = now
+
+    async def take(self, lane: Lane, limit: int) -> list[Task]:
+        conditions = lsql.claim_conditions(lane, self.names, self.now)
+        queue = lsql.claim_queue(conditions, limit)
+        rows = await self.dialect.claim(self.dialect.claim_statement(queue, self.update_set))
+        return _by_claim_order(rows)
 
 
 class SqlTaskStore(SqlDedup, SqlSchedules):
@@ -64,6 +87,8 @@ class SqlTaskStore(SqlDedup, SqlSchedules):
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self._insert = insert_task(dialect.json_param)
+        #: Each worker's place in the round-robin over lanes (docs/scheduling-claims.md).
+        self._rotations: dict[str, Rotation] = {}
 
     async def create(self, task: Task, trace: TraceContext | None = None) -> Task:
         statements = [(self._insert, task_to_row(task)), *self._trace_statements(task, trace)]
@@ -117,17 +142,67 @@ class SqlTaskStore(SqlDedup, SqlSchedules):
         raise Conflict(f"Task {task_id} is already {task.status.value}")
 
     async def claim(
-        self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
+        self,
+        worker_id: str,
+        names: Collection[str],
+        limit: int,
+        lease_seconds: float,
+        now: float,
+        queues: Sequence[str] = (DEFAULT_QUEUE,),
     ) -> list[Task]:
         now = exact_time(now)
-        if not names or limit < 1:
+        if not names or not queues or limit < 1:
             return []
-        queue = lsql.claim_queue(self.dialect.in_list("name", list(names)), limit, now)
-        update_set = lsql.claim_set(worker_id, lease_seconds, now)
-        rows = await self.dialect.claim(self.dialect.claim_statement(queue, update_set))
-        tasks = _by_claim_order(rows)
+        rotation = self._rotations.setdefault(worker_id, Rotation())
+        claim = _LaneClaim(self, worker_id, names, lease_seconds, now)
+        # The next lane in turn, found inside the claim statement: one round trip when it
+        # has work, as before lanes.
+        tasks = await claim.take(rotation.next_lane(queues), limit)
+        if not tasks:
+            # That lane has nothing due for this worker (only delayed tasks, or other
+            # types): look past it. A short but non-empty claim is not filled here: the
+            # worker claims again at once, and that claim's lane is the next one.
+            tasks = await self._claim_around(claim, rotation, queues, limit, tasks)
+        for task in tasks:
+            rotation.served(task.queue, task.org_id)
         self.dialect.notify(tasks)
         return tasks
+
+    async def _claim_around(
+        self,
+        claim: _LaneClaim,
+        rotation: Rotation,
+        queues: Sequence[str],
+        limit: int,
+        got: list[Task],
+    ) -> list[Task]:
+        """Claim from the next lanes with queued work, in turn order (a lane holding only
+        tasks not yet due, or of other types, does not block the ones after).
+        At most :data:`MAX_LANE_TRIES` lanes per call, each marked visited, so a thousand
+        organisations with only delayed tasks cost a bounded claim, and the next call goes
+        on from there."""
+        tried = {(t.queue, t.org_id) for t in got}
+        out: list[Task] = []
+        for queue in queues:
+            for lane in await self._next_lanes(rotation, queue):
+                if len(out) >= limit or len(tried) >= MAX_LANE_TRIES:
+                    return out
+                if (lane.queue, lane.org_id) not in tried and lane.org_id is not None:
+                    tried.add((lane.queue, lane.org_id))
+                    rotation.served(lane.queue, lane.org_id)
+                    out += await claim.take(lane, limit - len(out))
+        return out
+
+    async def _next_lanes(self, rotation: Rotation, queue: str) -> list[Lane]:
+        """The lanes of ``queue`` in turn order, up to :data:`MAX_LANE_TRIES` (one loose
+        index scan from the last served organisation, and one from the start to wrap)."""
+        after = rotation.last(queue)
+        rows = await self.dialect.lookup_all(lsql.lane_orgs(queue, after, MAX_LANE_TRIES))
+        orgs = [row[0] for row in rows]
+        if len(orgs) < MAX_LANE_TRIES and after:
+            wrapped = await self.dialect.lookup_all(lsql.lane_orgs(queue, "", MAX_LANE_TRIES))
+            orgs += [row[0] for row in wrapped if row[0] <= after]
+        return rotation.order(queue, orgs)
 
     async def renew_leases(
         self, worker_id: str, claims: Collection[tuple[str, int]], lease_seconds: float, now: float
@@ -196,6 +271,16 @@ class SqlTaskStore(SqlDedup, SqlSchedules):
         recovered = [task_from_row(r) for r in rows]
         self.dialect.notify(recovered)
         return recovered
+
+    async def upcoming(
+        self, scope: Scope, now: float, after: tuple[float, str] | None, limit: int
+    ) -> list[Task]:
+        statement = lsql.upcoming(scope.org_id, scope.project_id, now, after, limit)
+        return [task_from_row(row) for row in await self.dialect.scan_all(statement)]
+
+    async def next_due(self, now: float) -> float | None:
+        row = await self.dialect.lookup_one((lsql.NEXT_DUE, (now,)))
+        return None if row is None else float(row[0])
 
     async def statuses(self, task_ids: Collection[str]) -> dict[str, Status]:
         if not task_ids:

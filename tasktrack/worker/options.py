@@ -33,6 +33,7 @@ class WorkerOptions:
     reaper_interval: float = _DEFAULTS.reaper_interval
     cancel_grace: float = _DEFAULTS.cancel_grace
     shutdown_timeout: float = _DEFAULTS.shutdown_timeout
+    queues: tuple[str, ...] = _DEFAULTS.queues
     app_modules: tuple[str, ...] = _DEFAULTS.app_modules
     log_level: str = _DEFAULTS.log_level
     log_format: str = _DEFAULTS.log_format

@@ -76,7 +76,8 @@ class Worker:
         self.options = options or WorkerOptions()
         self.clock = clock
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
-        self._names = registry.names()
+        # Raises ValueError for a queue no task type uses (the CLI prints it as one line).
+        self._names, self._queues = registry.serving(self.options.queues)
         self._runs: dict[str, Run] = {}
         self._pool = ChildPool(self.options)
         self._monitor = Monitor(store, self.options, clock, self.id, self._runs)
@@ -125,9 +126,10 @@ class Worker:
         context.worker_id.set(self.id)
         await self._pool.start()
         log.info(
-            "worker %s ready: %d processes, task types %s",
+            "worker %s ready: %d processes, queues %s, task types %s",
             self.id,
             len(self._pool),
+            ", ".join(self._queues),
             ", ".join(self._names),
         )
         loops = self._monitor.start() + await self._register()
@@ -171,14 +173,30 @@ class Worker:
         await self._pool.wait_idle()
         leased_at = asyncio.get_running_loop().time()
         tasks = await self.store.claim(
-            self.id, self._names, self._pool.idle, self.options.lease_seconds, self.clock()
+            self.id,
+            self._names,
+            self._pool.idle,
+            self.options.lease_seconds,
+            self.clock(),
+            self._queues,
         )
         self._claimed_at = asyncio.get_running_loop().time()
         for task in tasks:
             self._start(task, leased_at)
         if not tasks:
             # Push-capable stores (PostgreSQL) end this early when work arrives.
-            await self.store.wait_queued(self.options.poll_interval)
+            await self.store.wait_queued(await self._idle_wait())
+
+    async def _idle_wait(self) -> float:
+        """How long an idle claim loop may wait: until the next task falls due (a delayed
+        task, a retry's back-off), at most ``poll_interval``. A timer, not a tighter poll:
+        the due time is read once per idle wait (one index probe)."""
+        now = self.clock()
+        due = await self.store.next_due(now)
+        if due is None:
+            return self.options.poll_interval
+        # A millisecond past the due time, so the claim that follows finds it due.
+        return min(self.options.poll_interval, max(due - now, 0.0) + 0.001)
 
     def _start(self, task: Task, leased_at: float) -> None:
         task_type = self.registry.get(task.name)

@@ -170,3 +170,9 @@ def steps_flaky(data: dict[str, Any], ctx: TaskContext) -> None:
     ctx.flush()
     if ctx.attempt == 1:
         raise RuntimeError("failed after 2 of 3 steps")
+
+
+@registry.task("test.fast", queue="fast", priority=5)
+def fast(data: dict[str, Any], ctx: TaskContext) -> None:
+    """A task type of its own queue ("fast"): workers may serve it alone (issue 14)."""
+    _append(data.get("log"), f"{ctx.task_id} {ctx.attempt}")

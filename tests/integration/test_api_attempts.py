@@ -37,7 +37,9 @@ async def _seed(s: Seeder) -> dict[str, str]:
     await store.retry(retried.id, 1, T0, T0 + 1.25, reason="boom")
     await store.claim("w-two", ["attempts.retried"], 1, 60.0, T0 + 2)
     await store.fail(retried.id, 2, "timed out after 3s", T0 + 5, outcome=Outcome.TIMEOUT)
-    await store.claim("w-three", ["attempts.running", "attempts.foreign"], 2, 60.0, T0 + 7)
+    # Two organisations: one claim takes from one of them (claims take turns, issue 14).
+    for _ in range(2):
+        await store.claim("w-three", ["attempts.running", "attempts.foreign"], 2, 60.0, T0 + 7)
     return {
         "retried": retried.id,
         "running": running.id,

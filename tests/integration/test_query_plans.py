@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import pytest
 
+from tasktrack.domain.fairness import Lane
 from tasktrack.domain.listing import (
     FIELDS,
     SORTABLE,
@@ -34,6 +35,7 @@ from tasktrack.storage.rows import INSERT_TASK, TASK_COLUMNS
 from tasktrack.storage.sql import list_sql
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
 from tasktrack.storage.sqlite.dialect import SQLiteDialect
+from tests.integration import backlog as mixed
 
 ROWS = 100_000
 ORG = "a" * 24
@@ -73,6 +75,8 @@ def _rows() -> Iterator[tuple[Any, ...]]:
             "worker_id": "w1" if status in ("active", "cancelling") else None,
             "version": 1,
             "rerun_of": None,
+            "priority": 0,
+            "queue": "default",
         }
         yield tuple(row[column] for column in TASK_COLUMNS)
 
@@ -219,8 +223,13 @@ def _lifecycle_statements() -> Iterator[tuple[str, str, tuple[Any, ...]]]:
     """Every statement the SQL store writes for the lifecycle, as SQLite runs it."""
     dialect = SQLiteDialect(SQLiteDatabase(":memory:"))
     task, now = "0" * 24, 1_700_000_500.0
-    queue = lifecycle_sql.claim_queue(dialect.in_list("name", ["task.type7", "x"]), 5, now)
-    yield "claim", *dialect.claim_statement(queue, lifecycle_sql.claim_set("w1", 30.0, now))
+    names = dialect.in_list("name", ["task.type7", "x"])
+    for lane in (Lane("default", None, ORG), Lane("default", ORG)):
+        conditions = lifecycle_sql.claim_conditions(lane, names, now)
+        queue = lifecycle_sql.claim_queue(conditions, 5)
+        yield "claim", *dialect.claim_statement(queue, lifecycle_sql.claim_set("w1", 30.0, now))
+    yield "lanes", *lifecycle_sql.lane_orgs("default", "", 1000)
+    yield "next due", lifecycle_sql.NEXT_DUE, (now,)
     yield "renew", *lifecycle_sql.renew([(task, 1), ("1" * 24, 2)], 30.0, now)
     yield "cancel", *lifecycle_sql.cancel(task, ORG, "0" * 24, USER, now)
     fenced = {
@@ -239,15 +248,68 @@ def _lifecycle_statements() -> Iterator[tuple[str, str, tuple[Any, ...]]]:
 
 
 def test_lifecycle_statements_use_indexes(db: sqlite3.Connection) -> None:
-    """Claims read ``tasks_claim``, lease expiry ``tasks_lease`` (partial indexes: the
-    statements must name their statuses as the indexes do), the rest the primary key."""
+    """Claims and the lanes read ``tasks_lane``, the next due time ``tasks_claim``, lease
+    expiry ``tasks_lease`` (partial indexes: the statements must name their statuses as the
+    indexes do), the rest the primary key."""
     report = []
     for verb, sql, args in _lifecycle_statements():
         steps = plan(db, sql, list(args))
         problems = plan_problems(steps, ordered=False)
-        wanted = {"claim": "tasks_claim", "expire": "tasks_lease"}.get(verb)
+        wanted = {
+            "claim": "tasks_lane",
+            "lanes": "tasks_lane",
+            "next due": "tasks_claim",
+            "expire": "tasks_lease",
+        }.get(verb)
         if wanted and not any(wanted in step for step in steps):
             problems.append(f"does not use {wanted}")
         if problems:
             report.append(f"{verb}: {problems}\n    SQL: {sql}\n    plan: {steps}")
     assert not report, "\n".join(report)
+
+
+# -- the claim over 100,000 queued tasks of mixed priority, queue, organisation and due time --
+
+
+@pytest.fixture(scope="module")
+def backlog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
+    path = tmp_path_factory.mktemp("backlog") / "tasks.db"
+
+    async def create_schema() -> None:
+        stores = await open_stores(f"sqlite:///{path}")
+        await stores.close()
+
+    asyncio.run(create_schema())
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("PRAGMA synchronous = OFF")
+        con.execute("BEGIN")
+        con.executemany(INSERT_TASK, mixed.backlog_rows())
+        con.execute("COMMIT")
+        yield con
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    "lane",
+    [
+        Lane("default", None, mixed.ORGS[0]),
+        Lane("default", mixed.ORGS[2]),
+        Lane("fast", None),
+    ],
+    ids=["lane in turn", "named lane", "small queue"],
+)
+def test_claims_read_their_lane_in_order_without_a_temp_b_tree(
+    backlog: sqlite3.Connection, lane: Lane
+) -> None:
+    dialect = SQLiteDialect(SQLiteDatabase(":memory:"))
+    now = mixed.NOW
+    conditions = lifecycle_sql.claim_conditions(lane, dialect.in_list("name", ["job"]), now)
+    queue = lifecycle_sql.claim_queue(conditions, 5)
+    sql, args = dialect.claim_statement(queue, lifecycle_sql.claim_set("w1", 30.0, now))
+    steps = plan(backlog, sql, list(args))
+    assert not plan_problems(steps, ordered=False), steps
+    assert not [s for s in steps if "TEMP B-TREE" in s], steps
+    lane_reads = [s for s in steps if s.startswith("SEARCH tasks USING INDEX tasks_lane")]
+    assert lane_reads and all("(queue=?" in s for s in lane_reads), steps

@@ -44,7 +44,9 @@ TASK_BOUND = 8.0
 NOISE = 10.0
 DAY = 86400.0
 FINISHED = ("done", "error", "cancelled")
-_INSERT_TASK = f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' * 22)})"
+_INSERT_TASK = (
+    f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"
+)
 _INSERT_ATTEMPT = (
     "INSERT INTO task_attempts (task_id, attempt, worker_id, started_at, ended_at, outcome) "
     "VALUES (?, 1, 'w', ?, ?, ?)"
@@ -63,7 +65,7 @@ def old_rows(server: Server, count: int, first: int = 0) -> tuple[list[Any], lis
         tasks.append((
             task_id, server.org_id, None, "old.job", f'{{"i": {i}}}', status, 1, 1,
             "boom" if status == "error" else "", at - 1, at, int(at - 2), int(at),
-            server.user_id, server.user_id, 1, 1, at - 2, None, None, 3, None,
+            server.user_id, server.user_id, 1, 1, at - 2, None, None, 3, None, 0, "default",
         ))  # fmt: skip
         outcome = "cancelled" if status == "cancelled" else status
         attempts.append((task_id, at - 1, at, outcome))

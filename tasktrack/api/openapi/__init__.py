@@ -35,6 +35,7 @@ from tasktrack.api.openapi.paths import other_paths, task_paths
 from tasktrack.api.openapi.responses import COMPONENT_HEADERS, component_responses
 from tasktrack.api.openapi.results import result_paths
 from tasktrack.api.openapi.retention import retention_paths
+from tasktrack.api.openapi.scheduling import scheduling_paths
 from tasktrack.api.openapi.schemas import component_schemas
 from tasktrack.api.openapi.webhooks import outgoing_webhooks, webhook_paths
 from tasktrack.api.openapi.workers import worker_paths
@@ -71,6 +72,7 @@ def build_document(registry: TaskRegistry) -> JsonObject:
     paths.update(attempt_paths())  # issue 13
     paths.update(log_paths())  # issue 13
     paths.update(schedule_paths())  # issue 14
+    paths.update(scheduling_paths())  # issue 14
     paths.update(webhook_paths())  # issue 16
     paths.update(operation_paths())  # issue 16: health probes, the API page
     paths.update(worker_paths())  # issue 16

@@ -41,6 +41,8 @@ def _filter_parameter(field: str, kind: str) -> JsonObject:
         how = "Equality filter on the status: one status or alternatives (`queued,active`)."
     else:
         how = "Equality filter on this field: one value or alternatives separated by commas."
+    if field in ("queue", "priority"):
+        how += f" An extension (ours): the task's {field}, shown in its details."
     return {
         "name": field,
         "in": "query",

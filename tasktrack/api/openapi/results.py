@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tasktrack.api.openapi.common import ID_PATTERN, TEXT_BODY, JsonObject, ref
 from tasktrack.api.openapi.responses import problem, replies
+from tasktrack.domain.scheduling import MAX_PRIORITY, MIN_PRIORITY
 
 _ID: JsonObject = {"type": "string", "pattern": ID_PATTERN}
 _LINKS: JsonObject = {
@@ -23,7 +24,17 @@ _RESULT: JsonObject = {
 }
 _DETAILS: JsonObject = {
     "type": "object",
-    "required": ["_id", "attempts", "maxAttempts", "rerunOf", "reruns", "hasResult"],
+    "required": [
+        "_id",
+        "attempts",
+        "maxAttempts",
+        "rerunOf",
+        "reruns",
+        "hasResult",
+        "runAt",
+        "priority",
+        "queue",
+    ],
     "properties": {
         "_id": _ID,
         "attempts": {"type": "integer", "minimum": 0},
@@ -35,6 +46,20 @@ _DETAILS: JsonObject = {
             "oneOf": [{"type": "string", "maxLength": 255}, {"type": "null"}],
             "description": "The uniqueKey create option the task was created with (issue 14).",
         },
+        "runAt": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the task may be claimed (a queued task waits until then; "
+            "set by the create's runAt or delaySeconds, and by a retry's back-off), UTC with "
+            "milliseconds.",
+        },
+        "priority": {
+            "type": "integer",
+            "minimum": MIN_PRIORITY,
+            "maximum": MAX_PRIORITY,
+            "description": "Higher is claimed first within its organisation's queue.",
+        },
+        "queue": {"type": "string", "description": "The task type's queue."},
     },
 }
 _UNFINISHED = problem("The task has not finished yet (queued, active or cancelling).", 409, (1004,))
@@ -82,7 +107,8 @@ def result_paths() -> dict[str, dict[str, JsonObject]]:
         "readTaskDetails",
         "Get a task's details (ours)",
         "Facts beside the 13 task fields: attempts, the task it re-runs and its own re-runs "
-        "(newest first, at most 100), and whether a result is stored.",
+        "(newest first, at most 100), whether a result is stored, and its scheduling: "
+        "runAt, priority and queue.",
         _reply("The task's details.", _DETAILS),
     )
     return {

@@ -6,9 +6,44 @@ from typing import Any
 
 from tasktrack.api.openapi.common import ID_PATTERN, MAX_UNIX_TIME, OAUTH2_ERRORS, JsonObject, ref
 from tasktrack.domain.lifecycle import Status
+from tasktrack.domain.scheduling import MAX_DELAY, MAX_PRIORITY, MIN_PRIORITY
 from tasktrack.domain.task import CONTRACT_FIELDS
 from tasktrack.service.limits import MAX_DATA_BYTES, MAX_DATA_DEPTH
 from tasktrack.service.registry import TaskRegistry
+
+
+def _scheduling_properties() -> dict[str, JsonObject]:
+    """The create's scheduling options (issue 14; docs/scheduling-claims.md)."""
+    return {
+        "runAt": {
+            "oneOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "number", "minimum": 0},
+                {"type": "null"},
+            ],
+            "description": (
+                "Run later: the task stays queued and is not claimed before this time (ISO 8601 "
+                "with a UTC offset, or Unix seconds); at most 366 days ahead; a past time means "
+                "now. Not with delaySeconds. Shown as runAt in the task's details."
+            ),
+        },
+        "delaySeconds": {
+            "type": ["number", "null"],
+            "minimum": 0,
+            "maximum": MAX_DELAY,
+            "description": "Run later: this many seconds after the create. Not with runAt.",
+        },
+        "priority": {
+            "type": ["integer", "null"],
+            "minimum": MIN_PRIORITY,
+            "maximum": MAX_PRIORITY,
+            "description": (
+                "Overrides the task type's priority: higher is claimed first among the "
+                "organisation's queued tasks of its queue (organisations take turns whatever "
+                "their priorities). Default: the task type's (usually 0)."
+            ),
+        },
+    }
 
 
 def _task_properties() -> dict[str, JsonObject]:
@@ -159,6 +194,7 @@ def component_schemas(registry: TaskRegistry) -> JsonObject:
                         "the same as leaving it out."
                     ),
                 },
+                **_scheduling_properties(),
             },
             ["name"],
             description=(

@@ -9,6 +9,7 @@ reply is the new task, exactly as ``POST /tasks`` answers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -84,7 +85,16 @@ def details_body(details: TaskDetails) -> dict[str, Any]:
         "reruns": details.reruns,
         "hasResult": details.has_result,
         "uniqueKey": details.unique_key,
+        # Scheduling (issue 14): when it may run (next, or last, claim), priority, queue.
+        "runAt": due_text(task.run_after),
+        "priority": task.priority,
+        "queue": task.queue,
     }
+
+
+def due_text(run_after: float) -> str:
+    """A due time as RFC 3339 UTC with milliseconds (a delay may be under a second)."""
+    return datetime.fromtimestamp(run_after, UTC).isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 @guarded

@@ -33,9 +33,11 @@ from tasktrack.domain.identity import Principal
 from tasktrack.domain.task import SERVER_OWNED_FIELDS, Task
 from tasktrack.errors import InvalidArgument, MissingArgument
 from tasktrack.observability.tracing import current_context
-from tasktrack.service.tasks import MAX_WAIT
+from tasktrack.service.tasks import MAX_WAIT, Schedule
 
-_CREATE_FIELDS = frozenset({"name", "data", "projectId"})
+#: The seed's create fields, then the scheduling options (issue 14; docs/scheduling-claims.md).
+#: ``uniqueKey`` is taken out of the body before (api/dedup.py).
+_CREATE_FIELDS = frozenset({"name", "data", "projectId", "runAt", "delaySeconds", "priority"})
 
 
 @guarded
@@ -110,8 +112,9 @@ async def create_task(request: Request) -> Response:
     require_json(request.headers.get("content-type"))
     body, dedup = read_dedup(request.headers, await read_json(request, ctx.settings.max_body_bytes))
     name, data, project_id = _create_args(body)
+    schedule = Schedule(body.get("runAt"), body.get("delaySeconds"), body.get("priority"))
     created = await ctx.tasks.submit(
-        principal, name, data, project_id, dedup, trace=current_context()
+        principal, name, data, project_id, dedup, trace=current_context(), schedule=schedule
     )
     task = created.task
     response = task_response(request_prefix(request), renderer, task, reply_status(created.outcome))
@@ -191,7 +194,10 @@ def _create_args(body: Any) -> tuple[str, dict[str, Any], str | None]:
         raise InvalidArgument(f"these fields are set by the server, not the client: {owned}")
     unknown = sorted(body.keys() - _CREATE_FIELDS)
     if unknown:
-        raise InvalidArgument(f"unknown fields {unknown}; a task takes name, data and projectId")
+        raise InvalidArgument(
+            f"unknown fields {unknown}; a task takes name, data, projectId, runAt, "
+            "delaySeconds, priority and uniqueKey"
+        )
     name = body.get("name")
     if name is None:
         raise MissingArgument("name is required")

@@ -1,5 +1,5 @@
 // The dashboard's entry point: sign-in and sign-out, the hash router (#/, #/task/{id},
-// #/overview, #/workers and #/schedules),
+// #/scheduled, #/overview, #/workers and #/schedules),
 // the live stream, and the clock that keeps relative times current.
 
 import {
@@ -15,10 +15,11 @@ import { startLive } from "./live.js";
 import { showSchedules } from "./schedules.js";
 import { hideOverview, overviewTaskChanged, setUpOverview, showOverview } from "./overview.js";
 import { hideWorkers, onLiveTypes, showWorkers, startWorkers, stopWorkers } from "./workers.js";
+import { setUpScheduled, showScheduled } from "./scheduled.js";
 
 const TIME_REFRESH_MS = 5000;
 const ETA_REFRESH_MS = 1000;
-const VIEWS = ["signin", "list", "detail", "overview", "workers", "schedules"];
+const VIEWS = ["signin", "list", "scheduled", "detail", "overview", "workers", "schedules"];
 const LIVE_TEXT = { connecting: "Connecting…", live: "Live", offline: "Offline, retrying…" };
 
 const $ = (id) => document.getElementById(id);
@@ -55,6 +56,10 @@ function route() {
     $("back").href = listHash(); // back to the list as last shown
     showView("detail");
     showDetail(match[1]);
+  } else if (hash === "/scheduled") {
+    showView("scheduled");
+    clearDetail();
+    showScheduled();
   } else if (hash === "/overview" || hash === "/workers") {
     clearDetail();
     showView(hash.slice(1));
@@ -70,6 +75,7 @@ function route() {
 
 function enterSession() {
   $("session").hidden = false;
+  $("views").hidden = false;
   $("live").hidden = false;
   $("views").hidden = false;
   startWorkers();
@@ -95,6 +101,7 @@ function leaveSession(reason) {
   clearList();
   clearDetail();
   $("session").hidden = true;
+  $("views").hidden = true;
   $("live").hidden = true;
   $("whoami").textContent = "";
   showError(reason);
@@ -151,6 +158,7 @@ function start() {
     refreshUnservedRows();
     refreshUnservedDetail();
   });
+  setUpScheduled();
   $("signin-form").addEventListener("submit", submitSignIn);
   for (const radio of document.querySelectorAll("#signin-form input[name=mode]")) {
     radio.addEventListener("change", showMode);

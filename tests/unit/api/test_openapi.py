@@ -166,6 +166,7 @@ def test_task_routes_are_under_both_prefixes(document: dict[str, Any]) -> None:
     task_paths |= {"/schedules"}  # issue 14
     task_paths |= {"/webhooks", "/webhooks/{webhookId}", "/webhooks/{webhookId}/deliveries"}
     task_paths |= {"/workers", "/overview"}  # issue 16
+    task_paths |= {"/scheduled-tasks"}  # issue 14
     for prefix in PREFIXES:
         for path in task_paths:
             assert prefix + path in document["paths"]
