@@ -64,6 +64,9 @@ class Task:
     version: int = 1
     #: The task this one re-runs (``POST /tasks/{id}/rerun``), if any.
     rerun_of: str | None = None
+    #: Running attempts sharing this key (per task type) are capped (issue 14); set at
+    #: creation from the task's data by the type's ``concurrency_key``.
+    concurrency_key: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.current_step <= self.total_step:

@@ -10,9 +10,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from tasktrack.domain.flow import Limits
 from tasktrack.errors import UnknownTaskType
+from tasktrack.service.flow import KeyFunction, concurrency_key_of, limits_of
 
 Handler = Callable[..., Any]
+#: A type without flow control (frozen, so one shared instance is safe as a default).
+NO_LIMITS = Limits()
 F = TypeVar("F", bound=Handler)
 
 
@@ -30,6 +34,9 @@ class TaskType:
         timeout: seconds an attempt may run before it is stopped and fails; None = no limit.
         capture_output: also store the handler's stdout/stderr lines in the task's log
             (levels ``STDOUT``/``STDERR``); ``ctx.logger`` lines are always stored.
+        limits: caps on running attempts and starts (see :mod:`tasktrack.service.flow`).
+        concurrency_key: the task's concurrency key from its data (a data field's name, or a
+            function of ``data``); computed at creation and stored with the task.
     """
 
     name: str
@@ -42,6 +49,8 @@ class TaskType:
     #: Checks ``data`` at creation; raises InvalidArgument with a message for the client.
     validate: Callable[[dict[str, Any]], None] | None = None
     capture_output: bool = False
+    limits: Limits = NO_LIMITS
+    concurrency_key: KeyFunction | None = None
 
     def initial_total(self, data: dict[str, Any]) -> int:
         """``totalStep`` for a new task with ``data``."""
@@ -51,6 +60,10 @@ class TaskType:
     def backoff(self, attempt: int) -> float:
         """Delay before the retry that follows ``attempt`` (1-based), capped at an hour."""
         return float(min(self.retry_backoff * 2 ** max(attempt - 1, 0), 3600.0))
+
+    def key_of(self, data: dict[str, Any]) -> str | None:
+        """The concurrency key of a new task with ``data`` (None: it has none)."""
+        return concurrency_key_of(self.name, self.concurrency_key, data)
 
 
 class TaskRegistry:
@@ -67,6 +80,8 @@ class TaskRegistry:
             raise ValueError(f"task type {task_type.name!r} is registered twice")
         if task_type.max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
+        if task_type.limits.per_key is not None and task_type.concurrency_key is None:
+            raise ValueError("key_concurrency needs a concurrency_key")
         self._types[task_type.name] = task_type
         return task_type
 
@@ -80,8 +95,19 @@ class TaskRegistry:
         timeout: float | None = None,
         validate: Callable[[dict[str, Any]], None] | None = None,
         capture_output: bool = False,
+        concurrency: int | None = None,
+        rate_limit: str | None = None,
+        concurrency_key: KeyFunction | None = None,
+        key_concurrency: int | None = None,
     ) -> Callable[[F], F]:
-        """Decorator: register the function as the handler of ``name``."""
+        """Decorator: register the function as the handler of ``name``.
+
+        Flow control (all cluster-wide, see docs/scheduling-limits.md): ``concurrency`` caps
+        the type's running attempts; ``rate_limit`` ("10/minute", "100 per 2 hours") caps
+        its starts in any such window; ``concurrency_key`` (a field of ``data``, or a
+        function of ``data``) gives each task a key, and ``key_concurrency`` (default 1
+        when a key is given) caps the running attempts sharing one key."""
+        limits = limits_of(concurrency, rate_limit, concurrency_key, key_concurrency)
 
         def register(fn: F) -> F:
             self.add(
@@ -95,6 +121,8 @@ class TaskRegistry:
                     (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "",
                     validate,
                     capture_output,
+                    limits,
+                    concurrency_key,
                 )
             )
             return fn
@@ -114,6 +142,10 @@ class TaskRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._types)
+
+    def limits(self) -> dict[str, Limits]:
+        """The flow-control caps of the types that have any, by name (what a claim needs)."""
+        return {t.name: t.limits for t in self._types.values() if t.limits.active}
 
     def __contains__(self, name: object) -> bool:
         return name in self._types

@@ -76,6 +76,7 @@ class TaskService:
             max_attempts=task_type.max_attempts,
             run_after=now,
             rerun_of=rerun_of,
+            concurrency_key=task_type.key_of(payload),
         )
         return await self.store.create(task)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
+from tasktrack.domain.flow import Limits
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.identity import (
     ApiKey,
@@ -51,11 +52,20 @@ class TaskStore(Protocol):
         ...
 
     async def claim(
-        self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
+        self,
+        worker_id: str,
+        names: Collection[str],
+        limit: int,
+        lease_seconds: float,
+        now: float,
+        limits: Mapping[str, Limits] | None = None,
     ) -> list[Task]:
         """Take up to ``limit`` runnable queued tasks of ``names``, oldest first, under a lease.
 
         Each returned task is ``active`` with ``attempts`` incremented: the fencing token.
+        ``limits`` (by task name) caps what may start: a type's running attempts, those
+        sharing a concurrency key, and its starts per window (:mod:`tasktrack.domain.flow`),
+        counted across every claimer of the database in the claim's transaction.
         """
         ...
 

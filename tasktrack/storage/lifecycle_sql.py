@@ -184,13 +184,19 @@ def claim_set(worker_id: str, lease_seconds: float, now: float) -> Statement:
     )
 
 
-def claim_queue(names: Statement, limit: int, now: float) -> Statement:
+def claim_queue(
+    names: Statement, limit: int, now: float, columns: str = "id", extra: Statement = _NO_EXTRA
+) -> Statement:
     """The oldest runnable tasks a claim takes (``names`` matches the name column, as the
-    dialect writes a list). Read in ``tasks_claim`` index order."""
+    dialect writes a list). Read in ``tasks_claim`` index order.
+
+    A limited claim (:mod:`~tasktrack.storage.flow_sql`) reads more ``columns`` and adds an
+    ``extra`` condition (the concurrency keys at their cap)."""
+    more = f" AND {extra[0]}" if extra[0] else ""
     return (
-        f"SELECT id FROM tasks WHERE {status_is(sources('claim'))} AND run_after <= ? "
-        f"AND {names[0]} ORDER BY run_after, id LIMIT ?",
-        (now, *names[1], limit),
+        f"SELECT {columns} FROM tasks WHERE {status_is(sources('claim'))} AND run_after <= ? "
+        f"AND {names[0]}{more} ORDER BY run_after, id LIMIT ?",
+        (now, *names[1], *extra[1], limit),
     )
 
 

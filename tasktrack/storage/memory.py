@@ -7,16 +7,16 @@ difference is a failing test rather than a surprise.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from tasktrack.domain.flow import Limits
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.lifecycle import (
     RUNNING,
     Status,
     is_terminal,
-    sources,
     targets,
     transition,
 )
@@ -26,13 +26,13 @@ from tasktrack.domain.task import Task
 from tasktrack.errors import Conflict, InvalidTransition, LeaseLost, NotFound
 from tasktrack.storage.attempts import ended_attempt, ending, with_running
 from tasktrack.storage.events import LocalEvents
+from tasktrack.storage.memory_flow import MemoryFlow
 from tasktrack.storage.memory_identity import MemoryIdentityStore
 from tasktrack.storage.memory_logs import MemoryLogs
 from tasktrack.storage.paging import page_from_window
 
 #: Where a cancel request leaves a task: asking again there changes nothing.
 _CANCEL_SETTLED = frozenset(targets("cancel"))
-_CLAIMABLE = frozenset(sources("claim"))
 #: The verbs' own columns that belong to an ending (the rest to a requeue).
 _ENDING_CHANGES = frozenset({"current_step", "fail_reason"})
 
@@ -51,6 +51,7 @@ class MemoryTaskStore:
         self.events = LocalEvents()
         self._results: dict[str, TaskResult] = {}
         self._logs = MemoryLogs()
+        self._flow = MemoryFlow()
 
     async def create(self, task: Task) -> Task:
         async with self._lock:
@@ -108,13 +109,16 @@ class MemoryTaskStore:
             return self._put(task, now, status=status, last_changed_by=user_id, **changes)
 
     async def claim(
-        self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
+        self,
+        worker_id: str,
+        names: Collection[str],
+        limit: int,
+        lease_seconds: float,
+        now: float,
+        limits: Mapping[str, Limits] | None = None,
     ) -> list[Task]:
         async with self._lock:
-            ready = sorted(
-                (t for t in self._tasks.values() if _runnable(t, names, now)),
-                key=lambda t: (t.run_after, t.id),
-            )[:limit]
+            ready = self._flow.claimable(self._tasks.values(), names, limit, now, limits)
             return [
                 self._put(
                     t,
@@ -363,10 +367,6 @@ def _matches(task: Task, query: ListQuery) -> bool:
     if query.text and query.text.lower() not in task.name.lower():
         return False
     return all(_filter_ok(task, f) for f in query.filters)
-
-
-def _runnable(task: Task, names: Collection[str], now: float) -> bool:
-    return task.status in _CLAIMABLE and task.run_after <= now and task.name in names
 
 
 def _stale(task: Task, now: float) -> bool:

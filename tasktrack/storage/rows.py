@@ -36,6 +36,7 @@ TASK_COLUMNS = (
     "worker_id",
     "version",
     "rerun_of",
+    "concurrency_key",
 )
 
 
@@ -92,6 +93,7 @@ def task_from_row(row: Sequence[Any]) -> Task:
         worker_id=row[19],
         version=row[20],
         rerun_of=row[21],
+        concurrency_key=row[22],
     )
 
 
@@ -120,4 +122,5 @@ def task_to_row(task: Task) -> tuple[Any, ...]:
         task.worker_id,
         task.version,
         task.rerun_of,
+        task.concurrency_key,
     )

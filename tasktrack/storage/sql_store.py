@@ -8,8 +8,9 @@ with many processes on one database.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
+from tasktrack.domain.flow import Limits, limited
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.lifecycle import TERMINAL, Status, targets
 from tasktrack.domain.listing import ListQuery, Page, Scope
@@ -21,6 +22,7 @@ from tasktrack.storage import logs_sql
 from tasktrack.storage import retention_sql as rsql
 from tasktrack.storage.attempts import ATTEMPT_COLUMNS, attempt_from_row, with_running
 from tasktrack.storage.dialect import Dialect, Move, Row, Statement
+from tasktrack.storage.flow_sql import limited_claim
 from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.rows import exact_time, insert_task, task_from_row, task_to_row
 from tasktrack.storage.sql import list_sql
@@ -101,14 +103,25 @@ class SqlTaskStore:
         raise Conflict(f"Task {task_id} is already {task.status.value}")
 
     async def claim(
-        self, worker_id: str, names: Collection[str], limit: int, lease_seconds: float, now: float
+        self,
+        worker_id: str,
+        names: Collection[str],
+        limit: int,
+        lease_seconds: float,
+        now: float,
+        limits: Mapping[str, Limits] | None = None,
     ) -> list[Task]:
         now = exact_time(now)
         if not names or limit < 1:
             return []
-        queue = lsql.claim_queue(self.dialect.in_list("name", list(names)), limit, now)
         update_set = lsql.claim_set(worker_id, lease_seconds, now)
-        rows = await self.dialect.claim(self.dialect.claim_statement(queue, update_set))
+        caps = limited(names, limits)
+        if caps:  # only claims that serve a limited type pay for counting (flow_sql)
+            steps = limited_claim(self.dialect, list(names), caps, limit, update_set, now)
+            rows = await self.dialect.claim_steps(steps)
+        else:
+            queue = lsql.claim_queue(self.dialect.in_list("name", list(names)), limit, now)
+            rows = await self.dialect.claim(self.dialect.claim_statement(queue, update_set))
         tasks = _by_claim_order(rows)
         self.dialect.notify(tasks)
         return tasks

@@ -61,6 +61,8 @@ class Worker:
         self.clock = clock
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
         self._names = registry.names()
+        #: Caps of the limited types (issue 14); empty keeps every claim a plain one.
+        self._limits = registry.limits()
         self._runs: dict[str, Run] = {}
         self._pool = ChildPool(self.options)
         self._monitor = Monitor(store, self.options, clock, self.id, self._runs)
@@ -105,7 +107,12 @@ class Worker:
         await self._pool.wait_idle()
         leased_at = asyncio.get_running_loop().time()
         tasks = await self.store.claim(
-            self.id, self._names, self._pool.idle, self.options.lease_seconds, self.clock()
+            self.id,
+            self._names,
+            self._pool.idle,
+            self.options.lease_seconds,
+            self.clock(),
+            self._limits,
         )
         for task in tasks:
             self._start(task, leased_at)
