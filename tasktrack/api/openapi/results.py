@@ -23,7 +23,15 @@ _RESULT: JsonObject = {
 }
 _DETAILS: JsonObject = {
     "type": "object",
-    "required": ["_id", "attempts", "maxAttempts", "rerunOf", "reruns", "hasResult"],
+    "required": [
+        "_id",
+        "attempts",
+        "maxAttempts",
+        "rerunOf",
+        "reruns",
+        "hasResult",
+        "concurrencyKey",
+    ],
     "properties": {
         "_id": _ID,
         "attempts": {"type": "integer", "minimum": 0},
@@ -31,6 +39,14 @@ _DETAILS: JsonObject = {
         "rerunOf": {"oneOf": [_ID, {"type": "null"}]},
         "reruns": {"type": "array", "items": _ID, "maxItems": 100},
         "hasResult": {"type": "boolean"},
+        "concurrencyKey": {
+            "description": (
+                "The task's concurrency key, computed from its data at creation by its task "
+                "type's concurrency_key (null: none). Running tasks of one type sharing a key "
+                "are capped (docs/scheduling-limits.md)."
+            ),
+            "oneOf": [{"type": "string", "maxLength": 200}, {"type": "null"}],
+        },
     },
 }
 _UNFINISHED = problem("The task has not finished yet (queued, active or cancelling).", 409, (1004,))
@@ -78,7 +94,7 @@ def result_paths() -> dict[str, dict[str, JsonObject]]:
         "readTaskDetails",
         "Get a task's details (ours)",
         "Facts beside the 13 task fields: attempts, the task it re-runs and its own re-runs "
-        "(newest first, at most 100), and whether a result is stored.",
+        "(newest first, at most 100), whether a result is stored, and its concurrency key.",
         _reply("The task's details.", _DETAILS),
     )
     return {

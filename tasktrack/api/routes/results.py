@@ -76,6 +76,7 @@ def details_body(details: TaskDetails) -> dict[str, Any]:
         "rerunOf": task.rerun_of,
         "reruns": details.reruns,
         "hasResult": details.has_result,
+        "concurrencyKey": task.concurrency_key,
     }
 
 
