@@ -53,6 +53,8 @@ class TaskDetails:
     has_result: bool
     #: The object exactly as received, extra fields included.
     raw: dict[str, Any]
+    #: The concurrency key computed at creation (issue 14); None when the task has none.
+    concurrency_key: str | None = None
 
     @classmethod
     def from_json(cls, obj: Any) -> TaskDetails:
@@ -67,7 +69,12 @@ class TaskDetails:
             reruns=[str(r) for r in obj.get("reruns", [])],
             has_result=bool(obj.get("hasResult")),
             raw=obj,
+            concurrency_key=_optional_str(obj.get("concurrencyKey")),
         )
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _path(api: Api, task_id: str, leaf: str) -> str:
