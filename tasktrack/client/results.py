@@ -60,6 +60,8 @@ class TaskDetails:
     run_at: datetime | None = None
     priority: int = 0
     queue: str = "default"
+    #: The concurrency key computed at creation (issue 14); None when the task has none.
+    concurrency_key: str | None = None
 
     @classmethod
     def from_json(cls, obj: Any) -> TaskDetails:
@@ -78,6 +80,7 @@ class TaskDetails:
             run_at=_moment(obj.get("runAt")),
             priority=int(obj.get("priority", 0)),
             queue=str(obj.get("queue", "default")),
+            concurrency_key=_optional_str(obj.get("concurrencyKey")),
         )
 
 
@@ -88,6 +91,10 @@ def _moment(text: Any) -> datetime | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise MalformedTask(f"runAt is not a date-time: {text[:40]!r}") from None
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _path(api: Api, task_id: str, leaf: str) -> str:

@@ -73,6 +73,9 @@ class Task:
     priority: int = 0
     #: The task type's queue; workers serve some queues.
     queue: str = "default"
+    #: Running attempts sharing this key (per task type) are capped (issue 14); set at
+    #: creation from the task's data by the type's ``concurrency_key``.
+    concurrency_key: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.current_step <= self.total_step:

@@ -11,11 +11,15 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tasktrack.domain.fairness import DEFAULT_QUEUE
+from tasktrack.domain.flow import Limits
 from tasktrack.domain.scheduling import QUEUE_RULE, check_priority, valid_queue
 from tasktrack.errors import UnknownTaskType
+from tasktrack.service.flow import KeyFunction, concurrency_key_of, limits_of
 from tasktrack.service.periodic import CATCH_UP, Schedule
 
 Handler = Callable[..., Any]
+#: A type without flow control (frozen, so one shared instance is safe as a default).
+NO_LIMITS = Limits()
 F = TypeVar("F", bound=Handler)
 
 
@@ -36,6 +40,9 @@ class TaskType:
         priority: the default priority of its tasks (higher runs first; a create may
             override it).
         queue: the queue its tasks go to (workers serve some queues); per type only.
+        limits: caps on running attempts and starts (see :mod:`tasktrack.service.flow`).
+        concurrency_key: the task's concurrency key from its data (a data field's name, or a
+            function of ``data``); computed at creation and stored with the task.
     """
 
     name: str
@@ -50,6 +57,8 @@ class TaskType:
     capture_output: bool = False
     priority: int = 0
     queue: str = DEFAULT_QUEUE
+    limits: Limits = NO_LIMITS
+    concurrency_key: KeyFunction | None = None
 
     def initial_total(self, data: dict[str, Any]) -> int:
         """``totalStep`` for a new task with ``data``."""
@@ -59,6 +68,10 @@ class TaskType:
     def backoff(self, attempt: int) -> float:
         """Delay before the retry that follows ``attempt`` (1-based), capped at an hour."""
         return float(min(self.retry_backoff * 2 ** max(attempt - 1, 0), 3600.0))
+
+    def key_of(self, data: dict[str, Any]) -> str | None:
+        """The concurrency key of a new task with ``data`` (None: it has none)."""
+        return concurrency_key_of(self.name, self.concurrency_key, data)
 
 
 class TaskRegistry:
@@ -79,6 +92,8 @@ class TaskRegistry:
         if not valid_queue(task_type.queue):
             raise ValueError(f"task type {name!r}: {QUEUE_RULE}")
         check_priority(task_type.priority)
+        if task_type.limits.per_key is not None and task_type.concurrency_key is None:
+            raise ValueError("key_concurrency needs a concurrency_key")
         self._types[task_type.name] = task_type
         return task_type
 
@@ -94,8 +109,19 @@ class TaskRegistry:
         capture_output: bool = False,
         priority: int = 0,
         queue: str = DEFAULT_QUEUE,
+        concurrency: int | None = None,
+        rate_limit: str | None = None,
+        concurrency_key: KeyFunction | None = None,
+        key_concurrency: int | None = None,
     ) -> Callable[[F], F]:
-        """Decorator: register the function as the handler of ``name``."""
+        """Decorator: register the function as the handler of ``name``.
+
+        Flow control (all cluster-wide, see docs/scheduling-limits.md): ``concurrency`` caps
+        the type's running attempts; ``rate_limit`` ("10/minute", "100 per 2 hours") caps
+        its starts in any such window; ``concurrency_key`` (a field of ``data``, or a
+        function of ``data``) gives each task a key, and ``key_concurrency`` (default 1
+        when a key is given) caps the running attempts sharing one key."""
+        limits = limits_of(concurrency, rate_limit, concurrency_key, key_concurrency)
 
         def register(fn: F) -> F:
             self.add(
@@ -111,6 +137,8 @@ class TaskRegistry:
                     capture_output,
                     priority,
                     queue,
+                    limits,
+                    concurrency_key,
                 )
             )
             return fn
@@ -192,6 +220,10 @@ class TaskRegistry:
         chosen = set(queues) or known
         names = sorted(t.name for t in self._types.values() if t.queue in chosen)
         return names, sorted(chosen)
+
+    def limits(self) -> dict[str, Limits]:
+        """The flow-control caps of the types that have any, by name (what a claim needs)."""
+        return {t.name: t.limits for t in self._types.values() if t.limits.active}
 
     def __contains__(self, name: object) -> bool:
         return name in self._types

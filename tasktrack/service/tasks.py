@@ -134,6 +134,7 @@ class TaskService:
             rerun_of=rerun_of,
             priority=task_type.priority if plan.priority is None else check_priority(plan.priority),
             queue=task_type.queue,
+            concurrency_key=task_type.key_of(payload),
         )
 
     async def get(self, principal: Principal, task_id: str, project_id: str | None = None) -> Task:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tasktrack.domain.fairness import DEFAULT_QUEUE
+from tasktrack.domain.flow import Limits
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.identity import (
     ApiKey,
@@ -67,6 +68,7 @@ class TaskStore(DedupStore, Protocol):
         lease_seconds: float,
         now: float,
         queues: Sequence[str] = (DEFAULT_QUEUE,),
+        limits: Mapping[str, Limits] | None = None,
     ) -> list[Task]:
         """Take up to ``limit`` due queued tasks of ``names`` in ``queues``, under a lease.
 
@@ -75,6 +77,9 @@ class TaskStore(DedupStore, Protocol):
         (higher first), then due time (``run_after``), then id; when that lane has nothing
         due for these names, from the next lanes in turn. Each returned task is ``active``
         with ``attempts`` incremented: the fencing token.
+        ``limits`` (by task name) caps what may start: a type's running attempts, those
+        sharing a concurrency key, and its starts per window (:mod:`tasktrack.domain.flow`),
+        counted across every claimer of the database in the claim's transaction.
         """
         ...
 

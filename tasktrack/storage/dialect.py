@@ -11,7 +11,7 @@ several statements must be atomic).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Generator, Iterable, Sequence
 from typing import Any, Protocol
 
 from tasktrack.domain.task import Task
@@ -23,6 +23,10 @@ Row = Sequence[Any]
 #: A conditional ``UPDATE tasks ... RETURNING *`` and what it writes beside the rows it moved:
 #: statements reading those rows as ``moved`` (e.g. the ended attempt's record).
 Move = tuple[Statement, tuple[Statement, ...]]
+#: Statements run one after another in one transaction, each sent the rows of the one
+#: before (a conversation: the next statement depends on what the last one read); the
+#: generator's return value is the result.
+Steps = Generator[Statement, list[Row], list[Row]]
 
 
 class Dialect(Protocol):
@@ -78,6 +82,21 @@ class Dialect(Protocol):
 
     async def claim(self, statement: Statement) -> list[Row]:
         """Run a statement made by :meth:`claim_statement`; return its rows."""
+        ...
+
+    # -- the limited claim (issue 14; see storage/flow_sql.py) ------------------------------
+
+    def serialize_claims(self, names: Sequence[str]) -> Statement | None:
+        """A statement that makes this transaction the only claimer of ``names`` (sorted)
+        until it ends; None where transactions never overlap (one writer)."""
+        ...
+
+    def lock_rows(self, queue: Statement) -> Statement:
+        """``queue`` (a claim's queue read) locking the rows it returns, as a claim does."""
+        ...
+
+    async def claim_steps(self, steps: Steps) -> list[Row]:
+        """Run a claim's :data:`Steps` in one transaction, with the claim's settings."""
         ...
 
     async def lookup_one(self, statement: Statement) -> Row | None:

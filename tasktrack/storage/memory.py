@@ -7,11 +7,12 @@ difference is a failing test rather than a surprise.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from tasktrack.domain.fairness import DEFAULT_QUEUE, Rotation, take_in_turn
+from tasktrack.domain.flow import Limits, limited
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.lifecycle import (
     RUNNING,
@@ -30,6 +31,7 @@ from tasktrack.storage.attempts import ended_attempt, ending, with_running
 from tasktrack.storage.base import SchemaState
 from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.memory_dedup import DedupState, MemoryDedup
+from tasktrack.storage.memory_flow import MemoryFlow
 from tasktrack.storage.memory_identity import MemoryIdentityStore
 from tasktrack.storage.memory_listing import in_scope, list_page
 from tasktrack.storage.memory_logs import MemoryLogs
@@ -59,6 +61,7 @@ class MemoryTaskStore(MemoryDedup):
         self._logs = MemoryLogs()
         self._dedup = DedupState()
         self._rotations: dict[str, Rotation] = {}
+        self._flow = MemoryFlow()
 
     async def create(self, task: Task, trace: TraceContext | None = None) -> Task:
         async with self._lock:
@@ -106,11 +109,16 @@ class MemoryTaskStore(MemoryDedup):
         lease_seconds: float,
         now: float,
         queues: Sequence[str] = (DEFAULT_QUEUE,),
+        limits: Mapping[str, Limits] | None = None,
     ) -> list[Task]:
         async with self._lock:
-            queued = (t for t in self._tasks.values() if t.status in _CLAIMABLE)
-            rotation = self._rotations.setdefault(worker_id, Rotation())
-            ready = take_in_turn(queued, _ready(names, now), rotation, queues, limit)
+            if limited(names, limits):  # as the SQL store: oldest due first, no lanes
+                tasks = self._tasks.values()
+                ready = self._flow.claimable(tasks, names, queues, limit, now, limits)
+            else:
+                queued = (t for t in self._tasks.values() if t.status in _CLAIMABLE)
+                rotation = self._rotations.setdefault(worker_id, Rotation())
+                ready = take_in_turn(queued, _ready(names, now), rotation, queues, limit)
             return [
                 self._put(
                     t,

@@ -38,7 +38,14 @@ TASK_COLUMNS = (
     "rerun_of",
     "priority",
     "queue",
+    "concurrency_key",
 )
+#: What ``SELECT *`` and ``RETURNING *`` give, in the table's order: the columns above, and
+#: ``unique_key`` (migration 7; set by the deduplicating create after the insert, read by
+#: its module) between ``queue`` (migration 6) and ``concurrency_key`` (migration 8).
+#: A test compares this with both databases' tables.
+TABLE_COLUMNS = (*TASK_COLUMNS[:24], "unique_key", *TASK_COLUMNS[24:])
+_CONCURRENCY_KEY = TABLE_COLUMNS.index("concurrency_key")
 
 
 def insert_task(data_param: str = "?") -> str:
@@ -96,6 +103,7 @@ def task_from_row(row: Sequence[Any]) -> Task:
         rerun_of=row[21],
         priority=row[22],
         queue=row[23],
+        concurrency_key=row[_CONCURRENCY_KEY],
     )
 
 
@@ -126,4 +134,5 @@ def task_to_row(task: Task) -> tuple[Any, ...]:
         task.rerun_of,
         task.priority,
         task.queue,
+        task.concurrency_key,
     )

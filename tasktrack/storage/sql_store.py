@@ -8,9 +8,10 @@ with many processes on one database.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from tasktrack.domain.fairness import DEFAULT_QUEUE, Lane, Rotation
+from tasktrack.domain.flow import Limits, limited
 from tasktrack.domain.history import Attempt, LogLine, Outcome, TaskResult
 from tasktrack.domain.lifecycle import TERMINAL, Status, targets
 from tasktrack.domain.listing import ListQuery, Page, Scope
@@ -23,6 +24,7 @@ from tasktrack.storage import retention_sql as rsql
 from tasktrack.storage.attempts import ATTEMPT_COLUMNS, attempt_from_row, with_running
 from tasktrack.storage.dedup_sql import SqlDedup
 from tasktrack.storage.dialect import Dialect, Move, Row, Statement
+from tasktrack.storage.flow_sql import limited_claim
 from tasktrack.storage.paging import page_from_window
 from tasktrack.storage.rows import exact_time, insert_task, task_from_row, task_to_row
 from tasktrack.storage.schedule_sql import SqlSchedules
@@ -149,10 +151,23 @@ class SqlTaskStore(SqlDedup, SqlSchedules):
         lease_seconds: float,
         now: float,
         queues: Sequence[str] = (DEFAULT_QUEUE,),
+        limits: Mapping[str, Limits] | None = None,
     ) -> list[Task]:
         now = exact_time(now)
         if not names or not queues or limit < 1:
             return []
+        caps = limited(names, limits)
+        if caps:
+            # Only claims that serve a limited type pay for counting (flow_sql). They take
+            # the oldest due task of the worker's queues, without lanes (see
+            # docs/scheduling-limits.md: priority and fair share do not apply to them yet).
+            update_set = lsql.claim_set(worker_id, lease_seconds, now)
+            steps = limited_claim(
+                self.dialect, list(names), list(queues), caps, limit, update_set, now
+            )
+            tasks = _by_claim_order(await self.dialect.claim_steps(steps))
+            self.dialect.notify(tasks)
+            return tasks
         rotation = self._rotations.setdefault(worker_id, Rotation())
         claim = _LaneClaim(self, worker_id, names, lease_seconds, now)
         # The next lane in turn, found inside the claim statement: one round trip when it

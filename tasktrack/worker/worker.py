@@ -78,6 +78,8 @@ class Worker:
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
         # Raises ValueError for a queue no task type uses (the CLI prints it as one line).
         self._names, self._queues = registry.serving(self.options.queues)
+        #: Caps of the limited types (issue 14); empty keeps every claim a plain one.
+        self._limits = registry.limits()
         self._runs: dict[str, Run] = {}
         self._pool = ChildPool(self.options)
         self._monitor = Monitor(store, self.options, clock, self.id, self._runs)
@@ -179,6 +181,7 @@ class Worker:
             self.options.lease_seconds,
             self.clock(),
             self._queues,
+            self._limits,
         )
         self._claimed_at = asyncio.get_running_loop().time()
         for task in tasks:

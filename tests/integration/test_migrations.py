@@ -134,3 +134,27 @@ async def test_a_refused_sqlite_database_is_closed_again(tmp_path: Path, upgrade
     # While the error is still held (as a caller logging it would), the file is not.
     assert refused.value is not None
     assert _open_files(path) == []
+
+
+async def test_the_tasks_table_reads_in_the_layout_the_stores_expect(backend_url: str) -> None:
+    """``task_from_row`` reads ``SELECT *`` rows by position: the columns migrations add
+    (from parallel branches, in migration order) must sit where ``TABLE_COLUMNS`` says."""
+    from tasktrack.storage.rows import TABLE_COLUMNS
+
+    if backend_url == "memory://":
+        return  # no table
+    stores = await open_stores(backend_url)
+    await stores.close()
+    if backend_url.startswith("sqlite"):
+        with sqlite3.connect(backend_url.removeprefix("sqlite:///")) as con:
+            columns = tuple(row[1] for row in con.execute("PRAGMA table_info(tasks)"))
+    else:
+        with psycopg.connect(backend_url) as con:
+            columns = tuple(
+                row[0]
+                for row in con.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = 'tasks' ORDER BY ordinal_position"
+                )
+            )
+    assert columns == TABLE_COLUMNS

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import pytest
 
 from tasktrack.domain.fairness import Lane
+from tasktrack.domain.flow import Rate
 from tasktrack.domain.listing import (
     FIELDS,
     SORTABLE,
@@ -29,7 +30,7 @@ from tasktrack.domain.listing import (
     parse_field_filter,
     parse_sort,
 )
-from tasktrack.storage import lifecycle_sql
+from tasktrack.storage import flow_sql, lifecycle_sql
 from tasktrack.storage.factory import open_stores
 from tasktrack.storage.rows import INSERT_TASK, TASK_COLUMNS
 from tasktrack.storage.sql import list_sql
@@ -77,6 +78,7 @@ def _rows() -> Iterator[tuple[Any, ...]]:
             "rerun_of": None,
             "priority": 0,
             "queue": "default",
+            "concurrency_key": f"customer{i % 7}" if i % 3 == 0 else None,
         }
         yield tuple(row[column] for column in TASK_COLUMNS)
 
@@ -219,7 +221,10 @@ def test_the_checker_catches_a_bad_plan(db: sqlite3.Connection) -> None:
     assert any("temp B-tree" in p for p in problems), steps
 
 
-def _lifecycle_statements() -> Iterator[tuple[str, str, tuple[Any, ...]]]:
+Labelled = tuple[str, str, tuple[Any, ...]]
+
+
+def _lifecycle_statements() -> Iterator[Labelled]:
     """Every statement the SQL store writes for the lifecycle, as SQLite runs it."""
     dialect = SQLiteDialect(SQLiteDatabase(":memory:"))
     task, now = "0" * 24, 1_700_000_500.0
@@ -245,6 +250,25 @@ def _lifecycle_statements() -> Iterator[tuple[str, str, tuple[Any, ...]]]:
             yield verb, sql, args
     for sql, args in lifecycle_sql.progress(task, 1, 1, 2, now):
         yield "progress", sql, args
+    yield from _flow_statements(dialect, now)
+
+
+def _flow_statements(
+    dialect: SQLiteDialect, now: float
+) -> Iterator[tuple[str, str, tuple[Any, ...]]]:
+    """The limited claim's own statements (issue 14, storage/flow_sql.py)."""
+    names = dialect.in_list("name", ["task.type7", "x"])
+    skip = flow_sql.open_keys([("task.type7", "customer1"), ("x", "y")])
+    yield (
+        "limited claim",
+        *flow_sql.limited_queue(names, ("queue IN (?)", ("default",)), 5, now, skip),
+    )
+    yield "running", *flow_sql.running(dialect, ["task.type7", "x"])
+    rated = {"task.type7": Rate(10, 60.0), "x": Rate(1, 1.0)}
+    yield "starts", *flow_sql.starts(rated, now)
+    yield "starts", *flow_sql.forget_starts(rated, now)
+    set_ = lifecycle_sql.claim_set("w1", 30.0, now)
+    yield "claim-ids", *flow_sql.claim(dialect, ["0" * 24, "1" * 24], set_)
 
 
 def test_lifecycle_statements_use_indexes(db: sqlite3.Connection) -> None:
@@ -259,7 +283,10 @@ def test_lifecycle_statements_use_indexes(db: sqlite3.Connection) -> None:
             "claim": "tasks_lane",
             "lanes": "tasks_lane",
             "next due": "tasks_claim",
+            "limited claim": "tasks_claim",
             "expire": "tasks_lease",
+            "running": "tasks_lease",
+            "starts": "task_starts_name",
         }.get(verb)
         if wanted and not any(wanted in step for step in steps):
             problems.append(f"does not use {wanted}")

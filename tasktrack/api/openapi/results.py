@@ -34,6 +34,7 @@ _DETAILS: JsonObject = {
         "runAt",
         "priority",
         "queue",
+        "concurrencyKey",
     ],
     "properties": {
         "_id": _ID,
@@ -60,6 +61,14 @@ _DETAILS: JsonObject = {
             "description": "Higher is claimed first within its organisation's queue.",
         },
         "queue": {"type": "string", "description": "The task type's queue."},
+        "concurrencyKey": {
+            "description": (
+                "The task's concurrency key, computed from its data at creation by its task "
+                "type's concurrency_key (null: none). Running tasks of one type sharing a key "
+                "are capped (docs/scheduling-limits.md)."
+            ),
+            "oneOf": [{"type": "string", "maxLength": 200}, {"type": "null"}],
+        },
     },
 }
 _UNFINISHED = problem("The task has not finished yet (queued, active or cancelling).", 409, (1004,))
@@ -107,8 +116,8 @@ def result_paths() -> dict[str, dict[str, JsonObject]]:
         "readTaskDetails",
         "Get a task's details (ours)",
         "Facts beside the 13 task fields: attempts, the task it re-runs and its own re-runs "
-        "(newest first, at most 100), whether a result is stored, and its scheduling: "
-        "runAt, priority and queue.",
+        "(newest first, at most 100), whether a result is stored, its scheduling (runAt, "
+        "priority and queue) and its concurrency key.",
         _reply("The task's details.", _DETAILS),
     )
     return {

@@ -89,6 +89,7 @@ def details_body(details: TaskDetails) -> dict[str, Any]:
         "runAt": due_text(task.run_after),
         "priority": task.priority,
         "queue": task.queue,
+        "concurrencyKey": task.concurrency_key,
     }
 
 

@@ -17,11 +17,14 @@ import psycopg
 
 from tasktrack.domain.task import Task
 from tasktrack.errors import StorageError
-from tasktrack.storage.dialect import Move, Row, Statement
+from tasktrack.storage.dialect import Move, Row, Statement, Steps
 from tasktrack.storage.postgres.connection import PostgresDatabase
 
 #: The advisory lock key that makes pruning one-at-a-time across processes ("tt-prune").
 PRUNE_LOCK = 0x74742D7072756E65
+#: The first key of the per-type claim locks of limited task types ("tc"); the second is
+#: the type name's hash (a collision only makes two types' claims take turns).
+CLAIM_LOCK_SPACE = 0x7463
 
 
 @functools.lru_cache(maxsize=512)
@@ -119,6 +122,28 @@ class PostgresDialect:
         # One autocommit statement on a connection planned for claims (CLAIM_SETTINGS).
         async with self.db.claim_connection() as con:
             return await (await _run(con, statement)).fetchall()
+
+    def serialize_claims(self, names: Sequence[str]) -> Statement | None:
+        # Transaction-scoped: the commit (or a crash) releases them. Taken in the order of
+        # ``names`` (sorted by the caller) so two claimers of overlapping types never deadlock.
+        return (
+            "SELECT pg_advisory_xact_lock(?, hashtext(n)) FROM unnest(?::text[]) AS n",
+            (CLAIM_LOCK_SPACE, list(names)),
+        )
+
+    def lock_rows(self, queue: Statement) -> Statement:
+        return f"{queue[0]} FOR UPDATE SKIP LOCKED", queue[1]
+
+    async def claim_steps(self, steps: Steps) -> list[Row]:
+        # On a connection planned for claims, as a plain claim (see claim).
+        async with self.db.claim_connection() as con, con.transaction():
+            try:
+                statement = next(steps)
+                while True:
+                    statement = steps.send(await _rows(con, statement))
+            except StopIteration as done:
+                rows: list[Row] = done.value
+                return rows
 
     async def lookup_one(self, statement: Statement) -> Row | None:
         async with self.db.connection() as con:

@@ -16,7 +16,7 @@ from typing import Any
 
 from tasktrack.domain.task import Task
 from tasktrack.errors import StorageError
-from tasktrack.storage.dialect import Move, Row, Statement
+from tasktrack.storage.dialect import Move, Row, Statement, Steps
 from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
 
@@ -89,6 +89,24 @@ class SQLiteDialect:
 
     async def claim(self, statement: Statement) -> list[Row]:
         return await self.write_all([statement])
+
+    def serialize_claims(self, names: Sequence[str]) -> Statement | None:
+        return None  # BEGIN IMMEDIATE: one writer at a time across processes already
+
+    def lock_rows(self, queue: Statement) -> Statement:
+        return queue
+
+    async def claim_steps(self, steps: Steps) -> list[Row]:
+        def run(con: sqlite3.Connection) -> list[Row]:
+            try:
+                statement = next(steps)
+                while True:
+                    statement = steps.send(con.execute(*statement).fetchall())
+            except StopIteration as done:
+                rows: list[Row] = done.value
+                return rows
+
+        return await self.db.write(run)
 
     async def lookup_one(self, statement: Statement) -> Row | None:
         sql, args = statement

@@ -85,3 +85,11 @@ def test_details_and_rerun(make: Callable[..., Both]) -> None:
         ("GET", f"/v2.0/tasks/{ID}/details"),
         ("POST", f"/v2.0/tasks/{ID}/rerun"),
     ]
+    assert got.concurrency_key is None  # a server without issue 14 sends none
+
+
+def test_details_carry_the_concurrency_key(make: Callable[..., Both]) -> None:
+    details = {"_id": ID, "attempts": 0, "maxAttempts": 1, "rerunOf": None, "reruns": []}
+    details |= {"hasResult": False, "concurrencyKey": "acme"}
+    got = make(Recorder(lambda _: httpx.Response(200, json=details)))("details", ID)
+    assert got.concurrency_key == "acme"
