@@ -10,9 +10,10 @@ the single statement of :func:`~tasktrack.storage.lifecycle_sql.claim_queue`. Th
    every claim that held the lock before: two claimers cannot both take the last slot;
 2. count what runs (``active``/``cancelling``, through the ``tasks_lease`` index) per type
    and key, and the starts within each rate-limited type's window (``task_starts``);
-3. read the worker's queues oldest due first (:func:`limited_queue`, through ``tasks_claim``),
-   leaving out types without room and keys at their cap. Unlike a plain claim it takes no
-   lane in turn and ignores priority: fair share and priorities do not apply to limited
+3. read the queue oldest due first (:func:`limited_queue`, through ``tasks_claim``), leaving
+   out types without room and keys at their cap. The names are those of the worker's queues
+   (a type has one queue), so no queue condition is needed. Unlike a plain claim it takes
+   no lane in turn and ignores priority: fair share and priorities do not apply to limited
    types yet (docs/scheduling-limits.md);
 4. admit candidates in queue order while they fit (:func:`~tasktrack.domain.flow.admit`),
    claim them, and log the starts of rate-limited ones (those past the window are deleted
@@ -42,7 +43,6 @@ MAX_ROUNDS = 4
 def limited_claim(
     dialect: Dialect,
     names: Sequence[str],
-    queues: Sequence[str],
     caps: Mapping[str, Limits],
     limit: int,
     claim_set: Statement,
@@ -59,7 +59,7 @@ def limited_claim(
     claimed: list[Row] = []
     for _ in range(MAX_ROUNDS):
         round_rows, short = yield from _round(
-            dialect, (names, queues), caps, limit - len(claimed), claim_set, now
+            dialect, names, caps, limit - len(claimed), claim_set, now
         )
         claimed += round_rows
         if not short or len(claimed) >= limit:
@@ -69,7 +69,7 @@ def limited_claim(
 
 def _round(
     dialect: Dialect,
-    serving: tuple[Sequence[str], Sequence[str]],
+    names: Sequence[str],
     caps: Mapping[str, Limits],
     want: int,
     claim_set: Statement,
@@ -77,14 +77,12 @@ def _round(
 ) -> Generator[Statement, list[Row], tuple[list[Row], bool]]:
     """One read of the queue and the claim of what fits; also whether some of what was read
     did not fit (another read may find more). Counts see this transaction's earlier rounds."""
-    names, queues = serving
     usage = yield from _usage(dialect, caps, now)
     chosen = plan(names, caps, usage)
     if not chosen.names:
         return [], False
     skip_full = open_keys(chosen.blocked_keys)
-    in_names, in_queues = dialect.in_list("name", chosen.names), dialect.in_list("queue", queues)
-    queue = limited_queue(in_names, in_queues, want, now, skip_full)
+    queue = limited_queue(dialect.in_list("name", chosen.names), want, now, skip_full)
     candidates = yield dialect.lock_rows(queue)
     ids = admit(((r[0], r[1], r[2]) for r in candidates), caps, usage, want)
     if not ids:
@@ -96,17 +94,14 @@ def _round(
     return rows, len(ids) < len(candidates)
 
 
-def limited_queue(
-    names: Statement, queues: Statement, limit: int, now: float, extra: Statement
-) -> Statement:
-    """The oldest due queued tasks of ``names`` in ``queues`` (each as the dialect matches a
-    list), with their name and key, skipping ``extra`` (keys at their cap); read in
-    ``tasks_claim`` order."""
+def limited_queue(names: Statement, limit: int, now: float, extra: Statement) -> Statement:
+    """The oldest due queued tasks of ``names`` (as the dialect matches a list), with their
+    name and key, skipping ``extra`` (keys at their cap); read in ``tasks_claim`` order."""
     more = f" AND {extra[0]}" if extra[0] else ""
     return (
         f"SELECT {_PICK_COLUMNS} FROM tasks WHERE {lsql.status_is(sources('claim'))} "
-        f"AND run_after <= ? AND {names[0]} AND {queues[0]}{more} ORDER BY run_after, id LIMIT ?",
-        (now, *names[1], *queues[1], *extra[1], limit),
+        f"AND run_after <= ? AND {names[0]}{more} ORDER BY run_after, id LIMIT ?",
+        (now, *names[1], *extra[1], limit),
     )
 
 

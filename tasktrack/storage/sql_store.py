@@ -159,12 +159,10 @@ class SqlTaskStore(SqlDedup, SqlSchedules):
         caps = limited(names, limits)
         if caps:
             # Only claims that serve a limited type pay for counting (flow_sql). They take
-            # the oldest due task of the worker's queues, without lanes (see
+            # the oldest due task of the worker's types, without lanes (see
             # docs/scheduling-limits.md: priority and fair share do not apply to them yet).
             update_set = lsql.claim_set(worker_id, lease_seconds, now)
-            steps = limited_claim(
-                self.dialect, list(names), list(queues), caps, limit, update_set, now
-            )
+            steps = limited_claim(self.dialect, list(names), caps, limit, update_set, now)
             tasks = _by_claim_order(await self.dialect.claim_steps(steps))
             self.dialect.notify(tasks)
             return tasks

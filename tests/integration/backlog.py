@@ -51,5 +51,6 @@ def backlog_rows() -> Iterator[tuple[Any, ...]]:
             "rerun_of": None,
             "priority": i % 5 - 2,
             "queue": queue_of(i),
+            "concurrency_key": None,
         }
         yield tuple(row[column] for column in TASK_COLUMNS)

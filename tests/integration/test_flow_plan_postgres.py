@@ -60,8 +60,7 @@ async def test_the_limited_queue_read_skips_full_keys_from_the_claim_index(pg_ur
     await seed(pg_url)
     names = DIALECT.in_list("name", ["keyed"])
     skip = flow_sql.open_keys([("keyed", "acme")])
-    in_default = DIALECT.in_list("queue", ["default"])
-    queue = flow_sql.limited_queue(names, in_default, 2, NOW + 60, skip)
+    queue = flow_sql.limited_queue(names, 2, NOW + 60, skip)
     plan, rows = explain(pg_url, *DIALECT.lock_rows(queue))
     assert not [n for n in plan if n["Node Type"] == "Sort"], plan
     scans = [n for n in plan if n.get("Relation Name") == "tasks"]

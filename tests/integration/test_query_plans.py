@@ -261,7 +261,7 @@ def _flow_statements(
     skip = flow_sql.open_keys([("task.type7", "customer1"), ("x", "y")])
     yield (
         "limited claim",
-        *flow_sql.limited_queue(names, ("queue IN (?)", ("default",)), 5, now, skip),
+        *flow_sql.limited_queue(names, 5, now, skip),
     )
     yield "running", *flow_sql.running(dialect, ["task.type7", "x"])
     rated = {"task.type7": Rate(10, 60.0), "x": Rate(1, 1.0)}
