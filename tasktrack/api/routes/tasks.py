@@ -64,6 +64,12 @@ def _etag(task: Task) -> str:
     return f'W/"{task.id}.{task.version}"'
 
 
+def not_modified(task: Task) -> Response:
+    """The 304 of a conditional read that named the task's current version (also used by
+    the fast path)."""
+    return Response(status_code=304, headers={"ETag": _etag(task)})
+
+
 def task_response(prefix: str, renderer: Renderer, task: Task, status: int = 200) -> Response:
     """One task as ``renderer`` draws it, with its ETag (also used by the fast path)."""
     href = f"{prefix}/tasks/{task.id}"
@@ -97,10 +103,10 @@ async def get_task(request: Request) -> Response:
     principal = await ctx.authenticate(request)
     renderer = _renderer(request)
     task_id = request.path_params["task_id"]
-    seen = _seen_version(request.headers.get("if-none-match"), task_id)
+    seen = seen_version(request.headers.get("if-none-match"), task_id)
     task = await _read_task(ctx, request, principal, task_id, seen)
     if seen is not None and seen == task.version:
-        return Response(status_code=304, headers={"ETag": _etag(task)})
+        return not_modified(task)
     return task_response(_prefix(request), renderer, task)
 
 
@@ -208,7 +214,7 @@ def _wait_seconds(raw: str) -> float:
     return seconds
 
 
-def _seen_version(header: str | None, task_id: str) -> int | None:
+def seen_version(header: str | None, task_id: str) -> int | None:
     """The version named by an ``If-None-Match`` ETag of this task, if any (weak compare)."""
     if not header:
         return None
