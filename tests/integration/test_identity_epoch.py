@@ -96,7 +96,7 @@ async def test_a_change_made_elsewhere_moves_the_epoch(pair: Pair, change: str) 
 
 
 async def test_a_change_made_here_moves_the_epoch_at_once(pair: Pair) -> None:
-    user, key, grant, client = await _identities(pair.api.identity)
+    key = (await _identities(pair.api.identity))[1]
     before = await _settled(pair.api.identity)
     assert await pair.api.identity.revoke_api_key(key.id)
     assert await pair.api.identity.identity_epoch() not in (before, None)
