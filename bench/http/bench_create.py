@@ -84,7 +84,12 @@ def drop(url: str) -> None:
 def serve(side: str, url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     env = _env(side, url)
     seeded = subprocess.run(
-        [sys.executable, "-c", SEED, url], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", SEED, url],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=workdir,  # not this checkout: "-c" puts the working directory first on sys.path
     )
     key = seeded.stdout.strip().splitlines()[-1]
     log = open(workdir / "server.log", "ab")
