@@ -22,6 +22,7 @@ from tasktrack.domain.identity import ApiKey, OAuthClient, Organisation, Princip
 from tasktrack.domain.ids import is_valid_id, new_id
 from tasktrack.errors import InvalidArgument, NotFound, Unauthenticated
 from tasktrack.service.passwords import check_new_password, hash_secret
+from tasktrack.service.verified import VerifiedCredentials
 from tasktrack.storage.base import IdentityStore
 
 DEFAULT_ORG = "default"
@@ -63,6 +64,7 @@ class IdentityService:
         #: Key rows looked up within this many seconds are reused (see Settings).
         self.key_cache_seconds = key_cache_seconds
         self._keys: dict[str, tuple[float, ApiKey | None]] = {}
+        self.verified = VerifiedCredentials(clock)
 
     async def ensure_default(self) -> tuple[Organisation, User]:
         """The default organisation and user, created on first start so no set-up is needed."""
@@ -166,9 +168,22 @@ class IdentityService:
             raise NotFound(f"no active API key {key_id}")
 
     async def authenticate_api_key(self, presented: str) -> Principal:
-        """The Principal for a presented key, or Unauthenticated (one message for every cause)."""
+        """The Principal for a presented key, or Unauthenticated (one message for every cause).
+
+        A key verified since the identity data last changed is not read again
+        (:mod:`tasktrack.service.verified`); a revoked one is refused from the first request
+        after the revocation commits, in any process (docs/fast-reads.md).
+        """
+        epoch = await self.store.identity_epoch()  # before verifying: see VerifiedCredentials
+        principal = self.verified.get(presented, epoch)
+        if principal is None:
+            principal = await self._verify_key(presented, reuse_row=epoch is None)
+            self.verified.put(presented, principal, epoch)
+        return principal
+
+    async def _verify_key(self, presented: str, reuse_row: bool) -> Principal:
         m = _KEY.match(presented)
-        key = await self._key_row(m.group(1)) if m else None
+        key = await self._key_row(m.group(1), reuse_row) if m else None
         # Compare even when the key is unknown, so timing does not tell the two apart.
         expected = key.secret_hash if key else _digest("")
         given = _digest(m.group(2)) if m else _digest("-")
@@ -176,10 +191,11 @@ class IdentityService:
             raise Unauthenticated("invalid API key")
         return Principal(key.user_id, key.org_id, key.read_only, "api_key")
 
-    async def _key_row(self, key_id: str) -> ApiKey | None:
-        """The stored key row, reused for ``key_cache_seconds`` (the hot path of every read
-        would otherwise pay a second database statement)."""
-        if self.key_cache_seconds <= 0:
+    async def _key_row(self, key_id: str, reuse: bool) -> ApiKey | None:
+        """The stored key row, reused for ``key_cache_seconds`` only while the store cannot
+        tell when identities change (``reuse``: PostgreSQL's listener down); otherwise the
+        verified-credential cache already spares the read, and exactly."""
+        if self.key_cache_seconds <= 0 or not reuse:
             return await self.store.get_api_key(key_id)
         now = time.monotonic()
         cached = self._keys.get(key_id)

@@ -323,6 +323,13 @@ class IdentityStore(Protocol):
         """Revoke a grant (and so all its tokens); False if it was unknown or revoked."""
         ...
 
+    async def identity_epoch(self) -> tuple[int, int] | None:
+        """A value that changes whenever a change that can end a credential (a key, grant or
+        client revoked, a user disabled) has committed, in this process or any other; None
+        while that cannot be told (PostgreSQL's listener down). Services cache verified
+        credentials under it (docs/fast-reads.md). Must cost microseconds."""
+        ...
+
     async def get_refresh_token(self, token_id: str) -> RefreshToken | None: ...
 
     async def rotate_refresh_token(self, token_id: str, successor: RefreshToken) -> bool:

@@ -119,6 +119,11 @@ class Dialect(Protocol):
         """These tasks changed (a no-op where the database notifies by itself)."""
         ...
 
+    async def identity_epoch(self) -> int | None:
+        """A number that moves whenever a change that can end a credential commits, in any
+        process; None while this process cannot tell (its listener is down)."""
+        ...
+
     def touch(self, task_id: str) -> None:
         """A task's progress changed (a no-op where the database notifies by itself)."""
         ...

@@ -32,6 +32,7 @@ class MemoryIdentityStore:
         self._grants: dict[str, Grant] = {}
         self._refresh: dict[str, RefreshToken] = {}
         self._secrets: dict[str, str] = {}
+        self._changes = 0  # moved by every revocation (see IdentityStore.identity_epoch)
 
     async def create_organisation(self, org: Organisation) -> Organisation:
         if await self.find_organisation(org.name) or org.id in self._orgs:
@@ -81,6 +82,7 @@ class MemoryIdentityStore:
         return True
 
     async def disable_user(self, user_id: str) -> bool:
+        self._changes += 1
         user = self._users.get(user_id)
         if user is None or user.disabled:
             return False
@@ -106,6 +108,7 @@ class MemoryIdentityStore:
         return self._keys.get(key_id)
 
     async def revoke_api_key(self, key_id: str) -> bool:
+        self._changes += 1
         key = self._keys.get(key_id)
         if key is None or key.revoked:
             return False
@@ -124,6 +127,7 @@ class MemoryIdentityStore:
         return self._clients.get(client_id)
 
     async def revoke_oauth_client(self, client_id: str) -> bool:
+        self._changes += 1
         client = self._clients.get(client_id)
         if client is None or client.revoked:
             return False
@@ -153,11 +157,15 @@ class MemoryIdentityStore:
         return grant
 
     async def revoke_grant(self, grant_id: str) -> bool:
+        self._changes += 1
         grant = self._grants.get(grant_id)
         if grant is None or grant.revoked:
             return False
         self._grants[grant_id] = replace(grant, revoked=True)
         return True
+
+    async def identity_epoch(self) -> tuple[int, int] | None:
+        return (0, self._changes)
 
     async def get_refresh_token(self, token_id: str) -> RefreshToken | None:
         return self._refresh.get(token_id)

@@ -96,6 +96,19 @@ class SqlIdentityStore:
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
+        #: Revocations made through this store: seen at once by this process, without
+        #: waiting for the database's notification to come back (PostgreSQL).
+        self._changes = 0
+
+    async def identity_epoch(self) -> tuple[int, int] | None:
+        shared = await self.dialect.identity_epoch()
+        return None if shared is None else (shared, self._changes)
+
+    async def _revoke(self, statements: Sequence[Statement]) -> bool:
+        try:
+            return await self.dialect.write_guarded(statements)
+        finally:
+            self._changes += 1  # a write that failed may still have committed
 
     async def _write(self, statements: Sequence[Statement], what: str) -> None:
         try:
@@ -163,7 +176,7 @@ class SqlIdentityStore:
         )
 
     async def disable_user(self, user_id: str) -> bool:
-        return await self.dialect.write_guarded(
+        return await self._revoke(
             [
                 ("UPDATE users SET disabled = 1 WHERE id = ? AND disabled = 0", (user_id,)),
                 *_revoke_everything_of("?", (user_id,)),
@@ -193,8 +206,8 @@ class SqlIdentityStore:
         return ApiKey(row[0], row[1], row[2], row[3], row[4], bool(row[5]), bool(row[6]), row[7])
 
     async def revoke_api_key(self, key_id: str) -> bool:
-        return await self._update(
-            "UPDATE api_keys SET revoked = 1 WHERE id = ? AND revoked = 0", key_id
+        return await self._revoke(
+            [("UPDATE api_keys SET revoked = 1 WHERE id = ? AND revoked = 0", (key_id,))]
         )
 
     async def create_oauth_client(self, client: OAuthClient, service_user: User) -> OAuthClient:
@@ -220,7 +233,7 @@ class SqlIdentityStore:
 
     async def revoke_oauth_client(self, client_id: str) -> bool:
         # The client row is revoked first: a concurrent revoke finds it revoked and stops.
-        return await self.dialect.write_guarded(
+        return await self._revoke(
             [
                 ("UPDATE oauth_clients SET revoked = 1 WHERE id = ? AND revoked = 0", (client_id,)),
                 (f"UPDATE users SET disabled = 1 WHERE id = {_CLIENT_USER}", (client_id,)),
@@ -250,8 +263,8 @@ class SqlIdentityStore:
         return Grant(*_flags(row, 5)) if row else None
 
     async def revoke_grant(self, grant_id: str) -> bool:
-        return await self._update(
-            "UPDATE grants SET revoked = 1 WHERE id = ? AND revoked = 0", grant_id
+        return await self._revoke(
+            [("UPDATE grants SET revoked = 1 WHERE id = ? AND revoked = 0", (grant_id,))]
         )
 
     async def get_refresh_token(self, token_id: str) -> RefreshToken | None:

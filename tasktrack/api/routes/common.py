@@ -46,6 +46,24 @@ def etag(task: Task) -> str:
     return f'W/"{task.id}.{task.version}"'
 
 
+def not_modified(task: Task) -> Response:
+    """The 304 of a conditional read that named the task's current version (also used by
+    the fast path)."""
+    return Response(status_code=304, headers={"ETag": etag(task)})
+
+
+def seen_version(header: str | None, task_id: str) -> int | None:
+    """The version named by an ``If-None-Match`` ETag of this task, if any (weak compare)."""
+    if not header:
+        return None
+    for tag in header.split(","):
+        tag = tag.strip().removeprefix("W/").strip('"')
+        tid, _, version = tag.partition(".")
+        if tid == task_id and version.isdigit() and len(version) < 19:
+            return int(version)
+    return None
+
+
 def task_response(prefix: str, renderer: Renderer, task: Task, status: int = 200) -> Response:
     """One task as ``renderer`` draws it, with its ETag (also used by the fast path)."""
     href = f"{prefix}/tasks/{task.id}"

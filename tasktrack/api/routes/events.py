@@ -24,8 +24,8 @@ Revocation reaches an open stream: the credential is verified again before every
 found changes and at least every ``RECHECK`` seconds (one primary-key read), and the stream
 ends with ``bye`` as soon as it no longer authenticates as the same caller. So a disabled user,
 a revoked key or a revoked grant stops the stream within ``RECHECK`` seconds, and no change
-read after the revocation is ever sent on it. (With ``api_key_cache_seconds`` set, a revocation
-made by another process is seen once the cached key row expires.)
+read after the revocation is ever sent on it. (Verified credentials are cached only until the
+identity data changes, so a cached one ends at the same re-check: docs/fast-reads.md.)
 """
 
 from __future__ import annotations

@@ -22,10 +22,11 @@ from tasktrack.api.query import parse_list_query
 from tasktrack.api.renderers.csv import list_headers
 from tasktrack.api.representation import task_fields
 from tasktrack.api.routes.common import (
-    etag,
     guarded,
+    not_modified,
     renderer_for,
     request_prefix,
+    seen_version,
     task_response,
 )
 from tasktrack.api.warnings import warn_if_unserved
@@ -47,10 +48,10 @@ async def get_task(request: Request) -> Response:
     principal = await ctx.authenticate(request)
     renderer = renderer_for(request)
     task_id = request.path_params["task_id"]
-    seen = _seen_version(request.headers.get("if-none-match"), task_id)
+    seen = seen_version(request.headers.get("if-none-match"), task_id)
     task = await _read_task(ctx, request, principal, task_id, seen)
     if seen is not None and seen == task.version:
-        return Response(status_code=304, headers={"ETag": etag(task)})
+        return not_modified(task)
     return task_response(request_prefix(request), renderer, task)
 
 
@@ -157,18 +158,6 @@ def _wait_seconds(raw: str) -> float:
     if not 0 <= seconds <= MAX_WAIT:  # also refuses nan and inf
         raise InvalidArgument(f"wait must be between 0 and {MAX_WAIT:g} seconds")
     return seconds
-
-
-def _seen_version(header: str | None, task_id: str) -> int | None:
-    """The version named by an ``If-None-Match`` ETag of this task, if any (weak compare)."""
-    if not header:
-        return None
-    for tag in header.split(","):
-        tag = tag.strip().removeprefix("W/").strip('"')
-        tid, _, version = tag.partition(".")
-        if tid == task_id and version.isdigit() and len(version) < 19:
-            return int(version)
-    return None
 
 
 def _self_link(request: Request) -> str:

@@ -24,7 +24,7 @@ log = logging.getLogger("tasktrack.storage")
 
 #: Serialises migrations across processes (any fixed 64-bit number works).
 MIGRATION_LOCK = 0x7461736B74726B  # "tasktrk"
-CHANNELS = ("tasktrack_queued", "tasktrack_changed")
+CHANNELS = ("tasktrack_queued", "tasktrack_changed", "tasktrack_identity")
 #: The session settings of claim connections. The claim must read the queue in index order
 #: (tasks_claim), a few rows per call. Statistics taken while few tasks were queued (a fresh
 #: table, or a quiet spell before a burst) make the planner pick a bitmap scan that sorts
@@ -61,6 +61,10 @@ class PostgresDatabase:
         )
         self.events = LocalEvents()
         self._listener: asyncio.Task[None] | None = None
+        #: Moves on every ``tasktrack_identity`` notification and on every (re)connection of
+        #: the listener; None while it is not listening, when nothing may be cached on it.
+        self.identity_epoch: int | None = None
+        self._identity_notes = 0
         #: Opened by the first claim: API processes never claim, so never hold these.
         self._claim_pool: AsyncConnectionPool | None = None
         self._claim_pool_lock = asyncio.Lock()
@@ -163,17 +167,27 @@ class PostgresDatabase:
                     delay = 0.5
                     # Anything may have changed while we were not listening.
                     self.events.wake_all()
+                    self._identity_changed()
                     async for note in con.notifies():
                         if note.channel == "tasktrack_queued":
                             self.events.wake_queued()
+                        elif note.channel == "tasktrack_identity":
+                            self._identity_changed()
                         else:
                             self.events.touch(note.payload)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("PostgreSQL LISTEN connection lost (%s); retrying in %.1fs", exc, delay)
+            finally:
+                # Not listening: a notification could be missed, so nothing may be cached.
+                self.identity_epoch = None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+    def _identity_changed(self) -> None:
+        self._identity_notes += 1
+        self.identity_epoch = self._identity_notes
 
 
 @contextlib.asynccontextmanager

@@ -164,6 +164,10 @@ class PostgresDialect:
     def notify(self, tasks: Iterable[Task]) -> None:
         return None  # the tasks table's trigger NOTIFYs every process, this one included
 
+    async def identity_epoch(self) -> int | None:
+        self.db.listen()  # the first caller starts the listener; until it listens: None
+        return self.db.identity_epoch
+
     def touch(self, task_id: str) -> None:
         return None
 

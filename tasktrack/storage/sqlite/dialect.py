@@ -20,6 +20,8 @@ from tasktrack.storage.dialect import Move, Row, Statement, Steps
 from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
 
+_IDENTITY_EPOCH: Statement = ("SELECT version FROM identity_changes WHERE id = 1", ())
+
 
 class SQLiteDialect:
     """A :class:`~tasktrack.storage.dialect.Dialect` on a :class:`SQLiteDatabase`."""
@@ -133,6 +135,12 @@ class SQLiteDialect:
 
     def notify(self, tasks: Iterable[Task]) -> None:
         self.events.notify(tasks)
+
+    async def identity_epoch(self) -> int | None:
+        # One inline read of one row, which triggers move in the committing transaction
+        # (migration 0011): any process's change is seen by the next statement after it.
+        row = await self.lookup_one(_IDENTITY_EPOCH)
+        return int(row[0]) if row else None
 
     def touch(self, task_id: str) -> None:
         self.events.touch(task_id)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from starlette.types import Receive, Scope, Send
 
 from tasktrack.api.app import create_app
@@ -17,6 +18,8 @@ from tasktrack.config import Settings
 from tasktrack.demo import registry
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.task import Task
+from tasktrack.service import passwords
+from tasktrack.service.oauth import ClientAuth
 
 MEDIA = ["application/json", "application/hal+json", "application/xml", "text/xml", "text/csv"]
 
@@ -27,8 +30,15 @@ class Setup:
     routed: httpx.AsyncClient  # the same app with the fast path switched off
     passed: list[str]  # paths the fast path handed on to the routed app
     key: str
+    bearer: str
     task: Task
     ctx: ApiContext
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", lambda: fast)
 
 
 @pytest.fixture
@@ -50,6 +60,8 @@ async def setup() -> AsyncIterator[Setup]:
         ctx = holder[0]
         org, user = await ctx.identity.ensure_default()
         _, key = await ctx.identity.create_api_key(user.id)
+        client, secret = await ctx.identity.create_oauth_client(org.id)
+        grant = await ctx.oauth.client_credentials_grant(ClientAuth(client.id, secret))
         task = await ctx.tasks.create(
             Principal(user.id, org.id), "demo.sleep", {"seconds": 1, "steps": 3}
         )
@@ -67,18 +79,31 @@ async def setup() -> AsyncIterator[Setup]:
                 transport=httpx.ASGITransport(app=switch_off), base_url="http://t"
             ) as b,
         ):
-            yield Setup(a, b, passed, key, task, ctx)
+            yield Setup(a, b, passed, key, grant.access_token, task, ctx)
 
 
+def _credential(setup: Setup, kind: str) -> tuple[str, dict[str, str]]:
+    """(query string, headers) presenting the caller's credential of ``kind``."""
+    if kind == "query":
+        return f"?api_key={setup.key}", {}
+    if kind == "bearer":
+        return "", {"Authorization": f"Bearer {setup.bearer}"}
+    return "", {"X-API-Key": setup.key}
+
+
+@pytest.mark.parametrize("credential", ["header", "query", "bearer"])
 @pytest.mark.parametrize("prefix", ["/v2.0", "/new/v2.0"])
 @pytest.mark.parametrize("accept", [None, *MEDIA])
-async def test_the_fast_read_is_the_routed_read(setup: Setup, prefix: str, accept: str) -> None:
-    headers = {"X-API-Key": setup.key} | ({"Accept": accept} if accept else {})
-    url = f"{prefix}/tasks/{setup.task.id}"
+async def test_the_fast_read_is_the_routed_read(
+    setup: Setup, prefix: str, accept: str, credential: str
+) -> None:
+    query, headers = _credential(setup, credential)
+    headers |= {"Accept": accept} if accept else {}
+    url = f"{prefix}/tasks/{setup.task.id}{query}"
     fast = await setup.fast.get(url, headers=headers)
     assert setup.passed == []  # answered without the router
     routed = await setup.routed.get(url, headers=headers)
-    assert setup.passed == [url]
+    assert setup.passed == [url.partition("?")[0]]
     assert fast.status_code == routed.status_code == 200
     assert fast.content == routed.content
     assert fast.headers.multi_items() == routed.headers.multi_items()
@@ -93,9 +118,11 @@ async def test_the_fast_read_is_the_routed_read(setup: Setup, prefix: str, accep
         ("", {}, False, 401),
         ("", {"Authorization": "Bearer nope"}, False, 401),
         ("", {"Accept": "image/png"}, True, 406),
-        ("", {"If-None-Match": "*"}, True, 200),  # conditional reads are the router's
         ("?wait=0", {}, True, 200),
         ("?projectId=abc", {}, True, 404),
+        ("?api_key=x&api_key=y", {}, False, 401),
+        ("", {"Authorization": "Basic dTpw"}, True, 200),  # two credentials: security.py's
+        ("", {"Authorization": "Bearer"}, False, 401),
     ],
 )
 async def test_everything_else_goes_to_the_routed_app(
@@ -135,3 +162,35 @@ async def test_a_revoked_key_stops_at_once_on_the_fast_path(setup: Setup) -> Non
     await setup.ctx.identity.revoke_api_key(key_id)
     response = await setup.fast.get(url, headers={"X-API-Key": setup.key})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("credential", ["header", "query", "bearer"])
+@pytest.mark.parametrize("tag", ["current", "stale", "*"])
+async def test_conditional_reads_are_answered_as_routed(
+    setup: Setup, credential: str, tag: str
+) -> None:
+    query, headers = _credential(setup, credential)
+    current = f'W/"{setup.task.id}.{setup.task.version}"'
+    headers["If-None-Match"] = {"current": current, "stale": f'W/"{setup.task.id}.0"'}.get(tag, tag)
+    url = f"/v2.0/tasks/{setup.task.id}{query}"
+    fast = await setup.fast.get(url, headers=headers)
+    assert setup.passed == []
+    routed = await setup.routed.get(url, headers=headers)
+    assert fast.status_code == routed.status_code == (304 if tag == "current" else 200)
+    assert fast.content == routed.content
+    assert fast.headers.multi_items() == routed.headers.multi_items()
+    assert fast.headers["etag"] == current
+
+
+@pytest.mark.parametrize("credential", ["query", "bearer"])
+async def test_revocation_stops_every_credential_at_once(setup: Setup, credential: str) -> None:
+    query, headers = _credential(setup, credential)
+    url = f"/v2.0/tasks/{setup.task.id}{query}"
+    assert (await setup.fast.get(url, headers=headers)).status_code == 200
+    if credential == "query":
+        await setup.ctx.identity.revoke_api_key(setup.key.split("_")[1])
+    else:
+        await setup.ctx.oauth.revoke(setup.bearer)
+    response = await setup.fast.get(url, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
