@@ -4,13 +4,14 @@ Why it exists: reading one task is what every polling client does all day, and t
 benchmark (bench/README.md) found Starlette's exception layer, router, ``Request`` and handler
 wrapper costing about as much as the read itself. This layer sits inside the metrics and
 rate-limit middleware (so those still count and limit every request) and in front of the
-router. It takes only the plain case: a GET of one well-formed task id, the key in
-``X-API-Key``, no query string, no ``If-None-Match``. It answers only a success, through the
-same services and the same response builder as the routed handler (byte-identical; a test
-compares the two). Everything else, every failure included (an unknown key, a missing task,
-an unacceptable ``Accept``), goes on to the routed app, which answers as it always has: the
-problem+json bodies, trace ids and the failed-authentication limiter stay in one place. A
-failed fast read is therefore redone once by the app; failures are the rare case.
+router. It takes only the plain case: a GET of one well-formed task id, the key in one
+``X-API-Key`` header and no other credential, no query string, no ``If-None-Match``. It
+answers only a success, through the same services and the same response builder as the
+routed handler (byte-identical; a test compares the two). Everything else, every failure
+included (an unknown key, a missing task, an unacceptable ``Accept``), goes on to the routed
+app, which answers as it always has: the problem+json bodies, trace ids and the
+failed-authentication limiter stay in one place. A failed fast read is therefore redone once
+by the app; failures are the rare case.
 """
 
 from __future__ import annotations
@@ -51,13 +52,16 @@ class TaskReadFastPath:
 async def _read(ctx: ApiContext, scope: Scope, task_id: str) -> Response | None:
     key = accept = None
     for name, value in scope["headers"]:
-        # The first of repeated headers wins, as in Starlette's Headers.get.
-        if name == b"x-api-key" and key is None:
+        if name == b"x-api-key":
+            if key is not None:
+                return None  # two credentials: the routed app refuses them (401)
             key = value
-        elif name == b"accept" and accept is None:
+        elif name == b"accept" and accept is None:  # the first wins, as in Headers.get
             accept = value
-        elif name == b"if-none-match":
-            return None  # conditional reads (304) are the routed handler's
+        elif name in (b"if-none-match", b"authorization"):
+            # Conditional reads (304) are the routed handler's, and so is refusing a second
+            # credential beside the key (tasktrack.api.security: exactly one per request).
+            return None
     if not key:
         return None
     media = choose_media_type(accept.decode("latin-1") if accept is not None else None)
