@@ -21,6 +21,13 @@ from typing import Any, Literal
 import orjson
 import pytest
 import schemathesis
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.core.parameters import ParameterLocation
 from starlette.routing import Route
 
@@ -36,8 +43,17 @@ from tasktrack.loader import load_registry
 from tasktrack.service.identity import IdentityService
 from tasktrack.service.tasks import TaskService
 from tests import pg
-from tests.integration.conftest import Seeder, Server, start_server, stop_server
+from tests.integration.conftest import API_BACKENDS, Seeder, Server, start_server, stop_server
 
+#: The checks of targeted requests, made without schemathesis' generation metadata (the
+#: fuzz runs every check; see test_openapi_fuzz.py).
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 REGISTRY = load_registry([])
 DOCUMENT: dict[str, Any] = orjson.loads(openapi_document(REGISTRY))
 PROJECT = "0123456789abcdef01234567"
@@ -171,6 +187,15 @@ def seeded_servers(workdir: Path, backend: str, request: pytest.FixtureRequest) 
         )
         seeded._limited[0] = main.base_url
         yield seeded
+
+
+@pytest.fixture(name="seeded", scope="module", params=API_BACKENDS)
+def seeded_fixture(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Seeded]:
+    """``seeded``: the servers of a test module, on each database (a module imports this)."""
+    with seeded_servers(tmp_path_factory.mktemp("openapi"), request.param, request) as servers:
+        yield servers
 
 
 def _env(failures_per_minute: int) -> dict[str, str]:
