@@ -77,6 +77,8 @@ def _plain(scope: Scope) -> _Plain | None:
         return None  # ?projectId=, ?wait=, ... : the routed handler's
     found: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
+        if name in (b"x-api-key", b"authorization") and name in found:
+            return None  # a credential sent twice: the routed app refuses it (401)
         if name in (b"x-api-key", b"authorization", b"accept", b"if-none-match"):
             found.setdefault(name, value)  # the first wins, as in Starlette's Headers.get
     key, auth = found.get(b"x-api-key"), found.get(b"authorization")

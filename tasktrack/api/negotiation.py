@@ -57,7 +57,7 @@ def choose_media_type(accept: str | None) -> str | None:
     Returns:
         One of :data:`SUPPORTED`, or ``None`` when the client accepts none of them.
     """
-    if accept is None or not accept.strip():
+    if accept is None:  # a blank header lists no acceptable type: a 406 (RFC 9110 12.5.1)
         return DEFAULT_MEDIA_TYPE
     parsed = (_parse_range(entry) for entry in _split(accept, ","))
     ranges = [media_range for media_range in parsed if media_range is not None]

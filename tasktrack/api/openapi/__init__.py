@@ -129,8 +129,9 @@ Wire-compatible with the Tasks resource of Cognigy.AI's REST API v2.0; every tas
 served under both `/new/v2.0` and `/v2.0`. Creating tasks (`POST /tasks`), the `wait` long-poll, \
 ETags, the event stream, the dashboard and the OAuth 2.0 endpoints are extensions of ours.
 
-**Authentication.** Any one of: the `X-API-Key` header, the `api_key` query parameter, or \
-`Authorization: Bearer <access token>` from `POST /auth/oauth2/token`. Read-only credentials \
+**Authentication.** Exactly one of: the `X-API-Key` header, the `api_key` query parameter, \
+or `Authorization: Bearer <access token>` from `POST /auth/oauth2/token`; a request with two \
+(or one twice) is a 401. Read-only credentials \
 (read-only API keys, tokens of read-only OAuth clients) may read and list but get a 403 on \
 create, cancel and delete. Repeated failed authentication from one address is rate limited \
 (429 with `Retry-After`).

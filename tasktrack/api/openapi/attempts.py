@@ -50,7 +50,7 @@ def _operation(suffix: str) -> JsonObject:
             "`cancelled`, or `released` when a worker gave it back at shutdown) and "
             "duration. CSV is not served (406)."
         ),
-        "parameters": [ref("parameters", n) for n in ("TaskId", "TaskProjectId", "Accept")],
+        "parameters": [ref("parameters", n) for n in ("TaskId", "TaskProjectId", "AcceptNoCsv")],
         "responses": {
             "200": {
                 "description": "The task's attempts.",

@@ -72,7 +72,8 @@ def _operation(suffix: str) -> JsonObject:
             _query(
                 "after",
                 "Only lines with a greater seq (the previous reply's `next`).",
-                {"type": "integer", "minimum": 0},
+                # the route reads at most 18 digits (tasktrack.api.routes.logs._integer)
+                {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
             ),
             _query(
                 "limit",

@@ -23,8 +23,10 @@ def _alternatives(pattern: str) -> str:
 
 
 def _sort_pattern() -> str:
-    key = "({})(:(asc|desc))?".format("|".join(re.escape(name) for name in SORTABLE))
-    return f"^({key}(,{key})*)?$"  # empty: the default order, as if left out
+    """Sort keys, `_id` only as the last one; empty: the default order, as if left out."""
+    fields = "|".join(re.escape(name) for name in SORTABLE if name != "_id")
+    key, last = f"({fields})(:(asc|desc))?", "_id(:(asc|desc))?"
+    return f"^(({key}(,{key})*(,{last})?)|{last})?$"
 
 
 def _filter_parameter(field: str, kind: str) -> JsonObject:
@@ -34,7 +36,8 @@ def _filter_parameter(field: str, kind: str) -> JsonObject:
         schema["pattern"] = rf"^({number}(,{number})*|\[{number},{number}\])$"
         how = (
             "Equality filter on this integer field: one value, alternatives separated by commas "
-            "(`1,2`), or a closed range `[a,b]` (`[1700000000,1700009999]`)."
+            "(`1,2`), or a closed range `[a,b]` (`[1700000000,1700009999]`; `a` > `b` is a "
+            "400)."
         )
     elif kind == "status":
         schema["pattern"] = _alternatives("({})".format("|".join(s.value for s in Status)))
@@ -84,6 +87,18 @@ def component_parameters() -> JsonObject:
                 "honoured); one that allows none of these types is a 406."
             ),
             "schema": {"type": "string", "enum": list(SUPPORTED)},
+        },
+        # The task's result, details and attempts have no CSV shape: CSV is a 406 there.
+        "AcceptNoCsv": {
+            "name": "Accept",
+            "in": "header",
+            "required": False,
+            "description": (
+                "The default media type is application/hal+json. Any Accept header is "
+                "negotiated (q-values and wildcards honoured); one that allows none of these "
+                "types (text/csv included: this resource has no CSV shape) is a 406."
+            ),
+            "schema": {"type": "string", "enum": [m for m in SUPPORTED if m != "text/csv"]},
         },
         "IfNoneMatch": {
             "name": "If-None-Match",
@@ -170,9 +185,9 @@ def component_parameters() -> JsonObject:
             "required": False,
             "description": (
                 "Comma-separated `field:asc` or `field:desc` (direction defaults to asc), "
-                "e.g. `createdAt:desc,name:asc`; each field once; `_id` only last (it is the "
-                "implicit tiebreaker). Default: newest first. With a cursor it must be the "
-                "cursor's sort. Sortable: " + ", ".join(SORTABLE) + "."
+                "e.g. `createdAt:desc,name:asc`; each field once (twice is a 400); `_id` only "
+                "last (it is the implicit tiebreaker). Default: newest first. With a cursor it "
+                "must be the cursor's sort. Sortable: " + ", ".join(SORTABLE) + "."
             ),
             "schema": {"type": "string", "pattern": _sort_pattern()},
         },

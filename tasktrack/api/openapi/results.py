@@ -96,7 +96,7 @@ def _read(op: str, summary: str, description: str, reply: JsonObject) -> JsonObj
         "tags": ["Tasks"],
         "summary": summary,
         "description": description,
-        "parameters": [ref("parameters", n) for n in ("TaskId", "TaskProjectId", "Accept")],
+        "parameters": [ref("parameters", n) for n in ("TaskId", "TaskProjectId", "AcceptNoCsv")],
         "responses": {"200": reply, **replies(*_READ_ERRORS, "InternalError")},
     }
 
@@ -138,7 +138,7 @@ def _rerun() -> JsonObject:
             "The new task is validated as a create is: a task type no longer registered is a "
             "400. An unfinished task is a 409."
         ),
-        "parameters": [ref("parameters", n) for n in ("TaskId", "TaskProjectId", "Accept")],
+        "parameters": [ref("parameters", n) for n in ("TaskId", "TaskProjectId", "AcceptNoCsv")],
         "responses": {
             "201": ref("responses", "TaskCreated"),
             **replies(*_READ_ERRORS[:2], "Forbidden", *_READ_ERRORS[2:], "InternalError"),

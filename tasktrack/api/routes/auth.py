@@ -4,7 +4,8 @@ Token requests are form-encoded. Clients authenticate with HTTP Basic or ``clien
 ``client_secret`` fields (RFC 6749 section 2.3.1), never both. Errors are RFC 6749 JSON
 (``{"error": ..., "error_description": ...}``), not problem+json: that is what OAuth clients,
 the official npm client among them, parse. Blank fields count as absent, because the npm
-client sends ``rememberMe=``, ``organisationId=`` and ``scope=`` when they are unset.
+client sends ``rememberMe=``, ``organisationId=`` and ``scope=`` when they are unset; fields
+the endpoints do not read are ignored, repeated or not (RFC 6749 section 3.1).
 
 Password and client-secret checks are slow (argon2) and guessable, so a token request
 *reserves* an attempt from the failed-authentication limiter before anything is verified
@@ -39,6 +40,20 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _FORM = "application/x-www-form-urlencoded"
 #: The errors that mean a guess was wrong: they keep the attempt they reserved.
 _GUESSES = ("invalid_grant", "invalid_client")
+#: The parameters the endpoints read: each at most once (RFC 6749 3.2); others are ignored.
+_PARAMETERS = frozenset(
+    {
+        "grant_type",
+        "username",
+        "password",
+        "refresh_token",
+        "scope",
+        "client_id",
+        "client_secret",
+        "token",
+        "token_type_hint",
+    }
+)
 #: Longest account name kept by the limiter (an e-mail is at most 254 characters).
 _MAX_ACCOUNT = 320
 
@@ -149,8 +164,10 @@ async def _read_params(request: Request, *, json_allowed: bool) -> dict[str, str
         raise OAuthError("invalid_request", "malformed form body") from None
     params: dict[str, str] = {}
     for name, value in pairs:
+        if name not in _PARAMETERS:
+            continue  # unrecognised parameters are ignored, repeated or not (RFC 6749 3.1)
         if name in params:
-            raise OAuthError("invalid_request", f"{name[:40]} is given more than once")
+            raise OAuthError("invalid_request", f"{name} is given more than once")
         if value:
             params[name] = value
     return params
@@ -163,7 +180,11 @@ def _json_params(body: bytes) -> dict[str, str]:
         raise OAuthError("invalid_request", "malformed JSON body") from None
     if not isinstance(data, dict):
         raise OAuthError("invalid_request", "the body must be an object")
-    return {k: v for k, v in data.items() if isinstance(v, str) and v}
+    known = {name: value for name, value in data.items() if name in _PARAMETERS}
+    for name, value in known.items():
+        if not isinstance(value, str):  # as in a form: a value that is not text is malformed
+            raise OAuthError("invalid_request", f"{name} must be a string")
+    return {name: value for name, value in known.items() if value}
 
 
 def _client_auth(request: Request, params: dict[str, str]) -> ClientAuth | None:

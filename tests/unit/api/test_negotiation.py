@@ -15,9 +15,16 @@ TEXT_XML = "text/xml"
 CSV = "text/csv"
 
 
-@pytest.mark.parametrize("accept", [None, "", "   ", "*/*", "application/*", HAL, "*"])
+@pytest.mark.parametrize("accept", [None, "*/*", "application/*", HAL, "*"])
 def test_no_preference_means_hal(accept: str | None) -> None:
     assert choose_media_type(accept) == HAL == DEFAULT_MEDIA_TYPE
+
+
+@pytest.mark.parametrize("accept", ["", "   ", " , "])
+def test_a_blank_accept_lists_nothing_acceptable(accept: str) -> None:
+    """Present but empty is not "missing" (the contract's HAL case): nothing is acceptable,
+    a 406 (RFC 9110 12.5.1 allows it; schemathesis' negative data expects it)."""
+    assert choose_media_type(accept) is None
 
 
 @pytest.mark.parametrize("media_type", SUPPORTED)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 
 import pytest
@@ -46,3 +48,23 @@ async def test_real_verification_still_answers() -> None:
     assert await passwords.verify_secret(hashed, "correct horse")
     assert not await passwords.verify_secret(hashed, "wrong horse")
     assert not await passwords.verify_secret(None, "anything")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
+async def test_verifications_run_at_the_lowest_priority_and_leave_the_loop_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """argon2 starts threads of its own for its lanes; they inherit the verifying thread's
+    niceness, so only CPU nobody else wants goes to a burst of sign-ins."""
+    seen: list[tuple[int, int]] = []
+
+    def record(stored: str | None, presented: str) -> bool:
+        me = threading.get_native_id()
+        seen.append((me, os.getpriority(os.PRIO_PROCESS, me)))
+        return False
+
+    monkeypatch.setattr(passwords, "verify_secret_sync", record)
+    await passwords.verify_secret(None, "x")
+    (thread, niceness), loop_thread = seen[0], threading.get_native_id()
+    assert thread != loop_thread and niceness == passwords.VERIFY_NICENESS == 19
+    assert os.getpriority(os.PRIO_PROCESS, loop_thread) < passwords.VERIFY_NICENESS
