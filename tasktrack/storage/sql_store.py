@@ -36,7 +36,11 @@ _HAS_RESULT = "SELECT 1 FROM task_results WHERE task_id = ?"
 #: Newest first (ids break ties: within a process they grow).
 _SELECT_RERUNS = "SELECT id FROM tasks WHERE rerun_of = ? ORDER BY created_at DESC, id DESC LIMIT ?"
 _SELECT_ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM task_attempts WHERE task_id = ? ORDER BY attempt"
-_COUNT_BY_STATUS: Statement = ("SELECT status, count(*) FROM tasks GROUP BY status", ())
+#: From the counters (migration 0011): a few rows per org, not one per task.
+_COUNT_BY_STATUS: Statement = ("SELECT status, sum(n) FROM task_count_view GROUP BY status", ())
+#: A list that summed this many pending counter deltas compacts them (PostgreSQL): a few
+#: milliseconds once, so the next lists read a handful of counter rows again.
+COMPACT_AT = 5000
 _INSERT_TRACE = "INSERT INTO task_traces (task_id, traceparent, tracestate) VALUES (?, ?, ?)"
 _SELECT_TRACE = "SELECT traceparent, tracestate FROM task_traces WHERE task_id = ?"
 #: Where a cancel request leaves a task: asking again there changes nothing.
@@ -99,7 +103,9 @@ class SqlTaskStore(SqlDedup, SqlSchedules):
         if query.cursor is not None and query.cursor.direction == "previous":
             items.reverse()
         sort = query.cursor.sort if query.cursor else query.sort
-        total = int(counted[0][0]) if counted else 0
+        total, pending = (int(counted[0][0]), int(counted[0][1])) if counted else (0, 0)
+        if pending >= COMPACT_AT:
+            await self.dialect.compact_counts()
         return page_from_window(items, total, sort, len(rows) > query.limit, query)
 
     async def request_cancel(self, task_id: str, scope: Scope, user_id: str, now: float) -> Task:
@@ -209,6 +215,9 @@ class SqlTaskStore(SqlDedup, SqlSchedules):
         for status, n in await self.dialect.scan_all(_COUNT_BY_STATUS):
             counts[Status(status)] = int(n)
         return counts
+
+    async def compact_counts(self) -> int:
+        return await self.dialect.compact_counts()
 
     async def wait_queued(self, timeout: float) -> None:
         await self.dialect.wait_queued(timeout)

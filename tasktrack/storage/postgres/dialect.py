@@ -22,6 +22,18 @@ from tasktrack.storage.postgres.connection import PostgresDatabase
 
 #: The advisory lock key that makes pruning one-at-a-time across processes ("tt-prune").
 PRUNE_LOCK = 0x74742D7072756E65
+#: The advisory lock key of the list counters' compaction ("tt-count").
+COUNT_LOCK = 0x74742D636F756E74
+#: Fold every committed delta into its counter, atomically (migration 0011). Deltas that
+#: commit meanwhile are not in the DELETE's snapshot: they stay for the next round.
+_COMPACT = (
+    "WITH gone AS (DELETE FROM task_count_deltas RETURNING org_id, project_id, name, status, d),"
+    " folded AS (INSERT INTO task_counts (org_id, project_id, name, status, n)"
+    " SELECT org_id, project_id, name, status, sum(d) FROM gone"
+    " GROUP BY org_id, project_id, name, status"
+    " ON CONFLICT (org_id, project_id, name, status) DO UPDATE SET n = task_counts.n + excluded.n)"
+    " SELECT count(*) FROM gone"
+)
 
 
 @functools.lru_cache(maxsize=512)
@@ -149,6 +161,16 @@ class PostgresDialect:
     async def wait_changed(self, task_ids: Collection[str], timeout: float) -> None:
         self.db.listen()
         await self.db.events.wait_changed(task_ids, timeout)
+
+    async def compact_counts(self) -> int:
+        # Skipped, not queued, while another process compacts: it folds the same rows.
+        async with self.db.connection() as con, con.transaction():
+            cursor = await con.execute("SELECT pg_try_advisory_xact_lock(%s)", (COUNT_LOCK,))
+            row = await cursor.fetchone()
+            if row is None or not row[0]:
+                return 0
+            row = await (await con.execute(_COMPACT)).fetchone()
+            return int(row[0]) if row else 0
 
     async def delete_exclusive(self, statement: Statement) -> int | None:
         # A transaction-scoped advisory lock: released by the commit, so a crashed pruner
