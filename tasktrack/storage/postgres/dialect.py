@@ -34,6 +34,9 @@ _COMPACT = (
     " ON CONFLICT (org_id, project_id, name, status) DO UPDATE SET n = task_counts.n + excluded.n)"
     " SELECT count(*) FROM gone"
 )
+#: A compaction that folded this many deltas vacuums their table at once: until a vacuum,
+#: its readers step over the deleted rows (1,000,000 of them cost a list 140 ms).
+VACUUM_AFTER = 10_000
 
 
 @functools.lru_cache(maxsize=512)
@@ -170,7 +173,11 @@ class PostgresDialect:
             if row is None or not row[0]:
                 return 0
             row = await (await con.execute(_COMPACT)).fetchone()
-            return int(row[0]) if row else 0
+            folded = int(row[0]) if row else 0
+        if folded >= VACUUM_AFTER:
+            async with self.db.connection() as con:  # autocommit: VACUUM needs no transaction
+                await con.execute("VACUUM task_count_deltas")
+        return folded
 
     async def delete_exclusive(self, statement: Statement) -> int | None:
         # A transaction-scoped advisory lock: released by the commit, so a crashed pruner

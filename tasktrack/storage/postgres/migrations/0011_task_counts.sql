@@ -18,8 +18,9 @@ CREATE TABLE task_counts (
     PRIMARY KEY (org_id, project_id, name, status)
 );
 
--- No index and no key: appends are the cheapest write there is, and the table stays small
--- (compacted when a list finds many pending rows, and by every retention sweep).
+-- No key: appends are the cheapest write there is, and the table stays small (compacted when
+-- a list finds many pending rows, and by every retention sweep). The index on org_id keeps a
+-- list's read to its own organisation's deltas, however busy the others are.
 CREATE TABLE task_count_deltas (
     org_id      text NOT NULL,
     project_id  text NOT NULL,
@@ -27,6 +28,7 @@ CREATE TABLE task_count_deltas (
     status      text NOT NULL,
     d           integer NOT NULL
 );
+CREATE INDEX task_count_deltas_org ON task_count_deltas (org_id);
 
 -- What the list's total reads: counters plus the deltas not folded yet (`pending` counts
 -- those, so the reader knows when a compaction is due).
