@@ -25,14 +25,19 @@ import asyncio
 import os
 import sqlite3
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 
+from tasktrack.domain.identity import Organisation
 from tasktrack.domain.listing import Cursor, ListQuery, Scope, parse_field_filter, parse_sort
+from tasktrack.service.identity import IdentityService
 from tasktrack.storage.base import Stores
 from tasktrack.storage.factory import open_stores
 from tasktrack.storage.rows import INSERT_TASK, TASK_COLUMNS
@@ -199,6 +204,7 @@ async def measure(url: str, db: str, n: int, rounds: int) -> dict[str, list[floa
                 plans[f"{case} {label} ({depth:,})"] = query(
                     case, await cursor_at(stores, case, depth)
                 )
+        PLANS.update(plans)
         times: dict[str, list[float]] = {label: [] for label in plans}
         counts: dict[str, list[float]] = {f"{case} count(*)": [] for case in CASES}
         for _ in range(rounds):
@@ -209,6 +215,69 @@ async def measure(url: str, db: str, n: int, rounds: int) -> dict[str, list[floa
         return times | counts
     finally:
         await stores.close()
+
+
+async def api_key(url: str) -> str:
+    """A key of a user of the seeded organisation (created on first use)."""
+    stores = await open_stores(url)
+    try:
+        identity = IdentityService(stores.identity)
+        if await stores.identity.get_organisation(ORG) is None:
+            await stores.identity.create_organisation(Organisation(ORG, "list-scale", BASE))
+        user = await stores.identity.find_user("bench@list-scale.invalid")
+        if user is None:
+            user = await identity.create_user(ORG, "bench@list-scale.invalid")
+        return (await identity.create_api_key(user.id, read_only=True))[1]
+    finally:
+        await stores.close()
+
+
+def measure_http(url: str, rounds: int, cursors: dict[str, str]) -> dict[str, list[float]]:
+    """The same first and deep pages through ``tasktrack serve --no-worker`` over HTTP."""
+    key = asyncio.run(api_key(url))
+    port = 18799
+    env = dict(os.environ, TASKTRACK_DATABASE_URL=url, TASKTRACK_LOG_FORMAT="text")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tasktrack", "serve", "--no-worker", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/v2.0/tasks"
+    try:
+        with httpx.Client(headers={"X-API-Key": key, "Accept": "application/json"}) as client:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    client.get(f"http://127.0.0.1:{port}/health/live")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            times: dict[str, list[float]] = {label: [] for label in cursors}
+            for _ in range(rounds):
+                for label, params in cursors.items():
+                    started = time.perf_counter()
+                    reply = client.get(f"{base}?limit=100&{params}")
+                    times[label].append((time.perf_counter() - started) * 1000)
+                    assert reply.status_code == 200 and len(reply.json()["items"]) == 100
+            return times
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def http_params(plans: dict[str, ListQuery]) -> dict[str, str]:
+    """The query string of each planned page, for the HTTP API."""
+    out = {}
+    for label, q in plans.items():
+        parts = [f"{f.field}={','.join(str(v) for v in f.values)}" for f in q.filters]
+        if q.cursor is not None:
+            parts.append(f"next={q.cursor.encode()}")
+        out[label] = "&".join(parts)
+    return out
+
+
+PLANS: dict[str, ListQuery] = {}
 
 
 def report(db: str, times: dict[str, list[float]]) -> None:
@@ -229,12 +298,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--http", action="store_true", help="also time the pages over HTTP")
     args = parser.parse_args()
     url = asyncio.run(prepare(args.db, args.rows, args.reseed))
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()}")
     times = asyncio.run(measure(url, args.db, args.rows, args.rounds))
     print(f"load average after: {os.getloadavg()}")
     report(args.db, times)
+    if args.http:
+        http = measure_http(url, args.rounds, http_params(PLANS))
+        report(f"{args.db} over HTTP (serve --no-worker, JSON)", http)
 
 
 if __name__ == "__main__":
