@@ -20,6 +20,7 @@ from tasktrack.storage import lifecycle_sql as lsql
 from tasktrack.storage import logs_sql
 from tasktrack.storage import retention_sql as rsql
 from tasktrack.storage.attempts import ATTEMPT_COLUMNS, attempt_from_row, with_running
+from tasktrack.storage.counts_sql import SqlCounts
 from tasktrack.storage.dedup_sql import SqlDedup
 from tasktrack.storage.dialect import Dialect, Move, Row, Statement
 from tasktrack.storage.paging import page_from_window
@@ -36,11 +37,6 @@ _HAS_RESULT = "SELECT 1 FROM task_results WHERE task_id = ?"
 #: Newest first (ids break ties: within a process they grow).
 _SELECT_RERUNS = "SELECT id FROM tasks WHERE rerun_of = ? ORDER BY created_at DESC, id DESC LIMIT ?"
 _SELECT_ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM task_attempts WHERE task_id = ? ORDER BY attempt"
-#: From the counters (migration 0011): a few rows per org, not one per task.
-_COUNT_BY_STATUS: Statement = ("SELECT status, sum(n) FROM task_count_view GROUP BY status", ())
-#: A list that summed this many pending counter deltas compacts them (PostgreSQL): a few
-#: milliseconds once, so the next lists read a handful of counter rows again.
-COMPACT_AT = 5000
 _INSERT_TRACE = "INSERT INTO task_traces (task_id, traceparent, tracestate) VALUES (?, ?, ?)"
 _SELECT_TRACE = "SELECT traceparent, tracestate FROM task_traces WHERE task_id = ?"
 #: Where a cancel request leaves a task: asking again there changes nothing.
@@ -62,7 +58,7 @@ def _by_claim_order(rows: Iterable[Row]) -> list[Task]:
     return sorted((task_from_row(r) for r in rows), key=lambda t: (t.run_after, t.id))
 
 
-class SqlTaskStore(SqlDedup, SqlSchedules):
+class SqlTaskStore(SqlDedup, SqlSchedules, SqlCounts):
     """A :class:`~tasktrack.storage.base.TaskStore` on any :class:`Dialect`."""
 
     def __init__(self, dialect: Dialect) -> None:
@@ -103,9 +99,7 @@ class SqlTaskStore(SqlDedup, SqlSchedules):
         if query.cursor is not None and query.cursor.direction == "previous":
             items.reverse()
         sort = query.cursor.sort if query.cursor else query.sort
-        total, pending = (int(counted[0][0]), int(counted[0][1])) if counted else (0, 0)
-        if pending >= COMPACT_AT:
-            await self.dialect.compact_counts()
+        total = await self._total(counted)
         return page_from_window(items, total, sort, len(rows) > query.limit, query)
 
     async def request_cancel(self, task_id: str, scope: Scope, user_id: str, now: float) -> Task:
@@ -209,15 +203,6 @@ class SqlTaskStore(SqlDedup, SqlSchedules):
         match, args = self.dialect.in_list("id", list(task_ids))
         rows = await self.dialect.lookup_all((f"SELECT id, status FROM tasks WHERE {match}", args))
         return {row[0]: Status(row[1]) for row in rows}
-
-    async def count_by_status(self) -> dict[Status, int]:
-        counts = dict.fromkeys(Status, 0)
-        for status, n in await self.dialect.scan_all(_COUNT_BY_STATUS):
-            counts[Status(status)] = int(n)
-        return counts
-
-    async def compact_counts(self) -> int:
-        return await self.dialect.compact_counts()
 
     async def wait_queued(self, timeout: float) -> None:
         await self.dialect.wait_queued(timeout)

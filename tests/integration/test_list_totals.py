@@ -17,7 +17,7 @@ import pytest
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.listing import FieldFilter, ListQuery, Scope, parse_field_filter
 from tasktrack.domain.task import Task
-from tasktrack.storage import sql_store
+from tasktrack.storage import counts_sql
 from tasktrack.storage.base import Stores
 from tasktrack.storage.sql import counted
 from tests.conftest import ORG_A, ORG_B
@@ -153,7 +153,7 @@ async def test_a_list_compacts_many_pending_deltas(
     stores: Stores, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A list that summed many pending deltas (PostgreSQL) folds them, and the totals hold."""
-    monkeypatch.setattr(sql_store, "COMPACT_AT", 3)
+    monkeypatch.setattr(counts_sql, "COMPACT_AT", 3)
     world = World(stores)
     for _ in range(3):
         await world.add("alpha")

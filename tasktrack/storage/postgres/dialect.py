@@ -22,21 +22,6 @@ from tasktrack.storage.postgres.connection import PostgresDatabase
 
 #: The advisory lock key that makes pruning one-at-a-time across processes ("tt-prune").
 PRUNE_LOCK = 0x74742D7072756E65
-#: The advisory lock key of the list counters' compaction ("tt-count").
-COUNT_LOCK = 0x74742D636F756E74
-#: Fold every committed delta into its counter, atomically (migration 0011). Deltas that
-#: commit meanwhile are not in the DELETE's snapshot: they stay for the next round.
-_COMPACT = (
-    "WITH gone AS (DELETE FROM task_count_deltas RETURNING org_id, project_id, name, status, d),"
-    " folded AS (INSERT INTO task_counts (org_id, project_id, name, status, n)"
-    " SELECT org_id, project_id, name, status, sum(d) FROM gone"
-    " GROUP BY org_id, project_id, name, status"
-    " ON CONFLICT (org_id, project_id, name, status) DO UPDATE SET n = task_counts.n + excluded.n)"
-    " SELECT count(*) FROM gone"
-)
-#: A compaction that folded this many deltas vacuums their table at once: until a vacuum,
-#: its readers step over the deleted rows (1,000,000 of them cost a list 140 ms).
-VACUUM_AFTER = 10_000
 
 
 @functools.lru_cache(maxsize=512)
@@ -66,6 +51,23 @@ def with_moved(move: Move) -> Statement:
     ctes = "".join(f", f{i} AS ({f[0]})" for i, f in enumerate(follow))
     follow_args = (a for f in follow for a in f[1])
     return f"WITH moved AS ({sql}){ctes} SELECT * FROM moved", (*args, *follow_args)
+
+
+#: The advisory lock key of the list counters' compaction ("tt-count").
+COUNT_LOCK = 0x74742D636F756E74
+#: Fold every committed delta into its counter, atomically (migration 0011). Deltas that
+#: commit meanwhile are not in the DELETE's snapshot: they stay for the next round.
+_COMPACT = (
+    "WITH gone AS (DELETE FROM task_count_deltas RETURNING org_id, project_id, name, status, d),"
+    " folded AS (INSERT INTO task_counts (org_id, project_id, name, status, n)"
+    " SELECT org_id, project_id, name, status, sum(d) FROM gone"
+    " GROUP BY org_id, project_id, name, status"
+    " ON CONFLICT (org_id, project_id, name, status) DO UPDATE SET n = task_counts.n + excluded.n)"
+    " SELECT count(*) FROM gone"
+)
+#: A compaction that folded this many deltas vacuums their table at once: until a vacuum,
+#: its readers step over the deleted rows (1,000,000 of them cost a list 140 ms).
+VACUUM_AFTER = 10_000
 
 
 class PostgresDialect:
