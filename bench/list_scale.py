@@ -40,7 +40,6 @@ from tasktrack.domain.listing import Cursor, ListQuery, Scope, parse_field_filte
 from tasktrack.service.identity import IdentityService
 from tasktrack.storage.base import Stores
 from tasktrack.storage.factory import open_stores
-from tasktrack.storage.rows import INSERT_TASK, TASK_COLUMNS
 
 ORG = "a" * 24
 OTHER = "b" * 24
@@ -51,6 +50,14 @@ SQLITE_PATH = Path("/tmp/tt-list-scale/tasks.db")
 PG_DB = "tt_list_scale"
 #: 20 slots: 14 done, 2 error, 1 cancelled, 2 queued, 1 active.
 STATUSES = ["done"] * 14 + ["error"] * 2 + ["cancelled", "queued", "queued", "active"]
+#: The columns seeded; the rest take their defaults (whatever columns later schemas add).
+COLUMNS = (
+    "id", "org_id", "project_id", "name", "data", "status", "current_step", "total_step",
+    "fail_reason", "last_run_at", "last_finished_at", "created_at", "last_changed",
+    "created_by", "last_changed_by", "attempts", "max_attempts", "run_after",
+    "lease_expires_at", "worker_id", "version",
+)  # fmt: skip
+INSERT = f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 CASES = {
     "unfiltered": (),
     "status=done": (("status", "done"),),
@@ -86,23 +93,22 @@ def rows(count: int, org: str, offset: int = 0) -> Iterator[tuple[Any, ...]]:
             "lease_expires_at": created + 3600.0 if status == "active" else None,
             "worker_id": "w1" if status == "active" else None,
             "version": 1,
-            "rerun_of": None,
         }
-        yield tuple(row[c] for c in TASK_COLUMNS)
+        yield tuple(row[c] for c in COLUMNS)
 
 
 def seeded_sqlite(n: int) -> sqlite3.Connection:
     con = sqlite3.connect(SQLITE_PATH, isolation_level=None)
     con.execute("PRAGMA synchronous = OFF")  # seeding only; the store opens it FULL
     con.execute("BEGIN")
-    con.executemany(INSERT_TASK, rows(n, ORG))
-    con.executemany(INSERT_TASK, rows(1000, OTHER, offset=n))
+    con.executemany(INSERT, rows(n, ORG))
+    con.executemany(INSERT, rows(1000, OTHER, offset=n))
     con.execute("COMMIT")
     return con
 
 
 async def seed_postgres(n: int) -> None:
-    columns = ", ".join(TASK_COLUMNS)
+    columns = ", ".join(COLUMNS)
     async with await psycopg.AsyncConnection.connect(f"{PG}/{PG_DB}") as con:
         async with con.cursor() as cur:
             async with cur.copy(f"COPY tasks ({columns}) FROM STDIN") as copy:
