@@ -163,6 +163,11 @@ class TaskStore(DedupStore, Protocol):
         """Tasks per status across all organisations (for metrics)."""
         ...
 
+    async def compact_counts(self) -> int:
+        """Fold pending counter deltas into the list totals' counters (PostgreSQL; a no-op
+        elsewhere, and while another process compacts). Returns how many were folded."""
+        ...
+
     async def wait_queued(self, timeout: float) -> None:
         """Return when a task may have become claimable, or after ``timeout`` seconds.
 

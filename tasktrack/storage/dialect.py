@@ -136,6 +136,11 @@ class Dialect(Protocol):
         """See :meth:`~tasktrack.storage.base.TaskStore.wait_changed`."""
         ...
 
+    async def compact_counts(self) -> int:
+        """Fold the list counters' pending deltas into the counters, as the only compactor
+        of the database (0 at once while another holds it); how many deltas were folded."""
+        ...
+
     async def delete_exclusive(self, statement: Statement) -> int | None:
         """Run a DELETE as the only pruner of the database; the rows it deleted, or None
         at once when another connection's prune holds the pruning lock."""

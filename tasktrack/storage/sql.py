@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasktrack.domain.listing import FIELDS, ListQuery, SortKey
+from tasktrack.domain.listing import FIELDS, FieldFilter, ListQuery, SortKey
+
+#: Fields whose filters the counters (migration 0011) can answer: they key its rows.
+COUNTED_FIELDS = frozenset({"name", "status"})
+_SUM_COUNTERS = "SELECT coalesce(sum(n), 0), coalesce(sum(pending), 0) FROM task_count_view"
 
 
 def list_sql(
     query: ListQuery, ph: str = "?", lower: str = "lower"
 ) -> tuple[str, str, list[Any], list[Any]]:
     """Return (page SQL, count SQL, page params, count params) for ``query``.
+
+    The count SQL returns one row: the total, and how many not-yet-compacted counter
+    deltas it summed (0 when it counted the tasks themselves; see :func:`counted`).
 
     ``lower`` names a Unicode-aware lower-case SQL function (SQLite's own ``lower`` folds
     ASCII only, so the SQLite store registers ``tt_lower``).
@@ -44,7 +51,7 @@ def list_sql(
             where.append(f"{col} IN ({', '.join([ph] * len(f.values))})")
             params.extend(f.values)
     count_params = list(params)
-    count_sql = "SELECT count(*) FROM tasks WHERE " + " AND ".join(where)
+    count_sql = _count_sql(query, " AND ".join(where))
 
     sort = query.cursor.sort if query.cursor else query.sort
     backwards = query.cursor is not None and query.cursor.direction == "previous"
@@ -60,6 +67,24 @@ def list_sql(
         sql += f" OFFSET {ph}"
         params.append(query.skip)
     return sql, count_sql, params, count_params
+
+
+def counted(query: ListQuery) -> bool:
+    """True when the counters can give ``query``'s exact total: every condition is on a
+    column that keys a counter row (org, project, name, status), so it holds for all the
+    tasks a row counts or for none. The free-text filter is one on ``name``: it qualifies."""
+    return all(_counted_filter(f) for f in query.filters)
+
+
+def _counted_filter(f: FieldFilter) -> bool:
+    return f.field in COUNTED_FIELDS and f.range is None
+
+
+def _count_sql(query: ListQuery, where: str) -> str:
+    if counted(query):
+        # The view's columns bear the tasks' names, so the WHERE is the page's own.
+        return f"{_SUM_COUNTERS} WHERE {where}"
+    return f"SELECT count(*), 0 FROM tasks WHERE {where}"
 
 
 def _dir(key: SortKey, backwards: bool) -> str:

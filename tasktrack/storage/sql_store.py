@@ -22,6 +22,7 @@ from tasktrack.storage import lifecycle_sql as lsql
 from tasktrack.storage import logs_sql
 from tasktrack.storage import retention_sql as rsql
 from tasktrack.storage.attempts import ATTEMPT_COLUMNS, attempt_from_row, with_running
+from tasktrack.storage.counts_sql import SqlCounts
 from tasktrack.storage.dedup_sql import SqlDedup
 from tasktrack.storage.dialect import Dialect, Move, Row, Statement
 from tasktrack.storage.flow_sql import limited_claim
@@ -39,7 +40,6 @@ _HAS_RESULT = "SELECT 1 FROM task_results WHERE task_id = ?"
 #: Newest first (ids break ties: within a process they grow).
 _SELECT_RERUNS = "SELECT id FROM tasks WHERE rerun_of = ? ORDER BY created_at DESC, id DESC LIMIT ?"
 _SELECT_ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM task_attempts WHERE task_id = ? ORDER BY attempt"
-_COUNT_BY_STATUS: Statement = ("SELECT status, count(*) FROM tasks GROUP BY status", ())
 _INSERT_TRACE = "INSERT INTO task_traces (task_id, traceparent, tracestate) VALUES (?, ?, ?)"
 _SELECT_TRACE = "SELECT traceparent, tracestate FROM task_traces WHERE task_id = ?"
 #: Where a cancel request leaves a task: asking again there changes nothing.
@@ -83,7 +83,7 @@ class _LaneClaim:
         return _by_claim_order(rows)
 
 
-class SqlTaskStore(SqlDedup, SqlSchedules):
+class SqlTaskStore(SqlDedup, SqlSchedules, SqlCounts):
     """A :class:`~tasktrack.storage.base.TaskStore` on any :class:`Dialect`."""
 
     def __init__(self, dialect: Dialect) -> None:
@@ -126,7 +126,7 @@ class SqlTaskStore(SqlDedup, SqlSchedules):
         if query.cursor is not None and query.cursor.direction == "previous":
             items.reverse()
         sort = query.cursor.sort if query.cursor else query.sort
-        total = int(counted[0][0]) if counted else 0
+        total = await self._total(counted)
         return page_from_window(items, total, sort, len(rows) > query.limit, query)
 
     async def request_cancel(self, task_id: str, scope: Scope, user_id: str, now: float) -> Task:
@@ -301,12 +301,6 @@ class SqlTaskStore(SqlDedup, SqlSchedules):
         match, args = self.dialect.in_list("id", list(task_ids))
         rows = await self.dialect.lookup_all((f"SELECT id, status FROM tasks WHERE {match}", args))
         return {row[0]: Status(row[1]) for row in rows}
-
-    async def count_by_status(self) -> dict[Status, int]:
-        counts = dict.fromkeys(Status, 0)
-        for status, n in await self.dialect.scan_all(_COUNT_BY_STATUS):
-            counts[Status(status)] = int(n)
-        return counts
 
     async def wait_queued(self, timeout: float) -> None:
         await self.dialect.wait_queued(timeout)

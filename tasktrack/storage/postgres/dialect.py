@@ -56,6 +56,23 @@ def with_moved(move: Move) -> Statement:
     return f"WITH moved AS ({sql}){ctes} SELECT * FROM moved", (*args, *follow_args)
 
 
+#: The advisory lock key of the list counters' compaction ("tt-count").
+COUNT_LOCK = 0x74742D636F756E74
+#: Fold every committed delta into its counter, atomically (migration 0011). Deltas that
+#: commit meanwhile are not in the DELETE's snapshot: they stay for the next round.
+_COMPACT = (
+    "WITH gone AS (DELETE FROM task_count_deltas RETURNING org_id, project_id, name, status, d),"
+    " folded AS (INSERT INTO task_counts (org_id, project_id, name, status, n)"
+    " SELECT org_id, project_id, name, status, sum(d) FROM gone"
+    " GROUP BY org_id, project_id, name, status"
+    " ON CONFLICT (org_id, project_id, name, status) DO UPDATE SET n = task_counts.n + excluded.n)"
+    " SELECT count(*) FROM gone"
+)
+#: A compaction that folded this many deltas vacuums their table at once: until a vacuum,
+#: its readers step over the deleted rows (1,000,000 of them cost a list 140 ms).
+VACUUM_AFTER = 10_000
+
+
 class PostgresDialect:
     """A :class:`~tasktrack.storage.dialect.Dialect` on a :class:`PostgresDatabase`."""
 
@@ -178,6 +195,20 @@ class PostgresDialect:
     async def wait_changed(self, task_ids: Collection[str], timeout: float) -> None:
         self.db.listen()
         await self.db.events.wait_changed(task_ids, timeout)
+
+    async def compact_counts(self) -> int:
+        # Skipped, not queued, while another process compacts: it folds the same rows.
+        async with self.db.connection() as con, con.transaction():
+            cursor = await con.execute("SELECT pg_try_advisory_xact_lock(%s)", (COUNT_LOCK,))
+            row = await cursor.fetchone()
+            if row is None or not row[0]:
+                return 0
+            row = await (await con.execute(_COMPACT)).fetchone()
+            folded = int(row[0]) if row else 0
+        if folded >= VACUUM_AFTER:
+            async with self.db.connection() as con:  # autocommit: VACUUM needs no transaction
+                await con.execute("VACUUM task_count_deltas")
+        return folded
 
     async def delete_exclusive(self, statement: Statement) -> int | None:
         # A transaction-scoped advisory lock: released by the commit, so a crashed pruner

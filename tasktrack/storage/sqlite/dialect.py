@@ -151,6 +151,9 @@ class SQLiteDialect:
     async def wait_changed(self, task_ids: Collection[str], timeout: float) -> None:
         await self.events.wait_changed(task_ids, timeout)
 
+    async def compact_counts(self) -> int:
+        return 0  # one writer at a time: the triggers update the counters themselves
+
     async def delete_exclusive(self, statement: Statement) -> int | None:
         # One writer at a time already: the prune is one job of the writer thread, so
         # claims and API writes queued behind it wait for this batch only.
