@@ -65,7 +65,7 @@ def old_rows(server: Server, count: int, first: int = 0) -> tuple[list[Any], lis
         tasks.append((
             task_id, server.org_id, None, "old.job", f'{{"i": {i}}}', status, 1, 1,
             "boom" if status == "error" else "", at - 1, at, int(at - 2), int(at),
-            server.user_id, server.user_id, 1, 1, at - 2, None, None, 3, None, 0, "default",
+            server.user_id, server.user_id, 1, 1, at - 2, None, None, 3, None, 0, "default", None,
         ))  # fmt: skip
         outcome = "cancelled" if status == "cancelled" else status
         attempts.append((task_id, at - 1, at, outcome))

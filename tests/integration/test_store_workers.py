@@ -125,7 +125,7 @@ async def test_unfinished_counts_per_organisation(stores: Stores) -> None:
     for i in range(3):
         await store.create(new_task(now=NOW + i))
     await store.create(new_task(org=ORG_B, now=NOW + 5))
-    await store.claim("w1", ["job"], 1, LEASE, NOW + 10)
+    await store.claim("w0", ["job"], 1, LEASE, NOW + 10)  # w1 starts its own rotation below
     await _ended(store, "job", Status.DONE, NOW + 20)
 
     counts = await stores.stats.unfinished_counts()
