@@ -103,7 +103,7 @@ def _schedules_operation(suffix: str) -> JsonObject:
             "The periodic schedules declared in the server's task modules whose tasks the "
             "caller's organisation owns, by key, each with its next slot and its last run."
         ),
-        "parameters": [ref("parameters", "Accept")],
+        "parameters": [ref("parameters", "AcceptJson")],
         "responses": {
             "200": {
                 "description": "The schedules.",

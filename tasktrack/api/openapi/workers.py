@@ -136,7 +136,7 @@ def _operation(
         "tags": ["Operations"],
         "summary": summary,
         "description": text,
-        "parameters": [param, ref("parameters", "Accept")],
+        "parameters": [param, ref("parameters", "AcceptNoCsv")],
         "responses": {
             "200": {
                 "description": summary,
