@@ -10,6 +10,7 @@ a missing one (404).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import time
 import zlib
@@ -34,6 +35,7 @@ from starlette.routing import Route
 from tasktrack.api.app import create_app
 from tasktrack.api.negotiation import SUPPORTED
 from tasktrack.api.openapi import openapi_document
+from tasktrack.api.routes.scheduled import position_token
 from tasktrack.config import Settings
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.lifecycle import Status
@@ -59,6 +61,7 @@ DOCUMENT: dict[str, Any] = orjson.loads(openapi_document(REGISTRY))
 PROJECT = "0123456789abcdef01234567"
 PASSWORD = "fuzz-password-1234"
 _ID = re.compile(r"[0-9a-f]{24}")
+_KEYS = itertools.count()
 _RANGE = re.compile(r"\[(-?[0-9]+),(-?[0-9]+)\]")
 
 
@@ -202,6 +205,9 @@ def _env(failures_per_minute: int) -> dict[str, str]:
     return {
         "TASKTRACK_AUTH_FAILURES_PER_MINUTE": str(failures_per_minute),
         "TASKTRACK_SQLITE_SYNCHRONOUS": "OFF",  # a throwaway database: speed over durability
+        # Generated webhook hosts resolve nowhere: without this every create is a 400 (the
+        # document says so, in words a generator cannot read); the SSRF check has its tests.
+        "TASKTRACK_WEBHOOK_ALLOW_PRIVATE": "1",
     }
 
 
@@ -221,7 +227,12 @@ def steer(case: schemathesis.Case[Any], seeded: Seeded) -> dict[str, str]:
     if not _is_negative(case, ParameterLocation.PATH):
         _steer_task_id(case, seeded)
     if not _is_negative(case, ParameterLocation.QUERY):
-        _steer_query(case.query or {})
+        if case.path.endswith("/scheduled-tasks"):
+            _steer_position(case.query or {})
+        else:
+            _steer_query(case.query or {})
+    if not _is_negative(case, ParameterLocation.HEADER):
+        _fresh_idempotency_key(case)
     headers = {"X-API-Key": seeded.key}
     served = _served_types(case)
     if served and not any(name.lower() == "accept" for name in case.headers or {}):
@@ -259,6 +270,25 @@ def _undeletable(seeded: Seeded) -> tuple[str, ...]:
     tests read: the active one, which no fuzzed request can finish (a fuzzed cancel makes a
     queued task ``cancelled``, and so deletable, but an active one only ``cancelling``)."""
     return (seeded.by_status["active"],)
+
+
+def _steer_position(query: dict[str, Any]) -> None:
+    """A scheduled-tasks ``next`` is a position the server could have handed out: the
+    document types it as an opaque string and says only issued ones are taken."""
+    if isinstance(query.get("next"), str):
+        query["next"] = position_token(0.0, "0" * 24)
+
+
+def _fresh_idempotency_key(case: schemathesis.Case[Any]) -> None:
+    """Each generated create gets a key of its own. Generation repeats values, and the same
+    key with another body is the documented 422 (test_api_dedup covers it), which the data
+    checks would read as a valid request refused. The key stays valid: a prefix of the
+    generated one's length, so a key at the length limit stays at it."""
+    headers = case.headers or {}
+    for name, value in headers.items():
+        if name.lower() == "idempotency-key" and isinstance(value, str) and value:
+            serial = f"k{next(_KEYS)}-"
+            headers[name] = (serial + value)[: max(len(value), len(serial))]
 
 
 def _steer_query(query: dict[str, Any]) -> None:
