@@ -15,7 +15,8 @@ SUBSCRIPTION: JsonObject = {
     "required": ["id", "url", "events", "description", "createdAt", "createdBy"],
     "properties": {
         "id": {"type": "string", "pattern": ID_PATTERN},
-        "url": {"type": "string", "format": "uri"},
+        # As subscribed: an http(s) URL, not necessarily RFC 3986 (non-ASCII paths are kept).
+        "url": {"type": "string"},
         "events": _EVENTS,
         "description": {"type": "string"},
         "createdAt": _TIME,
@@ -92,7 +93,11 @@ def _collection(suffix: str) -> dict[str, JsonObject]:
                 "pattern": _URL_PATTERN,
                 "description": "An absolute http:// or https:// URL without credentials.",
             },
-            "events": {**_EVENTS, "description": "Default: every event."},
+            "events": {
+                **_EVENTS,
+                "type": ["array", "null"],
+                "description": "Default (left out or null): every event.",
+            },
             "description": {"type": "string", "maxLength": MAX_DESCRIPTION_LENGTH},
         },
     }
