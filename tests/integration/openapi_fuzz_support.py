@@ -16,6 +16,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -117,6 +118,7 @@ class Seeded:
     by_status: dict[str, str]
     _start: Any = field(repr=False)
     _limited: dict[int, str] = field(default_factory=dict, repr=False)
+    backend: str = "sqlite"
 
     @property
     def task_ids(self) -> tuple[str, ...]:
@@ -189,6 +191,7 @@ def seeded_servers(workdir: Path, backend: str, request: pytest.FixtureRequest) 
             start,
         )
         seeded._limited[0] = main.base_url
+        seeded.backend = backend
         yield seeded
 
 
@@ -231,8 +234,13 @@ def steer(case: schemathesis.Case[Any], seeded: Seeded) -> dict[str, str]:
             _steer_position(case.query or {})
         else:
             _steer_query(case.query or {})
+        if seeded.backend == "postgres":
+            _without_nul(case.query or {})
     if not _is_negative(case, ParameterLocation.HEADER):
         _fresh_idempotency_key(case)
+    if not _is_negative(case, ParameterLocation.BODY) and isinstance(case.body, dict):
+        _steer_run_at(case.body)
+        _steer_numbers(case.body)
     headers = {"X-API-Key": seeded.key}
     served = _served_types(case)
     if served and not any(name.lower() == "accept" for name in case.headers or {}):
@@ -277,6 +285,54 @@ def _steer_position(query: dict[str, Any]) -> None:
     document types it as an opaque string and says only issued ones are taken."""
     if isinstance(query.get("next"), str):
         query["next"] = position_token(0.0, "0" * 24)
+
+
+def _steer_run_at(body: dict[str, Any]) -> None:
+    """A create's runAt at most 366 days ahead (the document says so; no schema can, the
+    bound moves with the clock): one further ahead becomes one in the past (meaning now)."""
+    run_at = body.get("runAt")
+    ahead = time.time() + 300 * 86400
+    if isinstance(run_at, int | float) and not isinstance(run_at, bool) and run_at > ahead:
+        body["runAt"] = 0
+    if isinstance(run_at, str) and _timestamp(run_at) > ahead:
+        body["runAt"] = "2000-01-01T00:00:00Z"
+
+
+def _timestamp(text: str) -> float:
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except (ValueError, OverflowError):
+        return 0.0  # not one the server reads either: left as generated
+
+
+def _steer_numbers(body: dict[str, Any]) -> None:
+    """Numbers as the server reads them. JSON Schema counts ``67.0`` as an integer, the
+    server's ``priority`` wants ``67`` (the same value to the schema); and the JSON parser
+    takes integers of 64 bits at most (RFC 8259 §6 lets it; a 400 says so), so larger ones
+    become the nearest it takes, which every schema's bounds here also allow."""
+    priority = body.get("priority")
+    if isinstance(priority, float) and priority.is_integer():
+        body["priority"] = int(priority)
+    for key, value in body.items():
+        body[key] = _bounded(value)
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _bounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_bounded(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(-(2**63), min(value, 2**63 - 1))
+    return value
+
+
+def _without_nul(query: dict[str, Any]) -> None:
+    """PostgreSQL text cannot hold NUL: a filter value with one is a 400 there (the
+    document's 400 says so) and a plain miss on SQLite. "0" keeps every pattern's match."""
+    for name, value in query.items():
+        if isinstance(value, str) and "\x00" in value:
+            query[name] = value.replace("\x00", "0")
 
 
 def _fresh_idempotency_key(case: schemathesis.Case[Any]) -> None:
