@@ -10,11 +10,13 @@ a missing one (404).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +36,7 @@ from starlette.routing import Route
 from tasktrack.api.app import create_app
 from tasktrack.api.negotiation import SUPPORTED
 from tasktrack.api.openapi import openapi_document
+from tasktrack.api.routes.scheduled import position_token
 from tasktrack.config import Settings
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.lifecycle import Status
@@ -59,6 +62,7 @@ DOCUMENT: dict[str, Any] = orjson.loads(openapi_document(REGISTRY))
 PROJECT = "0123456789abcdef01234567"
 PASSWORD = "fuzz-password-1234"
 _ID = re.compile(r"[0-9a-f]{24}")
+_KEYS = itertools.count()
 _RANGE = re.compile(r"\[(-?[0-9]+),(-?[0-9]+)\]")
 
 
@@ -114,6 +118,7 @@ class Seeded:
     by_status: dict[str, str]
     _start: Any = field(repr=False)
     _limited: dict[int, str] = field(default_factory=dict, repr=False)
+    backend: str = "sqlite"
 
     @property
     def task_ids(self) -> tuple[str, ...]:
@@ -186,6 +191,7 @@ def seeded_servers(workdir: Path, backend: str, request: pytest.FixtureRequest) 
             start,
         )
         seeded._limited[0] = main.base_url
+        seeded.backend = backend
         yield seeded
 
 
@@ -202,6 +208,9 @@ def _env(failures_per_minute: int) -> dict[str, str]:
     return {
         "TASKTRACK_AUTH_FAILURES_PER_MINUTE": str(failures_per_minute),
         "TASKTRACK_SQLITE_SYNCHRONOUS": "OFF",  # a throwaway database: speed over durability
+        # Generated webhook hosts resolve nowhere: without this every create is a 400 (the
+        # document says so, in words a generator cannot read); the SSRF check has its tests.
+        "TASKTRACK_WEBHOOK_ALLOW_PRIVATE": "1",
     }
 
 
@@ -221,7 +230,17 @@ def steer(case: schemathesis.Case[Any], seeded: Seeded) -> dict[str, str]:
     if not _is_negative(case, ParameterLocation.PATH):
         _steer_task_id(case, seeded)
     if not _is_negative(case, ParameterLocation.QUERY):
-        _steer_query(case.query or {})
+        if case.path.endswith("/scheduled-tasks"):
+            _steer_position(case.query or {})
+        else:
+            _steer_query(case.query or {})
+        if seeded.backend == "postgres":
+            _without_nul(case.query or {})
+    if not _is_negative(case, ParameterLocation.HEADER):
+        _fresh_idempotency_key(case)
+    if not _is_negative(case, ParameterLocation.BODY) and isinstance(case.body, dict):
+        _steer_run_at(case.body)
+        _steer_numbers(case.body)
     headers = {"X-API-Key": seeded.key}
     served = _served_types(case)
     if served and not any(name.lower() == "accept" for name in case.headers or {}):
@@ -259,6 +278,73 @@ def _undeletable(seeded: Seeded) -> tuple[str, ...]:
     tests read: the active one, which no fuzzed request can finish (a fuzzed cancel makes a
     queued task ``cancelled``, and so deletable, but an active one only ``cancelling``)."""
     return (seeded.by_status["active"],)
+
+
+def _steer_position(query: dict[str, Any]) -> None:
+    """A scheduled-tasks ``next`` is a position the server could have handed out: the
+    document types it as an opaque string and says only issued ones are taken."""
+    if isinstance(query.get("next"), str):
+        query["next"] = position_token(0.0, "0" * 24)
+
+
+def _steer_run_at(body: dict[str, Any]) -> None:
+    """A create's runAt at most 366 days ahead (the document says so; no schema can, the
+    bound moves with the clock): one further ahead becomes one in the past (meaning now)."""
+    run_at = body.get("runAt")
+    ahead = time.time() + 300 * 86400
+    if isinstance(run_at, int | float) and not isinstance(run_at, bool) and run_at > ahead:
+        body["runAt"] = 0
+    if isinstance(run_at, str) and _timestamp(run_at) > ahead:
+        body["runAt"] = "2000-01-01T00:00:00Z"
+
+
+def _timestamp(text: str) -> float:
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except (ValueError, OverflowError):
+        return 0.0  # not one the server reads either: left as generated
+
+
+def _steer_numbers(body: dict[str, Any]) -> None:
+    """Numbers as the server reads them. JSON Schema counts ``67.0`` as an integer, the
+    server's ``priority`` wants ``67`` (the same value to the schema); and the JSON parser
+    takes integers of 64 bits at most (RFC 8259 §6 lets it; a 400 says so), so larger ones
+    become the nearest it takes, which every schema's bounds here also allow."""
+    priority = body.get("priority")
+    if isinstance(priority, float) and priority.is_integer():
+        body["priority"] = int(priority)
+    for key, value in body.items():
+        body[key] = _bounded(value)
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _bounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_bounded(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(-(2**63), min(value, 2**63 - 1))
+    return value
+
+
+def _without_nul(query: dict[str, Any]) -> None:
+    """PostgreSQL text cannot hold NUL: a filter value with one is a 400 there (the
+    document's 400 says so) and a plain miss on SQLite. "0" keeps every pattern's match."""
+    for name, value in query.items():
+        if isinstance(value, str) and "\x00" in value:
+            query[name] = value.replace("\x00", "0")
+
+
+def _fresh_idempotency_key(case: schemathesis.Case[Any]) -> None:
+    """Each generated create gets a key of its own. Generation repeats values, and the same
+    key with another body is the documented 422 (test_api_dedup covers it), which the data
+    checks would read as a valid request refused. The key stays valid: a prefix of the
+    generated one's length, so a key at the length limit stays at it."""
+    headers = case.headers or {}
+    for name, value in headers.items():
+        if name.lower() == "idempotency-key" and isinstance(value, str) and value:
+            serial = f"k{next(_KEYS)}-"
+            headers[name] = (serial + value)[: max(len(value), len(serial))]
 
 
 def _steer_query(query: dict[str, Any]) -> None:

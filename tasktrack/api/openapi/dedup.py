@@ -11,7 +11,13 @@ from tasktrack.api.openapi.common import PREFIXES, JsonObject, ref
 from tasktrack.api.openapi.responses import problem, replies
 from tasktrack.domain.dedup import MAX_KEY_LENGTH
 
-_KEY: JsonObject = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH}
+# Printable ASCII (domain.dedup.check_key; anything else is a 400).
+_KEY: JsonObject = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_KEY_LENGTH,
+    "pattern": "^[ -~]*$",
+}
 _TIME: JsonObject = {"type": ["string", "null"], "format": "date-time"}
 
 IDEMPOTENCY_PARAMETER: JsonObject = {
@@ -30,10 +36,11 @@ IDEMPOTENCY_PARAMETER: JsonObject = {
 
 UNIQUE_KEY_PROPERTY: JsonObject = {
     **_KEY,
+    "type": ["string", "null"],
     "description": (
-        "Create option (ours): while an unfinished (queued, active or cancelling) task of the "
-        "caller's organisation holds this key, the create returns that task with 200 instead "
-        "of creating one (201)."
+        "Create option (ours); null is the same as leaving it out. While an unfinished "
+        "(queued, active or cancelling) task of the caller's organisation holds this key, the "
+        "create returns that task with 200 instead of creating one (201)."
     ),
 }
 
@@ -103,7 +110,7 @@ def _schedules_operation(suffix: str) -> JsonObject:
             "The periodic schedules declared in the server's task modules whose tasks the "
             "caller's organisation owns, by key, each with its next slot and its last run."
         ),
-        "parameters": [ref("parameters", "Accept")],
+        "parameters": [ref("parameters", "AcceptJson")],
         "responses": {
             "200": {
                 "description": "The schedules.",

@@ -16,6 +16,18 @@ from tasktrack.api.openapi.common import (
 from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.listing import DEFAULT_LIMIT, FILTERABLE, MAX_LIMIT, SORTABLE
 
+#: The JSON media types (GET /schedules serves only these).
+JSON_TYPES = ("application/hal+json", "application/json")
+
+
+_NO_CSV = [m for m in SUPPORTED if m != "text/csv"]
+
+
+def _accept(types: list[str]) -> list[str]:
+    """An Accept parameter's values: the served types, then the wildcards that choose among
+    them (a bare ``*`` is read as ``*/*``, see tasktrack.api.negotiation)."""
+    return [*types, "*/*", "*"]
+
 
 def _alternatives(pattern: str) -> str:
     """A pattern for one value of ``pattern`` or several separated by commas."""
@@ -43,7 +55,11 @@ def _filter_parameter(field: str, kind: str) -> JsonObject:
         schema["pattern"] = _alternatives("({})".format("|".join(s.value for s in Status)))
         how = "Equality filter on the status: one status or alternatives (`queued,active`)."
     else:
-        how = "Equality filter on this field: one value or alternatives separated by commas."
+        schema["pattern"] = r"^\s*[^\s\[]"  # a leading `[` opens a range: integers only (400)
+        how = (
+            "Equality filter on this field: one value or alternatives separated by commas "
+            "(not starting with `[`, a range, which only integer fields take)."
+        )
     if field in ("queue", "priority"):
         how += f" An extension (ours): the task's {field}, shown in its details."
     return {
@@ -86,7 +102,7 @@ def component_parameters() -> JsonObject:
                 "data results. Any Accept header is negotiated (q-values and wildcards "
                 "honoured); one that allows none of these types is a 406."
             ),
-            "schema": {"type": "string", "enum": list(SUPPORTED)},
+            "schema": {"type": "string", "enum": _accept(list(SUPPORTED))},
         },
         # The task's result, details and attempts have no CSV shape: CSV is a 406 there.
         "AcceptNoCsv": {
@@ -98,7 +114,19 @@ def component_parameters() -> JsonObject:
                 "negotiated (q-values and wildcards honoured); one that allows none of these "
                 "types (text/csv included: this resource has no CSV shape) is a 406."
             ),
-            "schema": {"type": "string", "enum": [m for m in SUPPORTED if m != "text/csv"]},
+            "schema": {"type": "string", "enum": _accept(_NO_CSV)},
+        },
+        # GET /schedules: JSON or HAL only.
+        "AcceptJson": {
+            "name": "Accept",
+            "in": "header",
+            "required": False,
+            "description": (
+                "The default media type is application/hal+json. Any Accept header is "
+                "negotiated (q-values and wildcards honoured); one that allows neither JSON type "
+                "is a 406."
+            ),
+            "schema": {"type": "string", "enum": _accept(list(JSON_TYPES))},
         },
         "IfNoneMatch": {
             "name": "If-None-Match",

@@ -118,7 +118,8 @@ def component_responses() -> JsonObject:
         "BadRequest": problem(
             "Malformed id, parameter or body: code 1005 (invalid) or 1000 (missing). On a "
             "list also: a cursor this server did not issue, or `next` and `previous` together "
-            "(which OpenAPI cannot express as a schema).",
+            "(which OpenAPI cannot express as a schema). On PostgreSQL, a NUL character in "
+            "any text value (its text type cannot hold one).",
             400,
             (1000, 1005),
         ),

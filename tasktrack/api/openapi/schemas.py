@@ -46,6 +46,9 @@ def _scheduling_properties() -> dict[str, JsonObject]:
     }
 
 
+_BOTH_SET: JsonObject = {k: {"not": {"type": "null"}} for k in ("runAt", "delaySeconds")}
+
+
 def _task_properties() -> dict[str, JsonObject]:
     """The 13 contract fields' schemas, in the contract's order."""
     unix_time: JsonObject = {
@@ -200,6 +203,8 @@ def component_schemas(registry: TaskRegistry) -> JsonObject:
             description=(
                 "Fields the server owns (status, _id, createdAt, ...) and unknown fields are a 400."
             ),
+            # runAt and delaySeconds exclude each other (null is the same as leaving one out).
+            **{"not": {"required": ["runAt", "delaySeconds"], "properties": _BOTH_SET}},
         ),
         "Problem": {
             "type": "object",

@@ -15,7 +15,8 @@ SUBSCRIPTION: JsonObject = {
     "required": ["id", "url", "events", "description", "createdAt", "createdBy"],
     "properties": {
         "id": {"type": "string", "pattern": ID_PATTERN},
-        "url": {"type": "string", "format": "uri"},
+        # As subscribed: an http(s) URL, not necessarily RFC 3986 (non-ASCII paths are kept).
+        "url": {"type": "string"},
         "events": _EVENTS,
         "description": {"type": "string"},
         "createdAt": _TIME,
@@ -76,13 +77,27 @@ def _op(op_id: str, summary: str, responses: JsonObject, **more: object) -> Json
     }
 
 
+# What the server takes, as far as a pattern can say it: scheme, a host name or IPv4
+# address (no user:password@), an optional port, then anything.
+_URL_PATTERN = r"^https?://[A-Za-z0-9._~-]+(:[0-9]{1,4})?([/?#]\S*)?$"
+
+
 def _collection(suffix: str) -> dict[str, JsonObject]:
     body = {
         "type": "object",
         "required": ["url"],
         "properties": {
-            "url": {"type": "string", "maxLength": MAX_URL_LENGTH},
-            "events": {**_EVENTS, "description": "Default: every event."},
+            "url": {
+                "type": "string",
+                "maxLength": MAX_URL_LENGTH,
+                "pattern": _URL_PATTERN,
+                "description": "An absolute http:// or https:// URL without credentials.",
+            },
+            "events": {
+                **_EVENTS,
+                "type": ["array", "null"],
+                "description": "Default (left out or null): every event.",
+            },
             "description": {"type": "string", "maxLength": MAX_DESCRIPTION_LENGTH},
         },
     }

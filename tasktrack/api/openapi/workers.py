@@ -112,12 +112,15 @@ _OVERVIEW: JsonObject = {
     },
 }
 
+_STATE = "({})?".format("|".join(s.value for s in WorkerState))
+# Blank entries are skipped, blanks around a state ignored; anything else is a 400.
+_STATES_PATTERN = rf"^\s*{_STATE}\s*(,\s*{_STATE}\s*)*$"
 _STATE_PARAM: JsonObject = {
     "name": "state",
     "in": "query",
     "required": False,
     "description": "Only workers in these states (comma-separated).",
-    "schema": {"type": "string", "example": "live"},
+    "schema": {"type": "string", "pattern": _STATES_PATTERN, "example": "live"},
 }
 _HOURS_PARAM: JsonObject = {
     "name": "hours",
@@ -136,7 +139,7 @@ def _operation(
         "tags": ["Operations"],
         "summary": summary,
         "description": text,
-        "parameters": [param, ref("parameters", "Accept")],
+        "parameters": [param, ref("parameters", "AcceptNoCsv")],
         "responses": {
             "200": {
                 "description": summary,

@@ -40,7 +40,12 @@ def scheduled_fields(task: Task) -> dict[str, Any]:
 
 
 def encode_position(task: Task) -> str:
-    raw = orjson.dumps([task.run_after, task.id])
+    return position_token(task.run_after, task.id)
+
+
+def position_token(due: float, task_id: str) -> str:
+    """The ``next`` token of the position after a task due at ``due`` with id ``task_id``."""
+    raw = orjson.dumps([due, task_id])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

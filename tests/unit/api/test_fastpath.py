@@ -121,7 +121,7 @@ async def test_the_fast_read_is_the_routed_read(
         ("?wait=0", {}, True, 200),
         ("?projectId=abc", {}, True, 404),
         ("?api_key=x&api_key=y", {}, False, 401),
-        ("", {"Authorization": "Basic dTpw"}, True, 200),  # two credentials: security.py's
+        ("", {"Authorization": "Basic dTpw"}, True, 401),  # two credentials: security.py refuses
         ("", {"Authorization": "Bearer"}, False, 401),
     ],
 )

@@ -336,7 +336,7 @@ def test_list_parameters(document: dict[str, Any]) -> None:
     for field in FILTERABLE:
         assert params[field]["in"] == "query"
         assert params[field]["schema"]["type"] == "string"
-    assert params["Accept"]["schema"]["enum"] == list(SUPPORTED)
+    assert params["Accept"]["schema"]["enum"] == [*SUPPORTED, "*/*", "*"]
     sort = re.compile(params["sort"]["schema"]["pattern"])
     for field in SORTABLE:
         assert sort.fullmatch(f"{field}:desc")
