@@ -27,6 +27,8 @@ NOT_NEGATIVE = (
     "api_key_cache_seconds",
     "auth_failures_per_minute",
     "limit_concurrency",
+    "prefetch",
+    "prefetch_seconds",
     "retention_done",
     "retention_error",
     "retention_cancelled",
@@ -124,6 +126,11 @@ class Settings:
     reaper_interval: float = 5.0
     cancel_grace: float = 10.0
     shutdown_timeout: float = 30.0
+    #: Claim-ahead (tasktrack.worker.prefetch): most tasks a worker holds beyond those it
+    #: runs (0: claim only for idle children), and how soon its children should be expected
+    #: to start them (so long tasks are never held).
+    prefetch: int = 16
+    prefetch_seconds: float = 0.1
     #: Queues a worker serves (comma-separated in the environment; empty: the queues of all
     #: its task types). A worker runs only the task types of these queues.
     queues: tuple[str, ...] = field(default_factory=tuple)

@@ -137,6 +137,8 @@ PEERS = {
     "celery": "celery/bench_e2e.py",
     "rq": "rq/bench_e2e.py",
     "dramatiq": "dramatiq/bench_e2e.py",
+    # The peer to beat on SQLite (issue 15): SqliteHuey, WAL, synchronous=FULL, 2 processes.
+    "huey": "huey/bench_e2e.py",
 }
 
 Record = dict[str, Any]

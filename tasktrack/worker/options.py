@@ -33,6 +33,8 @@ class WorkerOptions:
     reaper_interval: float = _DEFAULTS.reaper_interval
     cancel_grace: float = _DEFAULTS.cancel_grace
     shutdown_timeout: float = _DEFAULTS.shutdown_timeout
+    prefetch: int = _DEFAULTS.prefetch
+    prefetch_seconds: float = _DEFAULTS.prefetch_seconds
     queues: tuple[str, ...] = _DEFAULTS.queues
     app_modules: tuple[str, ...] = _DEFAULTS.app_modules
     log_level: str = _DEFAULTS.log_level

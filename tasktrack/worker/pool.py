@@ -1,5 +1,9 @@
 """The worker's child processes: idle ones wait here, killed ones are replaced.
 
+Runs waiting for a child (tasks claimed ahead, :mod:`tasktrack.worker.prefetch`) get one in
+the order they asked (an :class:`asyncio.Queue`'s getters are served first come, first
+served), so a claim's priority order holds within the worker.
+
 A child killed on purpose (timeout, cancel grace, lost lease) is restarted off the hot path,
 so the next claim does not wait for a process to spawn. Once the pool is closing (shutdown),
 killed children are no longer restarted.
@@ -27,8 +31,7 @@ class ChildPool:
             ChildProcess(options.app_modules, options.demo, options.log_level, options.log_format)
             for _ in range(options.concurrency)
         ]
-        self._idle: list[ChildProcess] = []
-        self._freed = asyncio.Event()
+        self._idle: asyncio.Queue[ChildProcess] = asyncio.Queue()
         self._restarts: set[asyncio.Task[None]] = set()
         #: Set at shutdown: killed children stay dead.
         self.closing = False
@@ -39,20 +42,17 @@ class ChildPool:
     @property
     def idle(self) -> int:
         """Children free to take a task now."""
-        return len(self._idle)
+        return self._idle.qsize()
 
     async def start(self) -> None:
         await asyncio.gather(*(c.start() for c in self._children))
-        self._idle = list(self._children)
+        for child in self._children:
+            self._idle.put_nowait(child)
 
-    async def wait_idle(self) -> None:
-        """Return once a child is free."""
-        while not self._idle:
-            self._freed.clear()
-            await self._freed.wait()
-
-    def take(self) -> ChildProcess:
-        return self._idle.pop()
+    async def acquire(self) -> ChildProcess:
+        """An idle child, once one is free (first come, first served). Cancelling the wait
+        takes nothing: the child stays for the next one waiting."""
+        return await self._idle.get()
 
     def give_back(self, child: ChildProcess) -> None:
         """A run ended on ``child``: reuse it, or replace it if it was killed."""
@@ -79,5 +79,4 @@ class ChildPool:
         self._put(child)
 
     def _put(self, child: ChildProcess) -> None:
-        self._idle.append(child)
-        self._freed.set()
+        self._idle.put_nowait(child)

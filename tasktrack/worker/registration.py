@@ -57,7 +57,7 @@ class Registration:
             # One queue until the scheduling work brings more: then the worker's own.
             queues=(DEFAULT_QUEUE,),
             concurrency=self._options.concurrency,
-            running=tuple(_running(run) for run in runs if run.live),
+            running=tuple(_running(run) for run in runs if run.live and run.child is not None),
         )
 
     async def beat(self, runs: Iterable[Run]) -> None:

@@ -4,6 +4,11 @@ The end-of-run rule, kept in this one class: once :meth:`Run.end` has run (the h
 over), the child belongs to the pool again and may already run another task, so nothing may
 signal or kill it on this run's behalf. Events after the end change only what is written
 (a cancel request turns a retry into ``cancelled``; a lost lease is left to the fenced write).
+
+A run may begin *in hand* (claimed ahead, :mod:`tasktrack.worker.prefetch`): it waits for an
+idle child first. A cancel request, a lost lease or shutdown ends the wait without running
+the handler; so does waiting longer than :data:`~tasktrack.worker.prefetch.HOLD_LIMIT`, which
+gives the task back to the queue.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from tasktrack.observability import tracing
 from tasktrack.service.registry import TaskType
 from tasktrack.storage.base import TaskStore
 from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.pool import ChildPool
+from tasktrack.worker.prefetch import HOLD_LIMIT
 from tasktrack.worker.process import ChildProcess, Outcome
 from tasktrack.worker.settle import settle
 from tasktrack.worker.task_log import TaskLogger, TaskLogWriter
@@ -37,6 +44,8 @@ class RunContext:
     store: TaskStore
     options: WorkerOptions
     clock: Callable[[], float]
+    #: Where a run gets its child.
+    pool: ChildPool
     #: Called once when a run ends, to hand its child back to the pool.
     on_end: Callable[[Run], None]
 
@@ -50,24 +59,24 @@ class Run:
     shutdown, and its end and settle write.
     """
 
-    def __init__(
-        self,
-        task: Task,
-        task_type: TaskType,
-        child: ChildProcess,
-        ctx: RunContext,
-        leased_at: float,
-    ) -> None:
+    def __init__(self, task: Task, task_type: TaskType, ctx: RunContext, leased_at: float) -> None:
         """``leased_at``: the event loop's time just before the claim that took the lease."""
         self.task = task
         self.task_type = task_type
-        self.child = child
+        #: The child running the handler; None while the run waits in hand.
+        self.child: ChildProcess | None = None
+        #: Monotonic time the handler got its child.
+        self.started_at = 0.0
         self._ctx = ctx
+        #: Set to end the wait for a child (cancel, lost lease, shutdown).
+        self._stop_waiting = asyncio.Event()
         self.cancelling = False
         #: The attempt no longer owns the task: its outcome is not written.
         self.lost = False
         #: Stopped at shutdown: the task is given back rather than settled.
         self.released = False
+        #: Waited in hand for a child longer than ``HOLD_LIMIT``: given back unstarted.
+        self.held_out = False
         self.done = asyncio.Event()
         self._progress: tuple[int, int] | None = None
         self._last_write = 0.0
@@ -81,7 +90,6 @@ class Run:
         )
         #: The worker's own lines about this attempt, prefixed with the task id and attempt.
         self.log = TaskLogger(log, task.id, task.attempts)
-        RUNNING.inc()
 
     @property
     def live(self) -> bool:
@@ -109,13 +117,17 @@ class Run:
             return None
 
     async def _execute(self, note: tracing.Outcome) -> None:
-        started = time.monotonic()
         try:
+            if not await self._take_child():
+                self.end()
+                note("not started", "")
+                await self._conclude_unstarted()
+                return
             outcome = await self._run_child()
             # Hand the child to the next task *before* the settle write, so that write and
             # the next claim can share one commit.
             self.end()
-            self._count(outcome, time.monotonic() - started)
+            self._count(outcome, time.monotonic() - self.started_at)
             note("lost" if self.lost else outcome.kind, outcome.message)
             await self.task_log.flush()
             await self._conclude(outcome)
@@ -127,18 +139,45 @@ class Run:
             self.task_log.cancel()
             self.end()
 
+    async def _take_child(self) -> bool:
+        """Wait (in hand) for an idle child; False if the run must not start: a cancel
+        request, a lost lease or shutdown came first, or the wait passed ``HOLD_LIMIT``."""
+        if not self._stop_waiting.is_set():
+            getter = asyncio.ensure_future(self._ctx.pool.acquire())
+            stopper = asyncio.ensure_future(self._stop_waiting.wait())
+            try:
+                await asyncio.wait(
+                    {getter, stopper}, timeout=HOLD_LIMIT, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                stopper.cancel()
+                getter.cancel()  # nothing is taken unless the getter already returned
+            if getter.done() and not getter.cancelled():
+                self.child = getter.result()
+            elif not stopper.done():
+                self.held_out = True  # waited HOLD_LIMIT: the children are busy with long work
+        if self.child is None:
+            return False
+        self.started_at = time.monotonic()
+        RUNNING.inc()
+        if self.cancelling or self.lost or self.released:
+            return False  # the child goes back at end()
+        return True
+
     def end(self) -> None:
         """The handler is over (acts once): timers stop, the gauge drops, the child goes back."""
         if self.done.is_set():
             return
         self.done.set()
-        RUNNING.dec()
+        if self.child is not None:
+            RUNNING.dec()
         for timer in (self._kill_timer, self._lease_timer):
             if timer is not None:
                 timer.cancel()
         self._ctx.on_end(self)
 
     async def _run_child(self) -> Outcome:
+        assert self.child is not None
         running = asyncio.ensure_future(self._child_run())
         self.observe(self.task.status)
         timeout = self.task_type.timeout
@@ -154,6 +193,7 @@ class Run:
 
     async def _child_run(self) -> Outcome:
         t = self.task
+        assert self.child is not None
         return await self.child.run(
             t.id,
             t.name,
@@ -179,10 +219,22 @@ class Run:
         store, clock = self._ctx.store, self._ctx.clock
         await settle(store, self.task, self.task_type, outcome, self.cancelling, clock())
 
-    async def _give_back_task(self) -> None:
+    async def _conclude_unstarted(self) -> None:
+        """The handler never ran: a cancel request cancels the task; otherwise (shutdown, or
+        held past ``HOLD_LIMIT``) it goes back to the queue, its attempt unspent."""
+        if self.lost:
+            return
+        if self.cancelling and not self.released:
+            outcome = Outcome("cancelled", "cancelled before it started")
+            store, clock = self._ctx.store, self._ctx.clock
+            await settle(store, self.task, self.task_type, outcome, True, clock())
+            return
+        await self._give_back_task("at shutdown" if self.released else "after waiting in hand")
+
+    async def _give_back_task(self, why: str = "at shutdown") -> None:
         with contextlib.suppress(LeaseLost):
             await self._ctx.store.release(self.task.id, self.task.attempts, self._ctx.clock())
-            self.log.info("requeued at shutdown")
+            self.log.info("requeued %s", why)
 
     # -- what the store tells us --------------------------------------------------------------
 
@@ -219,7 +271,7 @@ class Run:
         if not self.lost:
             self.log.warning("lost its lease; stopping it")
             self.lost = True
-            self.child.kill()
+            self._halt()
 
     def _lease_ran_out(self) -> None:
         # Renewals failed for a whole lease: any reaper may hand the task to another worker
@@ -233,13 +285,23 @@ class Run:
             self._ctx.options.lease_seconds,
         )
         self.lost = True
-        self.child.kill()
+        self._halt()
+
+    def _halt(self) -> None:
+        """Stop the handler: kill its child, or end the wait for one."""
+        if self.child is None:
+            self._stop_waiting.set()
+        else:
+            self.child.kill()
 
     # -- cancel and shutdown ------------------------------------------------------------------
 
     def _cancel(self) -> None:
         self.cancelling = True
         if not self.live:  # the handler already ended; its child may run another task
+            return
+        if self.child is None:  # in hand: it never starts
+            self._stop_waiting.set()
             return
         self.child.cancel(self.task.id)  # re-sent on every check: the child may not have begun
         if self._kill_timer is None:
@@ -251,14 +313,14 @@ class Run:
             self.log.warning(
                 "ignored its cancel request for %.0fs; stopping it", self._ctx.options.cancel_grace
             )
-            self.child.kill()
+            self._halt()
 
     def release(self) -> None:
         """Shutdown: stop the handler now and give the task back; a run that has ended
         keeps its outcome."""
         if self.live:
             self.released = True
-            self.child.kill()
+            self._halt()
 
     # -- progress --------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ Safe to run many workers, in many processes and on many hosts, against one datab
   (their worker died). A dead worker's task is therefore back in play within
   ``lease_seconds + reaper_interval`` of its last heartbeat, with no leader and no job to wire.
 
-This module claims and drains; :mod:`~tasktrack.worker.run` owns each attempt,
+This module claims (ahead of its free children: :mod:`~tasktrack.worker.prefetch`) and
+drains; :mod:`~tasktrack.worker.run` owns each attempt,
 :mod:`~tasktrack.worker.monitor` the heartbeat, cancel watch and reaper, and
 :mod:`~tasktrack.worker.supervise` keeps every loop alive through errors.
 
@@ -41,6 +42,7 @@ from tasktrack.worker.monitor import LOST_REASON, Monitor
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.periodic import start_scheduler
 from tasktrack.worker.pool import ChildPool
+from tasktrack.worker.prefetch import Prefetch
 from tasktrack.worker.registration import Registration
 from tasktrack.worker.run import Run, RunContext
 from tasktrack.worker.supervise import Step, forever
@@ -82,8 +84,13 @@ class Worker:
         self._limits = registry.limits()
         self._runs: dict[str, Run] = {}
         self._pool = ChildPool(self.options)
+        opts = self.options
+        self._prefetch = Prefetch(opts.concurrency, opts.prefetch, opts.prefetch_seconds)
+        #: Runs whose handler has not ended (running, or in hand waiting for a child).
+        self._outstanding = 0
+        self._room = asyncio.Event()
         self._monitor = Monitor(store, self.options, clock, self.id, self._runs)
-        self._run_context = RunContext(store, self.options, clock, self._on_run_end)
+        self._run_context = RunContext(store, self.options, clock, self._pool, self._on_run_end)
         self._stop = asyncio.Event()
         self._force = asyncio.Event()
         self._executions: set[asyncio.Task[None]] = set()
@@ -108,11 +115,11 @@ class Worker:
 
     def claim_loop_age(self) -> float | None:
         """Seconds since the claim loop last completed a claim (its heartbeat, for
-        readiness): 0 while every child is busy, as the loop then rightly waits; None
-        before the first claim."""
+        readiness): 0 while the worker has all the work it can hold, as the loop then
+        rightly waits; None before the first claim."""
         if self._claimed_at is None:
             return None
-        if self._pool.idle == 0 and not self._stop.is_set():
+        if not self._prefetch.room(self._outstanding) and not self._stop.is_set():
             return 0.0
         return asyncio.get_running_loop().time() - self._claimed_at
 
@@ -171,13 +178,16 @@ class Worker:
     # -- claiming ----------------------------------------------------------------------------
 
     async def _claim(self) -> None:
-        """One claim for the idle children (after waiting for one to be idle)."""
-        await self._pool.wait_idle()
+        """One claim for the free room: idle children and the claim-ahead target (after
+        waiting for a batch's worth of room)."""
+        while not (room := self._prefetch.room(self._outstanding)):
+            self._room.clear()
+            await self._room.wait()
         leased_at = asyncio.get_running_loop().time()
         tasks = await self.store.claim(
             self.id,
             self._names,
-            self._pool.idle,
+            room,
             self.options.lease_seconds,
             self.clock(),
             self._queues,
@@ -203,8 +213,9 @@ class Worker:
 
     def _start(self, task: Task, leased_at: float) -> None:
         task_type = self.registry.get(task.name)
-        run = Run(task, task_type, self._pool.take(), self._run_context, leased_at)
+        run = Run(task, task_type, self._run_context, leased_at)
         self._runs[task.id] = run
+        self._outstanding += 1
         self._monitor.run_started()
         execution = asyncio.create_task(self._execute(run))
         self._executions.add(execution)
@@ -218,12 +229,22 @@ class Worker:
             self._runs.pop(run.task.id, None)
 
     def _on_run_end(self, run: Run) -> None:
-        self._pool.give_back(run.child)
+        self._outstanding -= 1
+        self._room.set()
+        if run.held_out:
+            self._prefetch.stall()
+        if run.child is not None:
+            self._prefetch.observe(time.monotonic() - run.started_at)
+            self._pool.give_back(run.child)
 
     # -- shutdown ----------------------------------------------------------------------------
 
     async def _drain(self) -> None:
-        """Let running tasks finish until the deadline, then requeue what is left."""
+        """Give back the tasks in hand; let running tasks finish until the deadline, then
+        requeue what is left."""
+        for run in list(self._runs.values()):
+            if run.child is None:
+                run.release()
         if self._executions and not self._force.is_set():
             await self._wait_running()
         self._pool.closing = True  # children killed from here on are not restarted

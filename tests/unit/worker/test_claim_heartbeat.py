@@ -22,7 +22,7 @@ async def test_a_worker_that_never_claimed_is_not_ready() -> None:
 
 async def test_a_recent_claim_is_ready_and_an_old_one_is_not() -> None:
     w = worker()
-    w._pool._idle = [object()]  # type: ignore[list-item]  # one idle child: the loop must beat
+    # No run outstanding: the claim loop has room, so it must beat.
     now = asyncio.get_running_loop().time()
     w._claimed_at = now - 1.0
     assert (await w.readiness_probe()()).ok
@@ -32,12 +32,12 @@ async def test_a_recent_claim_is_ready_and_an_old_one_is_not() -> None:
 
 async def test_a_busy_worker_waiting_for_a_child_is_ready() -> None:
     w = worker()
+    w._outstanding = 1  # its one child runs a task (and nothing is known to claim ahead by)
     w._claimed_at = asyncio.get_running_loop().time() - 3600  # long ago, but every child busy
     assert w.claim_loop_age() == 0.0 and (await w.readiness_probe()()).ok
 
 
 async def test_a_slow_poll_interval_stretches_the_limit() -> None:
     w = worker(poll_interval=5.0)  # 4 polls: 20 s
-    w._pool._idle = [object()]  # type: ignore[list-item]
     w._claimed_at = asyncio.get_running_loop().time() - 15.0
     assert (await w.readiness_probe()()).ok

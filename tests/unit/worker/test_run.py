@@ -10,6 +10,7 @@ from tasktrack.domain.task import Task
 from tasktrack.service.registry import TaskType
 from tasktrack.storage.base import TaskStore
 from tasktrack.worker.options import WorkerOptions
+from tasktrack.worker.pool import ChildPool
 from tasktrack.worker.process import ChildProcess
 from tasktrack.worker.run import Run, RunContext
 from tests.helpers import eventually
@@ -32,11 +33,17 @@ class FakeChild:
 def make_run(lease_seconds: float = 30.0, cancel_grace: float = 10.0) -> tuple[Run, FakeChild]:
     child = FakeChild()
     options = WorkerOptions(lease_seconds=lease_seconds, cancel_grace=cancel_grace)
-    ctx = RunContext(cast(TaskStore, None), options, lambda: 0.0, lambda run: None)
+    run = _run_in_hand(options)
+    run.child = cast(ChildProcess, child)  # as if it had taken an idle child
+    return run, child
+
+
+def _run_in_hand(options: WorkerOptions) -> Run:
+    pool = cast(ChildPool, None)
+    ctx = RunContext(cast(TaskStore, None), options, lambda: 0.0, pool, lambda run: None)
     task = cast(Task, _FakeTask())
     task_type = cast(TaskType, None)
-    loop_time = asyncio.get_running_loop().time()
-    return Run(task, task_type, cast(ChildProcess, child), ctx, loop_time), child
+    return Run(task, task_type, ctx, asyncio.get_running_loop().time())
 
 
 class _FakeTask:
@@ -110,3 +117,19 @@ def _value(get: Any) -> Any:
         return get()
 
     return probe
+
+
+async def test_news_about_a_run_in_hand_stops_its_wait_for_a_child() -> None:
+    for news in ("cancel", "lose", "release", "lease"):
+        run = _run_in_hand(WorkerOptions(lease_seconds=0.05))
+        if news == "cancel":
+            run.observe(Status.CANCELLING)
+        elif news == "lose":
+            run.lose()
+        elif news == "release":
+            run.release()
+        else:
+            run.renewing(asyncio.get_running_loop().time())  # no answer: the lease runs out
+        # No child to touch (none taken); the wait ends so the handler never starts.
+        await eventually(_value(run._stop_waiting.is_set), lambda x: x, what=news)
+        assert run.child is None and run.live
