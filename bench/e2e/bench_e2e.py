@@ -50,6 +50,7 @@ seconds, default 90) for a 2-second window in which the CPUs are less than
 ("machine busy before run").
 
 Knobs: BENCH_N (10000), BENCH_ROUNDS (3), BENCH_BATCH (64), BENCH_VARIANTS, BENCH_PEERS,
+BENCH_WORKER_ENV (worker settings, e.g. "TASKTRACK_PREFETCH=0"), BENCH_RESULT=1 (store a result),
 BENCH_PEERS_DIR (/work/shared/bench-peers), PEERS_VENV, BENCH_STATE_DIR
 (/tmp/tasktrack-bench-e2e; databases, worker logs, results JSON), BENCH_QUIET_MAX,
 BENCH_QUIET_BUSY.
@@ -186,7 +187,9 @@ class WorkerProcess:
     """``python -m tasktrack worker`` on the benchmark database, logging to a file."""
 
     def __init__(self, url: str, log_path: Path) -> None:
+        # Defaults, except the settings named in BENCH_WORKER_ENV ("TASKTRACK_PREFETCH=0 ...").
         env = {k: v for k, v in os.environ.items() if not k.startswith("TASKTRACK_")}
+        env.update(pair.split("=", 1) for pair in os.environ.get("BENCH_WORKER_ENV", "").split())
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         self.log_path = log_path
         self._log = log_path.open("wb")

@@ -4,15 +4,19 @@ directory)."""
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 from tasktrack import TaskContext, TaskRegistry
 
 NAME = "bench.noop"
+#: BENCH_RESULT=1: return a stamp, stored as the task's result (as huey's bench stores one).
+RESULT = os.environ.get("BENCH_RESULT") == "1"
 registry = TaskRegistry()
 
 
 @registry.task(NAME)
-def noop(data: dict[str, Any], ctx: TaskContext) -> None:
+def noop(data: dict[str, Any], ctx: TaskContext) -> float | None:
     """Does nothing: the benchmark measures the runtime, not the work."""
-    return None
+    return time.time() if RESULT else None
