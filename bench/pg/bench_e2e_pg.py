@@ -62,6 +62,10 @@ PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 STATE = Path(os.environ.get("BENCH_STATE_DIR", "/tmp/tasktrack-bench-pg"))
 PEERS = [p for p in os.environ.get("BENCH_PEERS", "procrastinate").split(",") if p]
 e2e.PEERS["procrastinate"] = "procrastinate/bench_e2e.py"
+# The peer to beat on PostgreSQL (issue 15): dequeue batch 10, bulk enqueue; "pgqueuer-single"
+# enqueues one job per call, the like-for-like with tasktrack's one-at-a-time creates.
+e2e.PEERS["pgqueuer"] = "pgqueuer/bench_e2e.py"
+e2e.PEERS["pgqueuer-single"] = "pgqueuer/bench_e2e_single.py"
 
 Record = e2e.Record
 log = e2e.log

@@ -30,6 +30,8 @@ from tasktrack.worker.supervise import forever
 log = logging.getLogger("tasktrack.worker")
 
 LOST_REASON = "worker lost: its lease expired without a heartbeat"
+#: Least time between two status reads of the cancel watch (seconds).
+WATCH_COALESCE = 0.02
 
 
 class Monitor:
@@ -101,7 +103,13 @@ class Monitor:
         ids = [r.task.id for r in runs]
         if not await self._changed(ids):
             return  # only a new run started: watch again with it included
-        statuses = await self._store.statuses(ids)
+        # Coalesce: at full speed this worker's own claims and settles wake the watch
+        # thousands of times a second, each for a status read of every run (tasks in hand
+        # included). One read per WATCH_COALESCE serves them all, for that much more cancel
+        # latency (profiled: the watch was ~11% of the event loop's CPU while draining).
+        await asyncio.sleep(WATCH_COALESCE)
+        runs = list(self._runs.values())
+        statuses = await self._store.statuses([r.task.id for r in runs])
         for run in runs:
             if run.live:
                 run.observe(statuses.get(run.task.id))
