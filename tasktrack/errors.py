@@ -72,6 +72,11 @@ class StorageError(TaskTrackError):
     """The store failed."""
 
 
+class DatabaseBusy(StorageError):
+    """Another process held the database's write lock past the busy timeout; nothing was
+    written (the API answers 503 with Retry-After)."""
+
+
 class SchemaTooNew(StorageError):
     """The database schema is newer than this version of tasktrack knows."""
 

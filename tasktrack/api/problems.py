@@ -19,6 +19,7 @@ from tasktrack.domain.dedup import IdempotencyMismatch
 from tasktrack.errors import (
     BodyTooLarge,
     Conflict,
+    DatabaseBusy,
     Forbidden,
     InvalidArgument,
     MissingArgument,
@@ -98,7 +99,7 @@ def from_exception(request: Request, exc: Exception) -> Response:
         return problem(request, 413, exc.message)
     if isinstance(exc, TooManyAttempts):
         return problem(request, 429, exc.message, headers={"Retry-After": str(exc.retry_after)})
-    if isinstance(exc, Overloaded):
+    if isinstance(exc, Overloaded | DatabaseBusy):
         return problem(request, 503, exc.message, headers={"Retry-After": "1"})
     if isinstance(exc, UnsupportedMediaType):
         return problem(request, 415, exc.message)

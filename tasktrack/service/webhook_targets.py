@@ -13,17 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from urllib.parse import urlsplit
 
 from tasktrack.domain.webhooks import MAX_URL_LENGTH
 from tasktrack.errors import InvalidArgument
 
+#: A host name or IPv4 address (RFC 3986 unreserved characters), or an IPv6 literal (its
+#: brackets already stripped by urlsplit). The OpenAPI document's URL pattern says the same.
+_HOST = re.compile(r"[A-Za-z0-9._~-]+|[0-9A-Fa-f:.]+")
+
 
 def parse_target(url: str) -> tuple[str, int]:
     """The host and port of an acceptable ``http(s)`` URL, or InvalidArgument."""
     if len(url) > MAX_URL_LENGTH:
         raise InvalidArgument(f"url is longer than {MAX_URL_LENGTH} characters")
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise InvalidArgument("url must not contain white space or control characters")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -33,6 +40,8 @@ def parse_target(url: str) -> tuple[str, int]:
         raise InvalidArgument("url must be an absolute http:// or https:// URL")
     if parts.username is not None or parts.password is not None:
         raise InvalidArgument("url must not carry credentials")
+    if not _HOST.fullmatch(parts.hostname):
+        raise InvalidArgument(f"url's host {parts.hostname[:60]!r} is not a host name or address")
     return parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tasktrack.errors import StorageError
+from tasktrack.errors import DatabaseBusy, StorageError
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
 
 
@@ -58,3 +58,37 @@ async def test_results_arrive_only_after_commit(db: SQLiteDatabase, tmp_path: Pa
         assert other.execute("SELECT x FROM t").fetchall() == [(7,)]
     finally:
         other.close()
+
+
+async def test_a_lock_held_past_the_busy_timeout_is_a_busy_error_then_writes_resume(
+    tmp_path: Path,
+) -> None:
+    db = SQLiteDatabase(str(tmp_path / "busy.db"), busy_timeout_ms=100)
+    db.upgrade()
+    db.write_sync(lambda con: con.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
+    other = sqlite3.connect(str(tmp_path / "busy.db"), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        with pytest.raises(DatabaseBusy, match="locked"):
+            await db.write(_insert(1))
+        other.execute("COMMIT")
+        assert await db.write(_insert(2)) == 1
+        assert [x for (x,) in other.execute("SELECT x FROM t")] == [2]  # nothing half-written
+    finally:
+        other.close()
+        db.close()
+
+
+async def test_groups_carry_several_writes_under_concurrency(db: SQLiteDatabase) -> None:
+    commits: list[int] = []
+    original = db._commit_group
+
+    def counting(group):  # type: ignore[no-untyped-def]
+        commits.append(len(group))
+        original(group)
+
+    db._commit_group = counting  # type: ignore[method-assign]
+    await db.write(_insert(0))
+    assert await asyncio.gather(*(db.write(_insert(x)) for x in range(1, 41))) == [1] * 40
+    # 40 concurrent writers: far fewer than 40 commits (group commit).
+    assert len(commits) < 20 and sum(commits) == 41

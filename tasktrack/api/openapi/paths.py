@@ -237,6 +237,7 @@ def other_paths() -> dict[str, dict[str, JsonObject]]:
                         ),
                     ),
                     ("500", ref("responses", "InternalError")),
+                    ("503", ref("responses", "ServiceUnavailable")),
                 ),
             }
         },
@@ -270,6 +271,7 @@ def other_paths() -> dict[str, dict[str, JsonObject]]:
                     ),
                     ("400", _oauth_error("invalid_request: no token, or a malformed body.")),
                     ("500", ref("responses", "InternalError")),
+                    ("503", ref("responses", "ServiceUnavailable")),
                 ),
             }
         },

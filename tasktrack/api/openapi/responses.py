@@ -164,6 +164,14 @@ def component_responses() -> JsonObject:
         "InternalError": problem(
             "A bug; no stack trace is shown. Quote the traceId.", 500, (1008,)
         ),
+        "ServiceUnavailable": problem(
+            "Busy for a moment: too many credential checks are waiting, or (SQLite) another "
+            "process held the database's write lock past the busy timeout. Nothing was "
+            "changed; retry after Retry-After seconds.",
+            503,
+            (503,),
+            **{"Retry-After": ref("headers", "Retry-After")},
+        ),
     }
 
 
@@ -179,5 +187,10 @@ def replies(*names: str) -> JsonObject:
         "UnsupportedMediaType": "415",
         "TooManyRequests": "429",
         "InternalError": "500",
+        "ServiceUnavailable": "503",
     }
+    # Whatever can fail inside can also be briefly unavailable (a busy database, a full
+    # credential-check queue): every operation listing the 500 lists the 503 too.
+    if "InternalError" in names:
+        names = (*names, "ServiceUnavailable")
     return {statuses[name]: ref("responses", name) for name in names}

@@ -3,6 +3,7 @@ Standard Webhooks signature (checked with the ``standardwebhooks`` package's ver
 
 from __future__ import annotations
 
+import re
 import time
 
 import orjson
@@ -10,6 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from tasktrack.api.openapi.webhooks import _URL_PATTERN
 from tasktrack.domain.webhooks import EVENTS, Message, parse_events, retry_delay
 from tasktrack.errors import InvalidArgument, StorageError
 from tasktrack.service.webhook_secrets import SecretBox, new_secret
@@ -33,7 +35,8 @@ def test_public_addresses_pass(address: str) -> None:
 
 @pytest.mark.parametrize(
     "url", ["ftp://example.com/", "example.com/hook", "http:///x", "http://u:p@example.com/",
-            "http://example.com:99999/", "https://" + "a" * 2000 + ".com/"],
+            "http://example.com:99999/", "https://" + "a" * 2000 + ".com/", "http://0*",
+            "http://exa mple.com/", "http://[::1*]/", "http://a.com/b c"],
 )  # fmt: skip
 def test_malformed_targets_are_refused(url: str) -> None:
     with pytest.raises(InvalidArgument):
@@ -43,6 +46,21 @@ def test_malformed_targets_are_refused(url: str) -> None:
 def test_parse_target_defaults_the_port() -> None:
     assert parse_target("https://example.com/x") == ("example.com", 443)
     assert parse_target("http://example.com:8080/x") == ("example.com", 8080)
+    assert parse_target("http://[2001:db8::1]:8443/x") == ("2001:db8::1", 8443)
+    assert parse_target("http://example.com:65535/") == ("example.com", 65535)
+
+
+def test_the_documented_pattern_takes_what_the_server_takes() -> None:
+    pattern = re.compile(_URL_PATTERN)
+    takes = ["https://example.com/x?y#z", "http://[2001:db8::1]:8443/", "http://a:65535"]
+    refuses = ["http://0*", "http://a:65536/", "http://a.com/b c", "http://u:p@a.com/"]
+    for url in takes:
+        parse_target(url)
+        assert pattern.search(url), url
+    for url in refuses:
+        with pytest.raises(InvalidArgument):
+            parse_target(url)
+        assert not pattern.search(url), url
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080/", "http://localhost/", "http://[::1]/"])
