@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -36,6 +37,12 @@ CHANNELS = ("tasktrack_queued", "tasktrack_changed", "tasktrack_identity")
 #: is one autocommit statement rather than BEGIN, SET LOCAL, claim and COMMIT in a pipeline
 #: (which cost the worker about as much CPU as everything else it does for a task).
 CLAIM_SETTINGS = {"enable_sort": "off", "jit": "off"}
+
+
+@functools.lru_cache(maxsize=512)
+def pg_sql(sql: str) -> str:
+    """``sql`` with psycopg's ``%s`` placeholders (cached: the same texts recur)."""
+    return sql.replace("?", "%s")
 
 
 def with_settings(url: str, settings: dict[str, str]) -> str:

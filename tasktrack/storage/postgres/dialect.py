@@ -9,7 +9,6 @@ Waiters hear other processes through LISTEN/NOTIFY (a trigger notifies; see the 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -18,19 +17,14 @@ import psycopg
 from tasktrack.domain.task import Task
 from tasktrack.errors import StorageError
 from tasktrack.storage.dialect import Move, Row, Statement, Steps
-from tasktrack.storage.postgres.connection import PostgresDatabase
+from tasktrack.storage.postgres.connection import PostgresDatabase, pg_sql
+from tasktrack.storage.postgres.group_commit import GroupCommit
 
 #: The advisory lock key that makes pruning one-at-a-time across processes ("tt-prune").
 PRUNE_LOCK = 0x74742D7072756E65
 #: The first key of the per-type claim locks of limited task types ("tc"); the second is
 #: the type name's hash (a collision only makes two types' claims take turns).
 CLAIM_LOCK_SPACE = 0x7463
-
-
-@functools.lru_cache(maxsize=512)
-def pg_sql(sql: str) -> str:
-    """``sql`` with psycopg's ``%s`` placeholders (cached: the same texts recur)."""
-    return sql.replace("?", "%s")
 
 
 async def _run(con: psycopg.AsyncConnection[Any], statement: Statement) -> psycopg.AsyncCursor[Any]:
@@ -82,6 +76,8 @@ class PostgresDialect:
 
     def __init__(self, db: PostgresDatabase) -> None:
         self.db = db
+        #: Settles and other one-statement fenced moves, committed in groups.
+        self._group = GroupCommit(db, self._first_alone)
 
     def int_floor(self, expression: str) -> str:
         # CAST would round here, not truncate.
@@ -110,6 +106,10 @@ class PostgresDialect:
                     return row
         return None
 
+    async def _first_alone(self, statement: Statement) -> Row | None:
+        async with self.db.connection() as con:
+            return await _first(con, statement)
+
     async def write_all(self, statements: Sequence[Statement]) -> list[Row]:
         if len(statements) == 1:
             async with self.db.connection() as con:
@@ -130,6 +130,11 @@ class PostgresDialect:
 
     async def write_moves(self, moves: Sequence[Move], first: bool) -> list[Row]:
         statements = [with_moved(move) for move in moves]
+        if first and len(statements) == 1:
+            # A fenced move with one target (finish, fail, stop): independent of any other,
+            # so it may share a commit with the writes arriving meanwhile.
+            row = await self._group.first_row(statements[0])
+            return [] if row is None else [row]
         if not first:
             return await self.write_all(statements)
         row = await self.write_first(statements)
