@@ -78,10 +78,10 @@ def _op(op_id: str, summary: str, responses: JsonObject, **more: object) -> Json
 
 
 # What the server takes, as far as a pattern can say it: scheme, a host name or IPv4
-# address or bracketed IPv6 literal (no user:password@), an optional port (0-65535), then
-# anything but white space.
+# address (no user:password@, no IPv6 literal), an optional port (0-65535), then anything
+# but white space and control characters. The server checks the same (webhook_targets).
 _PORT = r"([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
-_URL_PATTERN = rf"^https?://([A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(:{_PORT})?([/?#]\S*)?$"
+_URL_PATTERN = rf"^https?://[A-Za-z0-9._~-]+(:{_PORT})?([/?#][^\s\x00-\x1f\x7f-\x9f]*)?$"
 
 
 def _collection(suffix: str) -> dict[str, JsonObject]:
