@@ -62,7 +62,8 @@ def database_probe(
 
     async def check() -> Check:
         try:
-            state = await asyncio.wait_for(probe(), deadline)
+            async with asyncio.timeout(deadline):  # not wait_for: see storage/events.py
+                state = await probe()
         except TimeoutError:
             log.warning("readiness: the database did not answer within %.1fs", deadline)
             return Check("database", False, f"no answer within {deadline:g}s")

@@ -45,7 +45,11 @@ class LocalEvents:
     async def wait_queued(self, timeout: float) -> None:
         event = self._queued
         try:
-            await asyncio.wait_for(event.wait(), timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for() swallows a cancel that
+            # arrives in the turn the event fires, and the worker's claim loop then never
+            # stopped (a shutdown hung). tests/unit/worker/test_events_cancel.py
+            async with asyncio.timeout(timeout):
+                await event.wait()
         except TimeoutError:
             return
         if self._queued is event:

@@ -73,7 +73,8 @@ class ChildProcess:
         self._ready = loop.create_future()
         loop.add_reader(parent.fileno(), self._on_readable)
         try:
-            await asyncio.wait_for(asyncio.shield(self._ready), START_TIMEOUT)
+            async with asyncio.timeout(START_TIMEOUT):  # not wait_for: see storage/events.py
+                await asyncio.shield(self._ready)
         except BaseException:
             self.kill()
             raise
