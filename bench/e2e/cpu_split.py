@@ -19,10 +19,9 @@ import asyncio
 import os
 import sqlite3
 import subprocess
-import sys
 import time
 
-from bench.e2e.bench_e2e import ROOT, STATE, fresh_db
+from bench.e2e.bench_e2e import STATE, WorkerProcess, fresh_db
 from bench.e2e.profile_worker import seed
 
 N = int(os.environ.get("BENCH_N", "10000"))
@@ -58,20 +57,14 @@ def main() -> None:
     fresh_db(path)
     url = f"sqlite:///{path}"
     asyncio.run(seed(url, N))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKTRACK_")}
-    env.update(pair.split("=", 1) for pair in os.environ.get("BENCH_WORKER_ENV", "").split())
-    command = [sys.executable, "-m", "tasktrack", "worker", "--app", "bench.e2e.tasks"]
-    command += ["--concurrency", "2", "--database-url", url]
-    worker = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    worker = WorkerProcess(url, STATE / "cpu_split-worker.log")  # BENCH_WORKER_ENV applies
     con = sqlite3.connect(path)
     last: dict[str, float] = {}
     try:
         while True:
             done = con.execute("SELECT count(*) FROM tasks WHERE status = 'done'").fetchone()[0]
             try:
-                last = snapshot(worker.pid)
+                last = snapshot(worker.proc.pid)
             except FileNotFoundError:  # a thread or child came or went mid-read
                 pass
             if done >= N:
@@ -80,8 +73,7 @@ def main() -> None:
         span = "SELECT min(last_run_at), max(last_finished_at) FROM tasks"
         first, end = con.execute(span).fetchone()
     finally:
-        worker.terminate()
-        worker.wait()
+        worker.stop()
         con.close()
     wall = end - first
     print(f"drained {N} in {wall:.2f}s: {N / wall:,.0f}/s (cores: {os.cpu_count()})")

@@ -39,11 +39,6 @@ class ChildPool:
     def __len__(self) -> int:
         return len(self._children)
 
-    @property
-    def idle(self) -> int:
-        """Children free to take a task now."""
-        return self._idle.qsize()
-
     async def start(self) -> None:
         await asyncio.gather(*(c.start() for c in self._children))
         for child in self._children:

@@ -65,8 +65,8 @@ class Run:
         self.task_type = task_type
         #: The child running the handler; None while the run waits in hand.
         self.child: ChildProcess | None = None
-        #: Monotonic time the handler got its child.
-        self.started_at = 0.0
+        #: Monotonic time the handler started on its child; None: it never started.
+        self.started_at: float | None = None
         self._ctx = ctx
         #: Set to end the wait for a child (cancel, lost lease, shutdown).
         self._stop_waiting = asyncio.Event()
@@ -127,7 +127,7 @@ class Run:
             # Hand the child to the next task *before* the settle write, so that write and
             # the next claim can share one commit.
             self.end()
-            self._count(outcome, time.monotonic() - self.started_at)
+            self._count(outcome, self.ran_for() or 0.0)
             note("lost" if self.lost else outcome.kind, outcome.message)
             await self.task_log.flush()
             await self._conclude(outcome)
@@ -156,20 +156,22 @@ class Run:
                 self.child = getter.result()
             elif not stopper.done():
                 self.held_out = True  # waited HOLD_LIMIT: the children are busy with long work
-        if self.child is None:
-            return False
+        if self.child is None or self.cancelling or self.lost or self.released:
+            return False  # a child taken goes back at end()
         self.started_at = time.monotonic()
         RUNNING.inc()
-        if self.cancelling or self.lost or self.released:
-            return False  # the child goes back at end()
         return True
+
+    def ran_for(self) -> float | None:
+        """Seconds the handler has held its child (None: it never started)."""
+        return None if self.started_at is None else time.monotonic() - self.started_at
 
     def end(self) -> None:
         """The handler is over (acts once): timers stop, the gauge drops, the child goes back."""
         if self.done.is_set():
             return
         self.done.set()
-        if self.child is not None:
+        if self.started_at is not None:
             RUNNING.dec()
         for timer in (self._kill_timer, self._lease_timer):
             if timer is not None:

@@ -86,8 +86,7 @@ class Worker:
         self._pool = ChildPool(self.options)
         opts = self.options
         self._prefetch = Prefetch(opts.concurrency, opts.prefetch, opts.prefetch_seconds)
-        #: Runs whose handler has not ended (running, or in hand waiting for a child).
-        self._outstanding = 0
+        #: Set when a run ends: the claim loop may have room again.
         self._room = asyncio.Event()
         self._monitor = Monitor(store, self.options, clock, self.id, self._runs)
         self._run_context = RunContext(store, self.options, clock, self._pool, self._on_run_end)
@@ -119,7 +118,7 @@ class Worker:
         rightly waits; None before the first claim."""
         if self._claimed_at is None:
             return None
-        if not self._prefetch.room(self._outstanding) and not self._stop.is_set():
+        if not self._prefetch.room(self._outstanding()) and not self._stop.is_set():
             return 0.0
         return asyncio.get_running_loop().time() - self._claimed_at
 
@@ -180,7 +179,7 @@ class Worker:
     async def _claim(self) -> None:
         """One claim for the free room: idle children and the claim-ahead target (after
         waiting for a batch's worth of room)."""
-        while not (room := self._prefetch.room(self._outstanding)):
+        while not (room := self._prefetch.room(self._outstanding())):
             self._room.clear()
             await self._room.wait()
         leased_at = asyncio.get_running_loop().time()
@@ -215,7 +214,6 @@ class Worker:
         task_type = self.registry.get(task.name)
         run = Run(task, task_type, self._run_context, leased_at)
         self._runs[task.id] = run
-        self._outstanding += 1
         self._monitor.run_started()
         execution = asyncio.create_task(self._execute(run))
         self._executions.add(execution)
@@ -226,15 +224,23 @@ class Worker:
             with context.bound(task_id=run.task.id, attempt=run.task.attempts):
                 await run.execute()
         finally:
-            self._runs.pop(run.task.id, None)
+            # Only this run's entry: a task given back from the hand may already be claimed
+            # again by this worker, under a new run that must stay watched and renewed.
+            if self._runs.get(run.task.id) is run:
+                del self._runs[run.task.id]
+
+    def _outstanding(self) -> int:
+        """Runs whose handler has not ended: running, or in hand waiting for a child."""
+        return sum(run.live for run in self._runs.values())
 
     def _on_run_end(self, run: Run) -> None:
-        self._outstanding -= 1
         self._room.set()
         if run.held_out:
             self._prefetch.stall()
+        ran_for = run.ran_for()
+        if ran_for is not None:
+            self._prefetch.observe(ran_for)
         if run.child is not None:
-            self._prefetch.observe(time.monotonic() - run.started_at)
             self._pool.give_back(run.child)
 
     # -- shutdown ----------------------------------------------------------------------------

@@ -32,6 +32,17 @@ async def holding(
 ) -> AsyncIterator[tuple[Task, list[Task]]]:
     """A worker holding three followers while its only child runs the blocker (released
     by :func:`unblock`; at the end of the block the worker stops)."""
+    blocker, followers = await _seed(service, tmp_path)
+    async with running_worker(db, **{**HOLDING, **options}):
+        await eventually(_exists(tmp_path / "started"), bool, what="blocker started")
+        try:
+            yield blocker, followers
+        finally:
+            unblock(tmp_path)
+
+
+async def _seed(service: TaskService, tmp_path: Path) -> tuple[Task, list[Task]]:
+    """A no-op (so the worker learns runs are short), the blocker, three logged followers."""
     started, release = tmp_path / "started", tmp_path / "release"
     log = str(tmp_path / "runs.log")
     await service.create(ALICE, "test.noop")
@@ -39,12 +50,7 @@ async def holding(
         ALICE, "test.signal_file", {"started": str(started), "release": str(release)}
     )
     followers = [await service.create(ALICE, "test.noop", {"log": log}) for _ in range(3)]
-    async with running_worker(db, **{**HOLDING, **options}):
-        await eventually(_exists(started), bool, what="blocker started")
-        try:
-            yield blocker, followers
-        finally:
-            unblock(tmp_path)
+    return blocker, followers
 
 
 def unblock(tmp_path: Path) -> None:
@@ -66,7 +72,7 @@ def _ran(tmp_path: Path) -> list[str]:
 async def test_tasks_are_held_in_hand_active_and_then_run(
     db: Stores, service: TaskService, tmp_path: Path
 ) -> None:
-    async with holding(db, service, tmp_path) as (_blocker, followers):
+    async with holding(db, service, tmp_path) as (_, followers):
         for follower in followers:
             held = await service.get(ALICE, follower.id)
             assert (held.status, held.attempts) == (Status.ACTIVE, 1)
@@ -96,14 +102,10 @@ async def test_a_task_cancelled_in_hand_is_cancelled_at_once_and_never_runs(
 async def test_shutdown_gives_tasks_in_hand_back_with_their_attempt_unspent(
     db: Stores, service: TaskService, tmp_path: Path
 ) -> None:
-    started, release = tmp_path / "started", tmp_path / "release"
-    await service.create(ALICE, "test.noop")
-    blocker = {"started": str(started), "release": str(release)}
-    await service.create(ALICE, "test.signal_file", blocker)
-    followers = [await service.create(ALICE, "test.noop") for _ in range(3)]
+    _, followers = await _seed(service, tmp_path)
     async with running_worker(db, **HOLDING, shutdown_timeout=0.2) as worker:
-        await eventually(_exists(started), bool, what="blocker started")
-        worker.stop()
+        await eventually(_exists(tmp_path / "started"), bool, what="blocker started")
+        worker.stop()  # the blocker is never released: it is killed at the deadline
     for follower in followers:
         back = await service.get(ALICE, follower.id)
         # The attempt number (the fencing token) never goes back; the allowance grows.

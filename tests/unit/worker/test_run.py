@@ -9,9 +9,11 @@ from tasktrack.domain.lifecycle import Status
 from tasktrack.domain.task import Task
 from tasktrack.service.registry import TaskType
 from tasktrack.storage.base import TaskStore
+from tasktrack.storage.workers_base import WorkerStore
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.pool import ChildPool
 from tasktrack.worker.process import ChildProcess
+from tasktrack.worker.registration import Registration
 from tasktrack.worker.run import Run, RunContext
 from tests.helpers import eventually
 
@@ -51,6 +53,8 @@ class _FakeTask:
     name = "test.noop"
     attempts = 1
     status = Status.ACTIVE
+    org_id = "o1"
+    last_run_at = None
 
 
 async def test_after_the_end_nothing_touches_the_child() -> None:
@@ -133,3 +137,12 @@ async def test_news_about_a_run_in_hand_stops_its_wait_for_a_child() -> None:
         # No child to touch (none taken); the wait ends so the handler never starts.
         await eventually(_value(run._stop_waiting.is_set), lambda x: x, what=news)
         assert run.child is None and run.live
+
+
+async def test_the_registry_lists_running_attempts_not_tasks_in_hand() -> None:
+    options = WorkerOptions()
+    running, _ = make_run()
+    in_hand = _run_in_hand(options)
+    registration = Registration(cast(WorkerStore, None), options, lambda: 0.0, "w1", ["test.noop"])
+    assert len(registration.info([running, in_hand]).running) == 1
+    running.end()
