@@ -32,6 +32,7 @@ from tasktrack.worker.pool import ChildPool
 from tasktrack.worker.prefetch import HOLD_LIMIT
 from tasktrack.worker.process import ChildProcess, Outcome
 from tasktrack.worker.settle import settle
+from tasktrack.worker.supervise import persist
 from tasktrack.worker.task_log import TaskLogger, TaskLogWriter
 
 log = logging.getLogger("tasktrack.worker")
@@ -118,10 +119,11 @@ class Run:
 
     async def _execute(self, note: tracing.Outcome) -> None:
         try:
+            within = self._ctx.options.lease_seconds
             if not await self._take_child():
                 self.end()
                 note("not started", "")
-                await self._conclude_unstarted()
+                await persist(self._conclude_unstarted, "giving it back", within, self.log)
                 return
             outcome = await self._run_child()
             # Hand the child to the next task *before* the settle write, so that write and
@@ -130,7 +132,7 @@ class Run:
             self._count(outcome, self.ran_for() or 0.0)
             note("lost" if self.lost else outcome.kind, outcome.message)
             await self.task_log.flush()
-            await self._conclude(outcome)
+            await persist(lambda: self._conclude(outcome), "writing its outcome", within, self.log)
         except Exception:
             self.log.exception("settling failed; its lease will expire and it will be recovered")
         finally:

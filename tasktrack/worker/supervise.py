@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from tasktrack.errors import TaskTrackError
+from tasktrack.errors import StorageError, TaskTrackError
 
 log = logging.getLogger("tasktrack.worker")
 
 Step = Callable[[], Awaitable[None]]
+T = TypeVar("T")
 
 
 class Backoff:
@@ -49,6 +52,33 @@ async def forever(name: str, step: Step, backoff: Backoff | None = None) -> None
         else:
             backoff.reset()
             await asyncio.sleep(0)  # a step that never waits must not starve the event loop
+
+
+async def persist(
+    write: Callable[[], Awaitable[T]],
+    what: str,
+    within: float,
+    logger: logging.Logger | logging.LoggerAdapter[logging.Logger] = log,
+    backoff: Backoff | None = None,
+) -> T:
+    """Run ``write``; a :class:`StorageError` (the database busy or briefly unreachable) is
+    retried after a back-off for up to ``within`` seconds, then raised.
+
+    For the one write that must not be dropped on a blip: an attempt's outcome. Abandoned,
+    its task would sit ``active`` until the lease lapsed and then run again, its work done
+    twice. Retrying is safe because outcome writes are fenced by the attempt number: if the
+    lease is gone meanwhile, the retry is refused (:class:`LeaseLost`, not retried)."""
+    backoff = backoff or Backoff(first=0.05, cap=2.0)
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return await write()
+        except StorageError as exc:
+            delay = backoff.next()
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.warning("%s failed: %s; retrying in %.2fs", what, exc, delay)
+            await asyncio.sleep(delay)
 
 
 async def _pause(name: str, exc: Exception, delay: float) -> None:

@@ -222,7 +222,8 @@ def test_pruning_100k_finished_tasks_stalls_neither_claims_nor_requests(
         during = (load.requests, load.tasks)
     assert not load.errors, load.errors[:5]
     assert not [at for at in load.busy if at >= inserted], "503s while pruning"
-    assert during[0] > 10 and during[1] > 3, f"too little load while pruning: {during}"
+    failures = [line for line in server.log().splitlines() if "failed" in line][-10:]
+    assert during[0] > 10 and during[1] > 3, f"too little load while pruning: {during} {failures}"
     report = (
         f"pruned {ROWS} in ~{pruning:.1f}s; {during[0]} requests, {during[1]} tasks; longest "
         f"request {load.longest_request * 1000:.0f} ms, task {load.longest_task * 1000:.0f} ms"

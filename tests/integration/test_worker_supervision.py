@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +22,8 @@ from tasktrack.loader import load_registry
 from tasktrack.service.tasks import TaskService
 from tasktrack.storage.base import Stores, TaskStore
 from tasktrack.storage.factory import open_stores
+from tasktrack.storage.sqlite.connection import SQLiteDatabase
+from tasktrack.storage.sqlite.store import SQLiteStores
 from tasktrack.worker.worker import Worker, WorkerOptions
 from tests.conftest import ORG_A, USER_A
 from tests.helpers import eventually
@@ -181,3 +184,41 @@ async def test_an_attempt_whose_lease_cannot_be_renewed_is_stopped_by_its_worker
 
 async def _calls(store: FaultyStore, method: str) -> int:
     return store.calls[method]
+
+
+async def test_an_outcome_refused_by_a_busy_database_is_written_later_not_run_again(
+    tmp_path: Path, worker_logs: pytest.LogCaptureFixture
+) -> None:
+    path, started, release = tmp_path / "busy.db", tmp_path / "started", tmp_path / "release"
+    db = SQLiteDatabase(str(path), busy_timeout_ms=100)
+    db.upgrade()
+    stores = SQLiteStores(db)
+    service = TaskService(stores.tasks, REGISTRY)
+    other = sqlite3.connect(path, isolation_level=None)  # another process, in effect
+    try:
+        async with worker_on(FaultyStore(stores.tasks, "none", times=0)):
+            data = {"started": str(started), "release": str(release)}
+            task = await service.create(ALICE, "test.signal_file", data)
+            await eventually(lambda: _exists(started), bool, what="the handler to start")
+            other.execute("BEGIN IMMEDIATE")  # holds the write lock past the busy timeout
+            release.touch()  # the handler ends; its outcome cannot be written now
+            await eventually(lambda: _retries(worker_logs), bool, what="a retried outcome")
+            other.execute("COMMIT")
+            done = await settled(service, task)
+    finally:
+        other.close()
+        await stores.close()
+    # Written once the lock was free: the same attempt, not a second run after its lease.
+    assert done.status is Status.DONE and done.attempts == 1
+
+
+async def _exists(path: Path) -> bool:
+    return path.exists()
+
+
+async def _retries(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        m
+        for r in caplog.records
+        if "writing its outcome failed" in (m := r.getMessage()) and "locked" in m
+    ]

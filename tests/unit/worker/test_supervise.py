@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from tasktrack.errors import StorageError
-from tasktrack.worker.supervise import Backoff, forever
+from tasktrack.errors import DatabaseBusy, LeaseLost, StorageError
+from tasktrack.worker.supervise import Backoff, forever, persist
 
 
 def test_backoff_doubles_up_to_its_cap_and_resets() -> None:
@@ -38,3 +38,36 @@ async def test_a_failing_step_is_logged_and_run_again(caplog: pytest.LogCaptureF
     unexpected, ours = records
     assert unexpected.exc_info is not None and isinstance(unexpected.exc_info[1], ValueError)
     assert ours.exc_info is None and "db down" in ours.getMessage()  # ours: one line
+
+
+async def test_persist_retries_storage_errors_until_the_write_lands() -> None:
+    failures: list[Exception] = [DatabaseBusy("locked"), StorageError("connection reset")]
+
+    async def write() -> str:
+        if failures:
+            raise failures.pop(0)
+        return "written"
+
+    assert await persist(write, "write", within=5.0, backoff=Backoff(0.001, 0.002)) == "written"
+    assert failures == []
+
+
+async def test_persist_gives_up_after_its_window_and_never_retries_a_refusal() -> None:
+    calls: list[int] = []
+
+    async def busy() -> None:
+        calls.append(1)
+        raise DatabaseBusy("locked")
+
+    with pytest.raises(DatabaseBusy):
+        await persist(busy, "write", within=0.5, backoff=Backoff(0.1, 0.1))
+    assert 2 <= len(calls) <= 6  # retried within the window, then raised
+
+    async def fenced() -> None:
+        calls.append(1)
+        raise LeaseLost("attempt 1 is no longer current")
+
+    calls.clear()
+    with pytest.raises(LeaseLost):
+        await persist(fenced, "write", within=5.0)
+    assert calls == [1]
