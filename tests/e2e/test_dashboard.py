@@ -246,8 +246,13 @@ def test_filter_page_and_open_a_task_in_every_representation(
 
     page.get_by_label("Name contains").fill("report")
     expect_(page.locator("#total")).to_have_text(f"{REPORTS} tasks")
+    page.evaluate(KEEP_ROWS_JS)
     page.get_by_label("Status").select_option(label="Error")
     expect_(page.locator("#total")).to_have_text(f"{REPORTS // 4} tasks")
+    # A row on both pages is the same element, never detached: a click that lands while the
+    # page reloads (a live change, a new filter) reaches it rather than vanishing.
+    kept, same = page.evaluate(KEPT_ROWS_JS)
+    assert kept > 0 and same == kept, f"{same} of {kept} rows kept their element"
     expect_(page.locator("#rows .badge")).to_have_text(["error"] * (REPORTS // 4))
     expect_(page.locator("#rows .reason").first).to_have_text(FAIL_REASON)
 
@@ -306,6 +311,15 @@ def test_filter_page_and_open_a_task_in_every_representation(
     assert session.off_origin() == []
     assert not any(dashboard.api_key in u for u in session.urls)
     assert session.errors == []
+
+
+KEEP_ROWS_JS = """() => { window.__rows = new Map(
+  [...document.querySelectorAll('#rows tr')].map((r) => [r.dataset.id, r])); }"""
+KEPT_ROWS_JS = """() => {
+  const kept = [...document.querySelectorAll('#rows tr')]
+    .filter((r) => window.__rows.has(r.dataset.id));
+  return [kept.length, kept.filter((r) => window.__rows.get(r.dataset.id) === r).length];
+}"""
 
 
 def tab_until(page: Any, predicate: str, limit: int = 120, key: str = "Tab") -> None:

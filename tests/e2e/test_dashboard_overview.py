@@ -37,6 +37,7 @@ def test_workers_view_lists_the_live_worker_and_unserved_queued_tasks_say_so(
 
     page.get_by_role("link", name="Tasks").click()
     page.select_option("#f-status", "queued")
+    expect_(page.locator("#tasks")).not_to_have_attribute("aria-busy", "true")
     queued = page.locator("#rows tr").first
     expect_(queued.locator(".unserved")).to_have_text("no live worker")
     queued.locator("a").first.click()

@@ -90,8 +90,23 @@ function fillRow(entry, task) {
 function render(body) {
   page = body;
   const focusKey = document.activeElement?.dataset?.focus;
+  const shown = new Map(rows);
   rows.clear();
-  $("rows").replaceChildren(...body.items.map(renderRow));
+  const wanted = body.items.map((task) => {
+    const entry = shown.get(task._id);
+    if (!entry) return renderRow(task);
+    rows.set(task._id, entry);
+    fillRow(entry, task);
+    return entry.tr;
+  });
+  // Move only the rows that moved: a row that stays where it was is never detached, so a
+  // click that lands while the page reloads (a live change, a new filter) still reaches it
+  // (a row replaced between mouse down and up would swallow the click).
+  const tbody = $("rows");
+  wanted.forEach((tr, i) => {
+    if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] ?? null);
+  });
+  while (tbody.children.length > wanted.length) tbody.lastElementChild.remove();
   $("empty").hidden = body.items.length > 0;
   $("total").textContent = `${body.total} ${body.total === 1 ? "task" : "tasks"}`;
   $("newer").disabled = !body.previousCursor;
@@ -102,6 +117,7 @@ function render(body) {
 async function load() {
   const seq = ++loadSeq;
   lastLoad = Date.now();
+  $("tasks").setAttribute("aria-busy", "true"); // the rows shown are about to change
   try {
     const body = await requestJson(`${API}/tasks?${query()}`);
     if (seq !== loadSeq) return;
@@ -110,6 +126,8 @@ async function load() {
   } catch (error) {
     if (seq !== loadSeq || (error instanceof ApiError && error.status === 401)) return;
     showError(`Could not load tasks: ${error.message}`);
+  } finally {
+    if (seq === loadSeq) $("tasks").removeAttribute("aria-busy");
   }
 }
 
@@ -167,6 +185,7 @@ export function clearList() {
   rows.clear();
   page = null;
   loadSeq += 1;
+  $("tasks").removeAttribute("aria-busy");
   $("rows").replaceChildren();
   $("total").textContent = "";
 }
