@@ -72,6 +72,9 @@ class ChildProcess:
         self._killed = False
         self._ready = loop.create_future()
         loop.add_reader(parent.fileno(), self._on_readable)
+        # Some loops (uvloop) make a watched fd non-blocking when it is added; a message
+        # larger than the pipe's buffer (a batch of log lines) must still be read whole.
+        os.set_blocking(parent.fileno(), True)
         try:
             async with asyncio.timeout(START_TIMEOUT):  # not wait_for: see storage/events.py
                 await asyncio.shield(self._ready)
@@ -79,7 +82,7 @@ class ChildProcess:
             self.kill()
             raise
 
-    async def run(
+    def begin(
         self,
         task_id: str,
         name: str,
@@ -89,18 +92,26 @@ class ChildProcess:
         data: dict[str, Any],
         on_progress: ProgressCallback,
         on_logs: LogsCallback | None = None,
-    ) -> Outcome:
-        """Run one task in the child; returns when it ends (or the child is killed)."""
+    ) -> asyncio.Future[Outcome]:
+        """Start one task in the child; the future gets its outcome when it ends (or the
+        child is killed). Cancelling the future leaves the child idle again."""
         if self._conn is None or self.busy:
             raise RuntimeError("child process is not idle")
+        result: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._task_id = task_id
         self._progress = on_progress
         self._logs = on_logs
-        self._result = asyncio.get_running_loop().create_future()
+        self._result = result
+        result.add_done_callback(self._idle_again)
         try:
             self._conn.send(("run", task_id, name, attempt, current, total, data))
-            return await self._result
-        finally:
+        except BaseException:
+            result.cancel()
+            raise
+        return result
+
+    def _idle_again(self, result: asyncio.Future[Outcome]) -> None:
+        if self._result is result:
             self._task_id = None
             self._progress = None
             self._logs = None
@@ -142,11 +153,9 @@ class ChildProcess:
         if conn is None:
             return
         try:
-            # Some loops (uvloop) make a watched fd non-blocking; a message larger than the
-            # pipe's buffer (a batch of log lines) must then still be read whole.
-            os.set_blocking(conn.fileno(), True)
-            while conn.poll():
-                self._dispatch(conn.recv())
+            # One message per call: the loop calls again while more wait (level-triggered).
+            # ``conn.poll()`` to drain them here built a selector per call (~50 µs a task).
+            self._dispatch(conn.recv())
         except (EOFError, OSError):
             code = self._process.exitcode if self._process else None
             if not self._killed:

@@ -69,8 +69,9 @@ class Run:
         #: Monotonic time the handler started on its child; None: it never started.
         self.started_at: float | None = None
         self._ctx = ctx
-        #: Set to end the wait for a child (cancel, lost lease, shutdown).
-        self._stop_waiting = asyncio.Event()
+        #: The wait for a child must end (cancel, lost lease, shutdown), or never begin.
+        self.stop_waiting = False
+        self._waiter: asyncio.Future[ChildProcess | None] | None = None
         self.cancelling = False
         #: The attempt no longer owns the task: its outcome is not written.
         self.lost = False
@@ -78,6 +79,8 @@ class Run:
         self.released = False
         #: Waited in hand for a child longer than ``HOLD_LIMIT``: given back unstarted.
         self.held_out = False
+        #: The handler ran past its task type's timeout and was killed.
+        self._timed_out = False
         self.done = asyncio.Event()
         self._progress: tuple[int, int] | None = None
         self._last_write = 0.0
@@ -144,25 +147,35 @@ class Run:
     async def _take_child(self) -> bool:
         """Wait (in hand) for an idle child; False if the run must not start: a cancel
         request, a lost lease or shutdown came first, or the wait passed ``HOLD_LIMIT``."""
-        if not self._stop_waiting.is_set():
-            getter = asyncio.ensure_future(self._ctx.pool.acquire())
-            stopper = asyncio.ensure_future(self._stop_waiting.wait())
+        if not self.stop_waiting:
+            # One future, resolved by whichever comes first: the pool (a child), the news
+            # (None, :meth:`_stop_wait`) or the timer (None, held out). No task per wait.
+            waiter = self._waiter = self._ctx.pool.request()
+            timer = None
+            if not waiter.done():
+                timer = asyncio.get_running_loop().call_later(HOLD_LIMIT, self._held_out)
             try:
-                await asyncio.wait(
-                    {getter, stopper}, timeout=HOLD_LIMIT, return_when=asyncio.FIRST_COMPLETED
-                )
+                self.child = await waiter  # cancelled with the run: the pool skips it
             finally:
-                stopper.cancel()
-                getter.cancel()  # nothing is taken unless the getter already returned
-            if getter.done() and not getter.cancelled():
-                self.child = getter.result()
-            elif not stopper.done():
-                self.held_out = True  # waited HOLD_LIMIT: the children are busy with long work
+                self._waiter = None
+                if timer is not None:
+                    timer.cancel()
         if self.child is None or self.cancelling or self.lost or self.released:
             return False  # a child taken goes back at end()
         self.started_at = time.monotonic()
         RUNNING.inc()
         return True
+
+    def _held_out(self) -> None:
+        # Waited HOLD_LIMIT: the children are busy with long work; give the task back.
+        if self._waiter is not None and not self._waiter.done():
+            self.held_out = True
+            self._waiter.set_result(None)
+
+    def _stop_wait(self) -> None:
+        self.stop_waiting = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def ran_for(self) -> float | None:
         """Seconds the handler has held its child (None: it never started)."""
@@ -182,23 +195,8 @@ class Run:
 
     async def _run_child(self) -> Outcome:
         assert self.child is not None
-        running = asyncio.ensure_future(self._child_run())
-        self.observe(self.task.status)
-        timeout = self.task_type.timeout
-        done, _ = await asyncio.wait({running}, timeout=timeout)
-        if not done:
-            self.child.kill()
-            await running
-            return Outcome("timeout", f"timed out after {timeout:g}s")
-        outcome = running.result()
-        if outcome.kind == "killed" and self.cancelling:
-            return Outcome("cancelled", "stopped after the cancel grace period")
-        return outcome
-
-    async def _child_run(self) -> Outcome:
         t = self.task
-        assert self.child is not None
-        return await self.child.run(
+        result = self.child.begin(
             t.id,
             t.name,
             t.attempts,
@@ -208,6 +206,27 @@ class Run:
             self.on_progress,
             on_logs=self.task_log.add,
         )
+        self.observe(t.status)
+        timeout = self.task_type.timeout
+        # A timer rather than a task and ``asyncio.wait`` per attempt (event-loop CPU).
+        timer = None
+        if timeout is not None:
+            timer = asyncio.get_running_loop().call_later(timeout, self._time_out, result)
+        try:
+            outcome = await result
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if self._timed_out:
+            return Outcome("timeout", f"timed out after {timeout:g}s")
+        if outcome.kind == "killed" and self.cancelling:
+            return Outcome("cancelled", "stopped after the cancel grace period")
+        return outcome
+
+    def _time_out(self, result: asyncio.Future[Outcome]) -> None:
+        if not result.done() and self.child is not None:
+            self._timed_out = True
+            self.child.kill()  # its outcome becomes "killed"; reported as the timeout
 
     def _count(self, outcome: Outcome, seconds: float) -> None:
         ATTEMPT_DURATION.labels(self.task.name).observe(seconds)
@@ -294,7 +313,7 @@ class Run:
     def _halt(self) -> None:
         """Stop the handler: kill its child, or end the wait for one."""
         if self.child is None:
-            self._stop_waiting.set()
+            self._stop_wait()
         else:
             self.child.kill()
 
@@ -305,7 +324,7 @@ class Run:
         if not self.live:  # the handler already ended; its child may run another task
             return
         if self.child is None:  # in hand: it never starts
-            self._stop_waiting.set()
+            self._stop_wait()
             return
         self.child.cancel(self.task.id)  # re-sent on every check: the child may not have begun
         if self._kill_timer is None:

@@ -40,8 +40,8 @@ def make_run(lease_seconds: float = 30.0, cancel_grace: float = 10.0) -> tuple[R
     return run, child
 
 
-def _run_in_hand(options: WorkerOptions) -> Run:
-    pool = cast(ChildPool, None)
+def _run_in_hand(options: WorkerOptions, pool: ChildPool | None = None) -> Run:
+    pool = pool or cast(ChildPool, None)
     ctx = RunContext(cast(TaskStore, None), options, lambda: 0.0, pool, lambda run: None)
     task = cast(Task, _FakeTask())
     task_type = cast(TaskType, None)
@@ -125,7 +125,10 @@ def _value(get: Any) -> Any:
 
 async def test_news_about_a_run_in_hand_stops_its_wait_for_a_child() -> None:
     for news in ("cancel", "lose", "release", "lease"):
-        run = _run_in_hand(WorkerOptions(lease_seconds=0.05))
+        options = WorkerOptions(lease_seconds=0.05)
+        run = _run_in_hand(options, ChildPool(options))  # no child ever comes free
+        waiting = asyncio.create_task(run._take_child())
+        await asyncio.sleep(0)  # it is waiting for a child now
         if news == "cancel":
             run.observe(Status.CANCELLING)
         elif news == "lose":
@@ -135,8 +138,9 @@ async def test_news_about_a_run_in_hand_stops_its_wait_for_a_child() -> None:
         else:
             run.renewing(asyncio.get_running_loop().time())  # no answer: the lease runs out
         # No child to touch (none taken); the wait ends so the handler never starts.
-        await eventually(_value(run._stop_waiting.is_set), lambda x: x, what=news)
-        assert run.child is None and run.live
+        async with asyncio.timeout(5):
+            assert await waiting is False, news  # the wait ended: the handler never starts
+        assert run.stop_waiting and run.child is None and run.live and not run.held_out
 
 
 async def test_the_registry_lists_running_attempts_not_tasks_in_hand() -> None:
@@ -146,3 +150,16 @@ async def test_the_registry_lists_running_attempts_not_tasks_in_hand() -> None:
     registration = Registration(cast(WorkerStore, None), options, lambda: 0.0, "w1", ["test.noop"])
     assert len(registration.info([running, in_hand]).running) == 1
     running.end()
+
+
+async def test_children_go_to_waiting_runs_first_come_first_served() -> None:
+    pool = ChildPool(WorkerOptions(concurrency=2))
+    first, gone, second = pool.request(), pool.request(), pool.request()
+    gone.set_result(None)  # that run stopped waiting: it takes nothing
+    a, b, c = (cast(ChildProcess, object()) for _ in range(3))
+    pool._put(a)
+    pool._put(b)
+    assert (first.result(), second.result()) == (a, b)
+    pool._put(c)  # nobody waits: it is idle, and the next request has it at once
+    now = pool.request()
+    assert now.done() and now.result() is c
