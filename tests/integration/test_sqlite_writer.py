@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,52 @@ async def test_groups_carry_several_writes_under_concurrency(db: SQLiteDatabase)
     assert await asyncio.gather(*(db.write(_insert(x)) for x in range(1, 41))) == [1] * 40
     # 40 concurrent writers: far fewer than 40 commits (group commit).
     assert len(commits) < 20 and sum(commits) == 41
+
+
+def _prime_concurrent(db: SQLiteDatabase, commits: list[int]) -> None:
+    """Leave the writer as after a commit of several writes (concurrent writers), so the
+    next group waits :data:`GROUP_WINDOW` for company; ``commits`` records group sizes."""
+    original = db._commit_group
+
+    def counting(group):  # type: ignore[no-untyped-def]
+        commits.append(len(group))
+        original(group)
+
+    db._commit_group = counting  # type: ignore[method-assign]
+    held, release = threading.Event(), threading.Event()
+
+    def blocker(con: sqlite3.Connection) -> None:
+        held.set()
+        release.wait(10)
+
+    blocked = db._submit(blocker)
+    held.wait(10)
+    queued = [db._submit(_insert(x)) for x in (100, 101)]  # both wait behind the blocker
+    release.set()
+    for future in (blocked, *queued):
+        future.result(10)
+    assert commits[-1] == 2  # one group of two: the writer now expects company
+
+
+async def test_a_write_among_concurrent_writers_waits_for_company(
+    db: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tasktrack.storage.sqlite.connection.GROUP_WINDOW", 2.0)
+    commits: list[int] = []
+    _prime_concurrent(db, commits)
+    first = asyncio.ensure_future(db.write(_insert(1)))
+    await asyncio.sleep(0.05)  # inside the window: the first has not committed alone
+    assert not first.done()
+    assert await db.write(_insert(2)) == 1 and await first == 1
+    assert commits[-1] == 2  # the two shared a commit
+
+
+async def test_an_urgent_write_does_not_wait_for_the_window(
+    db: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker's claim: its children may be idle until it commits. With a window far
+    # longer than the deadline below, only an urgent write can make it.
+    monkeypatch.setattr("tasktrack.storage.sqlite.connection.GROUP_WINDOW", 30.0)
+    _prime_concurrent(db, [])
+    async with asyncio.timeout(10):
+        assert await db.write(_insert(1), urgent=True) == 1

@@ -39,9 +39,11 @@ MAX_GROUP = 256
 #: long for more before it begins, as PostgreSQL's ``commit_delay`` does: a commit's cost
 #: is mostly per commit (the fsync, and the WAL frames of every index page it dirtied), so
 #: a group of 8 costs little more than a group of 2. A lone writer (one sequential
-#: producer) never waits.
+#: producer) never waits, nor does a group once an *urgent* write (a worker's claim: its
+#: children may be idle until it commits) is in it.
 GROUP_WINDOW = 0.002
-_Job = tuple[Callable[[sqlite3.Connection], Any], "Future[Any]"]
+#: A write, its future, and whether it is urgent.
+_Job = tuple[Callable[[sqlite3.Connection], Any], "Future[Any]", bool]
 
 
 class SQLiteDatabase:
@@ -134,22 +136,24 @@ class SQLiteDatabase:
             raise StorageError(f"SQLite database {self.path} cannot be read: {exc}") from exc
         return int(row[0] or 0)
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` atomically on the writer thread; returns once it is committed."""
-        return await asyncio.wrap_future(self._submit(fn))
+    async def write(self, fn: Callable[[sqlite3.Connection], T], urgent: bool = False) -> T:
+        """Run ``fn`` atomically on the writer thread; returns once it is committed.
+        ``urgent``: someone waits on it (a claim), so its commit does not wait for company
+        (:data:`GROUP_WINDOW`)."""
+        return await asyncio.wrap_future(self._submit(fn, urgent))
 
     def write_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """The same as :meth:`write`, for callers without an event loop."""
         return self._submit(fn).result()
 
-    def _submit(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
+    def _submit(self, fn: Callable[[sqlite3.Connection], T], urgent: bool = False) -> Future[T]:
         if not self._writer_started:
             with self._start_lock:
                 if not self._writer_started:
                     self._writer.start()
                     self._writer_started = True
         future: Future[T] = Future()
-        self._queue.put((fn, future))
+        self._queue.put((fn, future, urgent))
         return future
 
     def _write_loop(self) -> None:
@@ -161,10 +165,11 @@ class SQLiteDatabase:
                 return
             group = [first]
             stop = False
+            urgent = first[2]
             deadline = time.monotonic() + GROUP_WINDOW if concurrent else 0.0
             while len(group) < MAX_GROUP:
                 try:
-                    left = deadline - time.monotonic()
+                    left = 0.0 if urgent else deadline - time.monotonic()
                     job = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
@@ -172,6 +177,7 @@ class SQLiteDatabase:
                     stop = True
                     break
                 group.append(job)
+                urgent = urgent or job[2]
             concurrent = len(group) > 1
             # A future whose awaiter was cancelled is skipped; the rest can no longer be
             # cancelled, so setting their results below cannot fail.
@@ -181,7 +187,7 @@ class SQLiteDatabase:
                     self._commit_group(group)
                 except BaseException as exc:  # pragma: no cover - a bug; keep serving
                     log.exception("SQLite writer failed")
-                    for _, future in group:
+                    for _, future, _ in group:
                         if not future.done():
                             future.set_exception(StorageError(f"SQLite writer failed: {exc}"))
             if stop:
@@ -192,7 +198,7 @@ class SQLiteDatabase:
         outcomes: list[tuple[bool, Any]] = []
         try:
             con.execute("BEGIN IMMEDIATE")
-            for fn, _ in group:
+            for fn, _, _ in group:
                 con.execute("SAVEPOINT job")
                 try:
                     outcomes.append((True, fn(con)))
@@ -211,10 +217,10 @@ class SQLiteDatabase:
                 con.execute("ROLLBACK")
             busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
             error = (DatabaseBusy if busy else StorageError)(f"SQLite commit failed: {exc}")
-            for _, future in group:
+            for _, future, _ in group:
                 future.set_exception(error)
             return
-        for (_, future), (ok, value) in zip(group, outcomes, strict=True):
+        for (_, future, _), (ok, value) in zip(group, outcomes, strict=True):
             if ok:
                 future.set_result(value)
             else:

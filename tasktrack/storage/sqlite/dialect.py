@@ -90,7 +90,9 @@ class SQLiteDialect:
         return await self.db.write(run)
 
     async def claim(self, statement: Statement) -> list[Row]:
-        return await self.write_all([statement])
+        sql, args = statement
+        # Urgent: the worker's children may be idle until this commits.
+        return await self.db.write(lambda con: con.execute(sql, args).fetchall(), urgent=True)
 
     def serialize_claims(self, names: Sequence[str]) -> Statement | None:
         return None  # BEGIN IMMEDIATE: one writer at a time across processes already
@@ -108,7 +110,7 @@ class SQLiteDialect:
                 rows: list[Row] = done.value
                 return rows
 
-        return await self.db.write(run)
+        return await self.db.write(run, urgent=True)
 
     async def lookup_one(self, statement: Statement) -> Row | None:
         sql, args = statement
