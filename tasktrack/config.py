@@ -131,6 +131,10 @@ class Settings:
     #: to start them (so long tasks are never held).
     prefetch: int = 16
     prefetch_seconds: float = 0.1
+    #: 1: run async handlers in the worker's own event loop instead of child processes
+    #: (tasktrack.worker.inline): faster per task, but a handler can then only be stopped at
+    #: an await. Such a worker serves only its async task types.
+    in_process: int = 0
     #: Queues a worker serves (comma-separated in the environment; empty: the queues of all
     #: its task types). A worker runs only the task types of these queues.
     queues: tuple[str, ...] = field(default_factory=tuple)

@@ -21,6 +21,7 @@ from tasktrack.service.identity import IdentityService
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.scheduler import resolver_of
 from tasktrack.storage.factory import open_stores
+from tasktrack.worker.inline import inline_names
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.webhooks import delivery_loops
 from tasktrack.worker.worker import Worker
@@ -75,6 +76,15 @@ from tasktrack.worker.worker import Worker
     "task types. [env: TASKTRACK_QUEUES]",
 )
 @click.option(
+    "--in-process",
+    "in_process",
+    flag_value=1,
+    default=None,
+    help="Run async handlers in the worker's event loop, not child processes: faster, but "
+    "a handler is then stopped only at an await; serves only async task types. "
+    "[env: TASKTRACK_IN_PROCESS; default off]",
+)
+@click.option(
     "--metrics-port",
     type=int,
     help="Serve Prometheus metrics on this port (0: off). [env: TASKTRACK_METRICS_PORT]",
@@ -99,7 +109,9 @@ def worker(apps: tuple[str, ...], queues: str | None, **flags: Any) -> None:
     try:
         options = WorkerOptions.from_settings(settings)
         tracing.configure(bool(settings.otel))
-        registry.serving(options.queues)
+        names, _ = registry.serving(options.queues)
+        if options.in_process:
+            inline_names(registry, names)
     except ValueError as exc:
         fail(str(exc))
     if settings.metrics_port:

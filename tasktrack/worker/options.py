@@ -35,6 +35,7 @@ class WorkerOptions:
     shutdown_timeout: float = _DEFAULTS.shutdown_timeout
     prefetch: int = _DEFAULTS.prefetch
     prefetch_seconds: float = _DEFAULTS.prefetch_seconds
+    in_process: int = _DEFAULTS.in_process
     queues: tuple[str, ...] = _DEFAULTS.queues
     app_modules: tuple[str, ...] = _DEFAULTS.app_modules
     log_level: str = _DEFAULTS.log_level

@@ -16,8 +16,10 @@ import asyncio
 import logging
 from collections import deque
 
+from tasktrack.service.registry import TaskRegistry
+from tasktrack.worker.inline import InlineSlot
 from tasktrack.worker.options import WorkerOptions
-from tasktrack.worker.process import ChildProcess
+from tasktrack.worker.process import ChildProcess, Slot
 
 log = logging.getLogger("tasktrack.worker")
 
@@ -28,18 +30,26 @@ RESTART_PAUSE = 1.0
 class ChildPool:
     """``options.concurrency`` reusable child processes."""
 
-    def __init__(self, options: WorkerOptions) -> None:
-        self._children = [
-            ChildProcess(options.app_modules, options.demo, options.log_level, options.log_format)
-            for _ in range(options.concurrency)
-        ]
-        self._idle: deque[ChildProcess] = deque()
+    def __init__(self, options: WorkerOptions, registry: TaskRegistry | None = None) -> None:
+        """``registry``: for in-process slots (``options.in_process``) instead of children."""
+        self._children = [self._slot(options, registry) for _ in range(options.concurrency)]
+        self._idle: deque[Slot] = deque()
         #: Requests not yet served, oldest first; one resolved elsewhere (None: the run
         #: stopped waiting) or cancelled is skipped.
-        self._waiters: deque[asyncio.Future[ChildProcess | None]] = deque()
+        self._waiters: deque[asyncio.Future[Slot | None]] = deque()
         self._restarts: set[asyncio.Task[None]] = set()
         #: Set at shutdown: killed children stay dead.
         self.closing = False
+
+    @staticmethod
+    def _slot(options: WorkerOptions, registry: TaskRegistry | None) -> Slot:
+        if options.in_process:
+            if registry is None:
+                raise ValueError("in-process slots need the registry")
+            return InlineSlot(registry, options.log_level)
+        return ChildProcess(
+            options.app_modules, options.demo, options.log_level, options.log_format
+        )
 
     def __len__(self) -> int:
         return len(self._children)
@@ -49,18 +59,18 @@ class ChildPool:
         for child in self._children:
             self._put(child)
 
-    def request(self) -> asyncio.Future[ChildProcess | None]:
+    def request(self) -> asyncio.Future[Slot | None]:
         """A future that gets an idle child once one is free (first come, first served);
         already done if one is idle now. Whoever asked may resolve it with None or cancel it
         to stop waiting: the next child then goes to the next request."""
-        waiter: asyncio.Future[ChildProcess | None] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[Slot | None] = asyncio.get_running_loop().create_future()
         if self._idle and not self._waiters:
             waiter.set_result(self._idle.popleft())
         else:
             self._waiters.append(waiter)
         return waiter
 
-    def give_back(self, child: ChildProcess) -> None:
+    def give_back(self, child: Slot) -> None:
         """A run ended on ``child``: reuse it, or replace it if it was killed."""
         if child.alive or self.closing:
             self._put(child)
@@ -75,7 +85,7 @@ class ChildPool:
         await asyncio.gather(*self._restarts, return_exceptions=True)
         await asyncio.gather(*(c.stop() for c in self._children), return_exceptions=True)
 
-    async def _restart(self, child: ChildProcess) -> None:
+    async def _restart(self, child: Slot) -> None:
         while not child.alive and not self.closing:
             try:
                 await child.start()
@@ -84,7 +94,7 @@ class ChildPool:
                 await asyncio.sleep(RESTART_PAUSE)
         self._put(child)
 
-    def _put(self, child: ChildProcess) -> None:
+    def _put(self, child: Slot) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

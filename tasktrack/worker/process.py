@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, Protocol
 
 from tasktrack.worker.child import child_main
 
@@ -40,8 +40,45 @@ class Outcome:
     result_json: str | None = None
 
 
+class Slot(Protocol):
+    """Where a run's handler runs: a :class:`ChildProcess`, or (opt-in) the worker's own
+    event loop (:class:`~tasktrack.worker.inline.InlineSlot`)."""
+
+    #: Whether the run echoes the handler's log lines to the worker's log itself.
+    echo_logs: bool
+
+    @property
+    def busy(self) -> bool: ...
+
+    @property
+    def alive(self) -> bool: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def begin(
+        self,
+        task_id: str,
+        name: str,
+        attempt: int,
+        current: int,
+        total: int,
+        data: dict[str, Any],
+        on_progress: ProgressCallback,
+        on_logs: LogsCallback | None = None,
+    ) -> asyncio.Future[Outcome]: ...
+
+    def cancel(self, task_id: str) -> None: ...
+
+    def kill(self) -> None: ...
+
+
 class ChildProcess:
     """One child that runs one task at a time."""
+
+    #: The child's lines arrive over the pipe, captured there: the run echoes them.
+    echo_logs = True
 
     def __init__(
         self, app_modules: tuple[str, ...], demo: bool, log_level: str, log_format: str = "text"

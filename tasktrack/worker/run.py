@@ -30,7 +30,7 @@ from tasktrack.storage.base import TaskStore
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.pool import ChildPool
 from tasktrack.worker.prefetch import HOLD_LIMIT
-from tasktrack.worker.process import ChildProcess, Outcome
+from tasktrack.worker.process import Outcome, Slot
 from tasktrack.worker.settle import settle
 from tasktrack.worker.supervise import persist
 from tasktrack.worker.task_log import TaskLogger, TaskLogWriter
@@ -65,13 +65,13 @@ class Run:
         self.task = task
         self.task_type = task_type
         #: The child running the handler; None while the run waits in hand.
-        self.child: ChildProcess | None = None
+        self.child: Slot | None = None
         #: Monotonic time the handler started on its child; None: it never started.
         self.started_at: float | None = None
         self._ctx = ctx
         #: The wait for a child must end (cancel, lost lease, shutdown), or never begin.
         self.stop_waiting = False
-        self._waiter: asyncio.Future[ChildProcess | None] | None = None
+        self._waiter: asyncio.Future[Slot | None] | None = None
         self.cancelling = False
         #: The attempt no longer owns the task: its outcome is not written.
         self.lost = False
@@ -204,7 +204,7 @@ class Run:
             t.total_step,
             t.data,
             self.on_progress,
-            on_logs=self.task_log.add,
+            on_logs=self.task_log.add if self.child.echo_logs else self.task_log.keep,
         )
         self.observe(t.status)
         timeout = self.task_type.timeout

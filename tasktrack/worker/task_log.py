@@ -58,10 +58,14 @@ class TaskLogWriter:
 
     def add(self, lines: Sequence[tuple[float, str, str]], dropped: int) -> None:
         """A batch from the child: echo it, keep it, and make sure a write follows."""
-        entries = [LogEntry(*line) for line in lines]
-        for entry in entries:
-            self._echo.log(_echo_level(entry.level), "%s", entry.message)
-        self._keep(entries, dropped)
+        for line in lines:
+            self._echo.log(_echo_level(line[1]), "%s", line[2])
+        self.keep(lines, dropped)
+
+    def keep(self, lines: Sequence[tuple[float, str, str]], dropped: int) -> None:
+        """Lines the worker's log has shown already (an in-process handler's): keep them,
+        and make sure a write follows."""
+        self._keep([LogEntry(*line) for line in lines], dropped)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_soon())
 

@@ -38,6 +38,7 @@ from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.scheduler import OrgResolver
 from tasktrack.storage.base import TaskStore
 from tasktrack.storage.workers_base import WorkerStore
+from tasktrack.worker.inline import inline_names
 from tasktrack.worker.monitor import LOST_REASON, Monitor
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.periodic import start_scheduler
@@ -80,10 +81,12 @@ class Worker:
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
         # Raises ValueError for a queue no task type uses (the CLI prints it as one line).
         self._names, self._queues = registry.serving(self.options.queues)
+        if self.options.in_process:
+            self._names = inline_names(registry, self._names)
         #: Caps of the limited types (issue 14); empty keeps every claim a plain one.
         self._limits = registry.limits()
         self._runs: dict[str, Run] = {}
-        self._pool = ChildPool(self.options)
+        self._pool = ChildPool(self.options, registry)
         opts = self.options
         self._prefetch = Prefetch(opts.concurrency, opts.prefetch, opts.prefetch_seconds)
         #: Set when a run ends: the claim loop may have room again.
