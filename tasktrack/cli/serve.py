@@ -25,6 +25,7 @@ from tasktrack.service.registry import TaskRegistry
 from tasktrack.service.scheduler import resolver_of
 from tasktrack.storage.factory import open_stores
 from tasktrack.worker.embedded import embedded_worker
+from tasktrack.worker.inline import inline_names
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.webhooks import delivery_loops
 
@@ -66,6 +67,10 @@ def serve(apps: tuple[str, ...], run_worker: bool | None, **flags: Any) -> None:
     registry = registry_of(settings)
     try:
         tracing.configure(bool(settings.otel))
+        if settings.worker:  # what the embedded worker would refuse, refused here in one line
+            names, _ = registry.serving(settings.queues)
+            if settings.in_process:
+                inline_names(registry, names)
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
     # Create or upgrade the database now, so that a bad URL or a schema newer than this

@@ -19,6 +19,7 @@ CASES = [
     ({"TASKTRACK_AUTH_FAILURES_PER_MINUTE": "x"}, "TASKTRACK_AUTH_FAILURES_PER_MINUTE must be"),
     ({"TASKTRACK_LOG_FORMAT": "xml"}, "TASKTRACK_LOG_FORMAT must be auto, text or json"),
     ({"TASKTRACK_HEALTH_PORT": "70000"}, "TASKTRACK_HEALTH_PORT must be 0..65535"),
+    ({"TASKTRACK_QUEUES": "nope"}, "no task type is in queue 'nope'"),  # was a traceback
 ]
 
 
@@ -99,3 +100,30 @@ def test_the_documented_variable_is_read(tmp_path: Path, command: list[str]) -> 
     result = _run([*command, *NO_APP], {"TASKTRACK_CONCURRENCY": "0"}, tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: concurrency must be at least 1"
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [(["worker"], 1), (["serve", "--port", "0"], 2)],  # as each refuses a bad queue
+)
+def test_in_process_with_no_async_task_type_is_refused_in_one_line(
+    tmp_path: Path, command: list[str], code: int
+) -> None:
+    # The "fast" queue holds only test.fast, a sync handler: nothing an in-process
+    # worker could run, so it must not start and silently run nothing.
+    result = subprocess.run(
+        [sys.executable, "-m", "tasktrack", *command, "--app", "tests.apps.handlers"],
+        env={
+            **os.environ,
+            "TASKTRACK_DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
+            "TASKTRACK_IN_PROCESS": "1",
+            "TASKTRACK_QUEUES": "fast",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == code
+    assert "only async handlers" in result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr
