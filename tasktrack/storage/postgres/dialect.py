@@ -17,7 +17,7 @@ import psycopg
 from tasktrack.domain.task import Task
 from tasktrack.errors import StorageError
 from tasktrack.storage.dialect import Move, Row, Statement, Steps
-from tasktrack.storage.postgres.connection import PostgresDatabase, pg_sql
+from tasktrack.storage.postgres.connection import PostgresDatabase, pg_sql, returns_rows
 from tasktrack.storage.postgres.group_commit import GroupCommit
 
 #: The advisory lock key that makes pruning one-at-a-time across processes ("tt-prune").
@@ -33,12 +33,12 @@ async def _run(con: psycopg.AsyncConnection[Any], statement: Statement) -> psyco
 
 async def _rows(con: psycopg.AsyncConnection[Any], statement: Statement) -> list[Row]:
     cursor = await _run(con, statement)
-    return await cursor.fetchall() if cursor.description is not None else []
+    return await cursor.fetchall() if returns_rows(cursor) else []
 
 
 async def _first(con: psycopg.AsyncConnection[Any], statement: Statement) -> Row | None:
     cursor = await _run(con, statement)
-    return await cursor.fetchone() if cursor.description is not None else None
+    return await cursor.fetchone() if returns_rows(cursor) else None
 
 
 def with_moved(move: Move) -> Statement:

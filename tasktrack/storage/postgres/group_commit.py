@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 
 from tasktrack.storage.dialect import Row, Statement
-from tasktrack.storage.postgres.connection import PostgresDatabase, pg_sql
+from tasktrack.storage.postgres.connection import PostgresDatabase, pg_sql, returns_rows
 
 log = logging.getLogger("tasktrack.storage")
 
@@ -100,4 +100,4 @@ class GroupCommit:
 
 
 async def _first_of(cursor: psycopg.AsyncCursor[Any]) -> Row | None:
-    return await cursor.fetchone() if cursor.description is not None else None
+    return await cursor.fetchone() if returns_rows(cursor) else None
