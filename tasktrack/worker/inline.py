@@ -26,7 +26,7 @@ from tasktrack.domain.logs import LogEntry
 from tasktrack.service.registry import TaskRegistry
 from tasktrack.worker.child import reason_text
 from tasktrack.worker.context import TaskCancelled, TaskContext
-from tasktrack.worker.process import LogsCallback, Outcome, ProgressCallback
+from tasktrack.worker.process import Job, LogsCallback, Outcome, ProgressCallback
 from tasktrack.worker.result import ResultRefused, encode_result
 
 log = logging.getLogger("tasktrack.worker")
@@ -108,27 +108,22 @@ class InlineSlot:
         self.kill()
 
     def begin(
-        self,
-        task_id: str,
-        name: str,
-        attempt: int,
-        current: int,
-        total: int,
-        data: dict[str, Any],
-        on_progress: ProgressCallback,
-        on_logs: LogsCallback | None = None,
+        self, job: Job, on_progress: ProgressCallback, on_logs: LogsCallback | None = None
     ) -> asyncio.Future[Outcome]:
         if self.busy:
             raise RuntimeError("slot is not idle")
         loop = asyncio.get_running_loop()
         result: asyncio.Future[Outcome] = loop.create_future()
         # Progress goes straight to the run, which coalesces its writes itself.
-        ctx = TaskContext(task_id, name, attempt, current, total, on_progress, flush_interval=0)
-        handler = self._registry.get(name).handler
+        j = job
+        ctx = TaskContext(
+            j.task_id, j.name, j.attempt, j.current, j.total, on_progress, flush_interval=0
+        )
+        handler = self._registry.get(j.name).handler
         self._ctx, self._result = ctx, result
         if on_logs is not None:
-            _LINES.sinks[task_id] = on_logs
-        self._task = loop.create_task(handler(data, ctx))
+            _LINES.sinks[j.task_id] = on_logs
+        self._task = loop.create_task(handler(j.data, ctx))
         self._task.add_done_callback(lambda task: self._ended(task, ctx, result))
         return result
 

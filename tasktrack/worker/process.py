@@ -40,6 +40,19 @@ class Outcome:
     result_json: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One attempt, as a slot needs it: which task, its type, the attempt number, the
+    progress it starts from, and its data."""
+
+    task_id: str
+    name: str
+    attempt: int
+    current: int
+    total: int
+    data: dict[str, Any]
+
+
 class Slot(Protocol):
     """Where a run's handler runs: a :class:`ChildProcess`, or (opt-in) the worker's own
     event loop (:class:`~tasktrack.worker.inline.InlineSlot`)."""
@@ -58,15 +71,7 @@ class Slot(Protocol):
     async def stop(self) -> None: ...
 
     def begin(
-        self,
-        task_id: str,
-        name: str,
-        attempt: int,
-        current: int,
-        total: int,
-        data: dict[str, Any],
-        on_progress: ProgressCallback,
-        on_logs: LogsCallback | None = None,
+        self, job: Job, on_progress: ProgressCallback, on_logs: LogsCallback | None = None
     ) -> asyncio.Future[Outcome]: ...
 
     def cancel(self, task_id: str) -> None: ...
@@ -120,28 +125,21 @@ class ChildProcess:
             raise
 
     def begin(
-        self,
-        task_id: str,
-        name: str,
-        attempt: int,
-        current: int,
-        total: int,
-        data: dict[str, Any],
-        on_progress: ProgressCallback,
-        on_logs: LogsCallback | None = None,
+        self, job: Job, on_progress: ProgressCallback, on_logs: LogsCallback | None = None
     ) -> asyncio.Future[Outcome]:
         """Start one task in the child; the future gets its outcome when it ends (or the
         child is killed). Cancelling the future leaves the child idle again."""
         if self._conn is None or self.busy:
             raise RuntimeError("child process is not idle")
         result: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._task_id = task_id
+        self._task_id = job.task_id
         self._progress = on_progress
         self._logs = on_logs
         self._result = result
         result.add_done_callback(self._idle_again)
         try:
-            self._conn.send(("run", task_id, name, attempt, current, total, data))
+            j = job
+            self._conn.send(("run", j.task_id, j.name, j.attempt, j.current, j.total, j.data))
         except BaseException:
             result.cancel()
             raise

@@ -30,7 +30,7 @@ from tasktrack.storage.base import TaskStore
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.pool import ChildPool
 from tasktrack.worker.prefetch import HOLD_LIMIT
-from tasktrack.worker.process import Outcome, Slot
+from tasktrack.worker.process import Job, Outcome, Slot
 from tasktrack.worker.settle import settle
 from tasktrack.worker.supervise import persist
 from tasktrack.worker.task_log import TaskLogger, TaskLogWriter
@@ -196,16 +196,9 @@ class Run:
     async def _run_child(self) -> Outcome:
         assert self.child is not None
         t = self.task
-        result = self.child.begin(
-            t.id,
-            t.name,
-            t.attempts,
-            t.current_step,
-            t.total_step,
-            t.data,
-            self.on_progress,
-            on_logs=self.task_log.add if self.child.echo_logs else self.task_log.keep,
-        )
+        job = Job(t.id, t.name, t.attempts, t.current_step, t.total_step, t.data)
+        logs = self.task_log.add if self.child.echo_logs else self.task_log.keep
+        result = self.child.begin(job, self.on_progress, logs)
         self.observe(t.status)
         timeout = self.task_type.timeout
         # A timer rather than a task and ``asyncio.wait`` per attempt (event-loop CPU).

@@ -181,12 +181,16 @@ async def test_cancel_queued_never_starts_the_handler(
     assert (await service.get(ALICE, task.id)).status is Status.CANCELLED
 
 
-@pytest.mark.parametrize("name", ["test.cooperative", "test.cooperative_sync"])
+@pytest.mark.parametrize(
+    ("name", "in_process"),
+    [("test.cooperative", 0), ("test.cooperative_sync", 0), ("test.cooperative", 1)],
+)
 async def test_cooperative_handler_sees_cancel_within_a_second(
-    db: Stores, service: TaskService, tmp_path: Path, name: str
+    db: Stores, service: TaskService, tmp_path: Path, name: str, in_process: int
 ) -> None:
+    """In process (docs/in-process.md) too: the handler is cancelled at its next await."""
     log = tmp_path / "coop.log"
-    async with running_worker(db, poll_interval=0.25):
+    async with running_worker(db, poll_interval=0.25, in_process=in_process):
         task = await service.create(ALICE, name, {"log": str(log)})
         await eventually(lambda: _read(log), lambda text: "started" in text, what="start")
         requested = await service.cancel(ALICE, task.id)

@@ -1,6 +1,7 @@
 """In-process mode (``TASKTRACK_IN_PROCESS=1``): async handlers run in the worker's own event
 loop, on SQLite and PostgreSQL, with the same lifecycle as in child processes: results,
-progress, logs, retries, timeouts, cancel and shutdown; sync types are left to other workers.
+progress, logs, retries, timeouts and shutdown; sync types are left to other workers. (Cancel:
+``test_worker.py::test_cooperative_handler_sees_cancel_within_a_second``.)
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from tasktrack.storage.base import Stores
 from tasktrack.worker.options import WorkerOptions
 from tasktrack.worker.worker import Worker
 from tests.helpers import eventually
-from tests.integration.test_worker import ALICE, REGISTRY, db, running_worker, service, settled
+from tests.integration.test_worker import (
+    ALICE,
+    REGISTRY,
+    _read,
+    db,
+    running_worker,
+    service,
+    settled,
+)
 
 __all__ = ["db", "service"]  # fixtures
 
@@ -46,26 +55,13 @@ async def test_async_handlers_run_in_the_worker_process_to_their_outcomes(
     assert timed_out.fail_reason == "timed out after 1s"
 
 
-async def test_a_cancel_stops_an_in_process_handler_at_its_next_await(
-    db: Stores, service: TaskService, tmp_path: Path
-) -> None:
-    log = tmp_path / "coop.log"
-    async with running_worker(db, in_process=1):
-        task = await service.create(ALICE, "test.cooperative", {"log": str(log)})
-        await eventually(lambda: _text(log), lambda t: "started" in t, what="handler start")
-        await service.cancel(ALICE, task.id)
-        final = await settled(service, task, timeout=10)
-    assert final.status is Status.CANCELLED and final.attempts == 1
-    assert "cancelled" in log.read_text()  # the handler saw CancelledError
-
-
 async def test_shutdown_gives_a_running_in_process_task_back(
     db: Stores, service: TaskService, tmp_path: Path
 ) -> None:
     log = tmp_path / "coop.log"
     async with running_worker(db, in_process=1, shutdown_timeout=0.2):
         task = await service.create(ALICE, "test.cooperative", {"log": str(log)})
-        await eventually(lambda: _text(log), lambda t: "started" in t, what="handler start")
+        await eventually(lambda: _read(log), lambda t: "started" in t, what="handler start")
     back = await service.get(ALICE, task.id)
     assert back.status is Status.QUEUED  # requeued for the next worker, not lost or stuck
 
@@ -82,7 +78,3 @@ def test_an_in_process_worker_with_no_async_type_refuses_to_start(db: Stores) ->
     options = WorkerOptions(in_process=1, queues=("fast",))  # only test.fast, a sync type
     with pytest.raises(ValueError, match="only async handlers"):
         Worker(db.tasks, REGISTRY, options)
-
-
-async def _text(path: Path) -> str:
-    return path.read_text() if path.exists() else ""

@@ -7,6 +7,7 @@ from typing import Any
 
 from tasktrack import TaskContext, TaskRegistry
 from tasktrack.worker.inline import InlineSlot
+from tasktrack.worker.process import Job
 
 registry = TaskRegistry()
 release = asyncio.Event()
@@ -26,11 +27,12 @@ async def stubborn(data: dict[str, Any], ctx: TaskContext) -> str:
 async def test_kill_ends_the_attempt_at_once_even_if_the_handler_ignores_it() -> None:
     slot = InlineSlot(registry)
     progress: list[tuple[int, int]] = []
-    result = slot.begin("t1", "unit.stubborn", 1, 0, 0, {}, lambda c, t: progress.append((c, t)))
+    job = Job("t1", "unit.stubborn", 1, 0, 0, {})
+    result = slot.begin(job, lambda c, t: progress.append((c, t)))
     await asyncio.sleep(0)  # the handler is waiting now
     slot.kill()
     assert (await result).kind == "killed"
     assert not slot.busy  # the slot takes the next task; the stubborn handler runs on
     release.set()
-    second = slot.begin("t2", "unit.stubborn", 1, 0, 0, {}, lambda c, t: None)
+    second = slot.begin(Job("t2", "unit.stubborn", 1, 0, 0, {}), lambda c, t: None)
     assert (await second).kind == "done" and (await result).kind == "killed"
