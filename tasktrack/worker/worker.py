@@ -46,6 +46,7 @@ from tasktrack.worker.pool import ChildPool
 from tasktrack.worker.prefetch import Prefetch
 from tasktrack.worker.registration import Registration
 from tasktrack.worker.run import Run, RunContext
+from tasktrack.worker.stall import LoopWatch
 from tasktrack.worker.supervise import Step, forever
 
 __all__ = ["LOST_REASON", "Worker", "WorkerOptions"]
@@ -136,10 +137,15 @@ class Worker:
         # Every line the worker (and each attempt) logs carries its id.
         context.worker_id.set(self.id)
         await self._pool.start()
+        # In process, a handler that blocks the loop stalls everything: say so when it does.
+        watch = LoopWatch() if self.options.in_process else None
+        if watch is not None:
+            watch.start()
         log.info(
-            "worker %s ready: %d processes, queues %s, task types %s",
+            "worker %s ready: %d %s, queues %s, task types %s",
             self.id,
             len(self._pool),
+            "in-process slots" if self.options.in_process else "processes",
             ", ".join(self._queues),
             ", ".join(self._names),
         )
@@ -159,6 +165,8 @@ class Worker:
             await self._pool.stop()
             if self._registration is not None:
                 await self._registration.deregister()
+            if watch is not None:
+                watch.stop()
             log.info("worker %s stopped", self.id)
 
     async def _register(self) -> list[asyncio.Task[None]]:
