@@ -55,10 +55,13 @@ def _filter_parameter(field: str, kind: str) -> JsonObject:
         schema["pattern"] = _alternatives("({})".format("|".join(s.value for s in Status)))
         how = "Equality filter on the status: one status or alternatives (`queued,active`)."
     else:
-        schema["pattern"] = r"^\s*[^\s\[]"  # a leading `[` opens a range: integers only (400)
+        # Alternatives, none empty or blank (a 400), and no leading `[`: a range, which only
+        # integer fields take (a 400).
+        schema["pattern"] = r"^\s*[^\s\[,][^,]*(,[^,]*[^\s,][^,]*)*$"
         how = (
-            "Equality filter on this field: one value or alternatives separated by commas "
-            "(not starting with `[`, a range, which only integer fields take)."
+            "Equality filter on this field: one value or alternatives separated by commas, "
+            "none of them empty (not starting with `[`, a range, which only integer fields "
+            "take)."
         )
     if field in ("queue", "priority"):
         how += f" An extension (ours): the task's {field}, shown in its details."
