@@ -26,6 +26,7 @@ import os
 import queue
 import signal
 import threading
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -62,6 +63,27 @@ def reason_text(message: str) -> str:
     """An exception message fit to store as ``failReason``: bounded, and without NUL, which
     PostgreSQL text cannot hold (written as the visible escape ``\\x00`` instead)."""
     return message[:MAX_REASON].replace("\x00", "\\x00")
+
+
+def outcome_of(call: Callable[[], Any], ctx: TaskContext) -> tuple[str, str, str | None]:
+    """``(kind, message, result JSON)`` of an attempt whose handler ``call()`` runs (or, in
+    process, returns the finished coroutine's result): one rule for both ways of running."""
+    try:
+        return "done", "", encode_result(call())
+    except (TaskCancelled, asyncio.CancelledError):
+        if ctx.cancelled:
+            return "cancelled", "", None
+        return "error", "handler was cancelled", None
+    except ResultRefused as exc:
+        # The handler ran, but what it returned cannot be kept: an error like any other
+        # (retried while attempts remain), with the reason saying why.
+        ctx.logger.error("attempt %d: %s", ctx.attempt, exc.reason)
+        return "error", exc.reason, None
+    except Exception as exc:
+        # The traceback goes to the task's log (and the worker's stderr); failReason gets
+        # only the message.
+        ctx.logger.error("attempt %d failed", ctx.attempt, exc_info=exc)
+        return "error", str(exc) or type(exc).__name__, None
 
 
 class Runner:
@@ -137,33 +159,19 @@ class Runner:
         self.ctx = ctx
         try:
             task_type = self.registry.get(name)
-            handler = task_type.handler
             self._capture(name, task_type.capture_output)
-            if inspect.iscoroutinefunction(handler):
-                self.async_task = self.loop.create_task(handler(data, ctx))
-                value = self.loop.run_until_complete(self.async_task)
-            else:
-                value = handler(data, ctx)
-            return "done", "", encode_result(value)
-        except (TaskCancelled, asyncio.CancelledError):
-            if ctx.cancelled:
-                return "cancelled", "", None
-            return "error", "handler was cancelled", None
-        except ResultRefused as exc:
-            # The handler ran, but what it returned cannot be kept: an error like any other
-            # (retried while attempts remain), with the reason saying why.
-            ctx.logger.error("attempt %d: %s", attempt, exc.reason)
-            return "error", exc.reason, None
-        except Exception as exc:
-            # The traceback goes to the task's log (and the worker's stderr); failReason gets
-            # only the message.
-            ctx.logger.error("attempt %d failed", attempt, exc_info=exc)
-            return "error", str(exc) or type(exc).__name__, None
+            return outcome_of(lambda: self._call(task_type.handler, data, ctx), ctx)
         finally:
             ctx.flush()
             self._end_capture()
             self.ctx = None
             self.async_task = None
+
+    def _call(self, handler: Any, data: Any, ctx: TaskContext) -> Any:
+        if inspect.iscoroutinefunction(handler):
+            self.async_task = self.loop.create_task(handler(data, ctx))
+            return self.loop.run_until_complete(self.async_task)
+        return handler(data, ctx)
 
     # -- the task's log (see tasktrack.worker.capture) ----------------------------------------
 

@@ -24,10 +24,9 @@ from typing import Any
 
 from tasktrack.domain.logs import LogEntry
 from tasktrack.service.registry import TaskRegistry
-from tasktrack.worker.child import reason_text
-from tasktrack.worker.context import TaskCancelled, TaskContext
+from tasktrack.worker.child import outcome_of, reason_text
+from tasktrack.worker.context import TaskContext
 from tasktrack.worker.process import Job, LogsCallback, Outcome, ProgressCallback
-from tasktrack.worker.result import ResultRefused, encode_result
 
 log = logging.getLogger("tasktrack.worker")
 
@@ -74,7 +73,6 @@ class _Lines(logging.Handler):
 
 
 _LINES = _Lines()
-logging.getLogger("tasktrack.task").addHandler(_LINES)
 
 
 class InlineSlot:
@@ -88,7 +86,10 @@ class InlineSlot:
         self._registry = registry
         # As in a child (configured with the worker's level): a handler's INFO lines are
         # its task's log even if the embedding application logs only warnings.
-        logging.getLogger("tasktrack.task").setLevel(log_level.upper())
+        task_logs = logging.getLogger("tasktrack.task")
+        task_logs.setLevel(log_level.upper())
+        if _LINES not in task_logs.handlers:  # installed by the first slot, not at import
+            task_logs.addHandler(_LINES)
         self._task: asyncio.Task[Any] | None = None
         self._ctx: TaskContext | None = None
         self._result: asyncio.Future[Outcome] | None = None
@@ -159,19 +160,7 @@ class InlineSlot:
 
 
 def _outcome(task: asyncio.Task[Any], ctx: TaskContext) -> Outcome:
-    """The handler's end as the child reports it (``tasktrack.worker.child``)."""
-    if task.cancelled():
-        return Outcome("cancelled") if ctx.cancelled else Outcome("error", "handler was cancelled")
-    exc = task.exception()
-    if exc is None:
-        try:
-            return Outcome("done", "", encode_result(task.result()))
-        except ResultRefused as refused:
-            ctx.logger.error("attempt %d: %s", ctx.attempt, refused.reason)
-            return Outcome("error", reason_text(refused.reason))
-    if isinstance(exc, TaskCancelled | asyncio.CancelledError):
-        if ctx.cancelled:
-            return Outcome("cancelled")
-        return Outcome("error", "handler was cancelled")
-    ctx.logger.error("attempt %d failed", ctx.attempt, exc_info=exc)
-    return Outcome("error", reason_text(str(exc) or type(exc).__name__))
+    """The finished handler's outcome, by the child's own rule (``task.result()`` raises
+    what the handler raised, or ``CancelledError`` if it was cancelled)."""
+    kind, message, value = outcome_of(task.result, ctx)
+    return Outcome(kind, reason_text(message), value)

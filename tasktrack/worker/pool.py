@@ -28,7 +28,8 @@ RESTART_PAUSE = 1.0
 
 
 class ChildPool:
-    """``options.concurrency`` reusable child processes."""
+    """``options.concurrency`` reusable slots: child processes, or in-process slots
+    (:mod:`tasktrack.worker.inline`) when ``options.in_process``."""
 
     def __init__(self, options: WorkerOptions, registry: TaskRegistry | None = None) -> None:
         """``registry``: for in-process slots (``options.in_process``) instead of children."""

@@ -11,6 +11,7 @@ import pytest
 
 from tasktrack.errors import DatabaseBusy, StorageError
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
+from tasktrack.storage.sqlite.dialect import SQLiteDialect
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ async def test_groups_carry_several_writes_under_concurrency(db: SQLiteDatabase)
     assert len(commits) < 20 and sum(commits) == 41
 
 
-def _prime_concurrent(db: SQLiteDatabase, commits: list[int]) -> None:
+def _prime_concurrent(db: SQLiteDatabase, commits: list[int], first: int = 100) -> None:
     """Leave the writer as after a commit of several writes (concurrent writers), so the
     next group waits :data:`GROUP_WINDOW` for company; ``commits`` records group sizes."""
     original = db._commit_group
@@ -113,7 +114,7 @@ def _prime_concurrent(db: SQLiteDatabase, commits: list[int]) -> None:
 
     blocked = db._submit(blocker)
     held.wait(10)
-    queued = [db._submit(_insert(x)) for x in (100, 101)]  # both wait behind the blocker
+    queued = [db._submit(_insert(x)) for x in (first, first + 1)]  # both behind the blocker
     release.set()
     for future in (blocked, *queued):
         future.result(10)
@@ -142,3 +143,22 @@ async def test_an_urgent_write_does_not_wait_for_the_window(
     _prime_concurrent(db, [])
     async with asyncio.timeout(10):
         assert await db.write(_insert(1), urgent=True) == 1
+
+
+async def test_the_dialects_claims_are_urgent_writes(
+    db: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the worker's claim loop calls: both claim paths must skip the window.
+    monkeypatch.setattr("tasktrack.storage.sqlite.connection.GROUP_WINDOW", 30.0)
+    dialect = SQLiteDialect(db)
+    _prime_concurrent(db, [])
+    async with asyncio.timeout(10):
+        assert await dialect.claim(("SELECT 7", ())) == [(7,)]
+
+    def steps():  # type: ignore[no-untyped-def]
+        rows = yield ("SELECT 8", ())
+        return rows
+
+    _prime_concurrent(db, [], first=200)
+    async with asyncio.timeout(10):
+        assert await dialect.claim_steps(steps()) == [(8,)]
