@@ -23,8 +23,8 @@ STALL_LIMIT = 2.0
 class LoopWatch:
     """Warns about a blocked event loop; :meth:`start` in the loop, :meth:`stop` to end."""
 
-    def __init__(self, limit: float = STALL_LIMIT) -> None:
-        self.limit = limit
+    def __init__(self, limit: float | None = None) -> None:
+        self.limit = STALL_LIMIT if limit is None else limit
         self._beat = time.monotonic()
         self._stalled_since: float | None = None
         self._stop = threading.Event()

@@ -181,9 +181,11 @@ def fast(data: dict[str, Any], ctx: TaskContext) -> None:
 @registry.task("test.async_chatty", max_attempts=2, retry_backoff=0.1, timeout=1.0)
 async def async_chatty(data: dict[str, Any], ctx: TaskContext) -> Any:
     """Async: log a line per attempt and step once; fail on attempts before ``succeed_on``;
-    sleep ``sleep`` seconds (past the 1 s timeout to time out); return the attempt."""
+    sleep ``sleep`` seconds (past the 1 s timeout to time out); block the event loop for
+    ``block`` seconds (as a careless handler would); return the attempt."""
     ctx.logger.info("attempt %d says hello", ctx.attempt)
     ctx.step()
+    time.sleep(float(data.get("block", 0)))
     await asyncio.sleep(float(data.get("sleep", 0)))
     if ctx.attempt < int(data.get("succeed_on", 1)):
         raise RuntimeError(f"attempt {ctx.attempt} failed")

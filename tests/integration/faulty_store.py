@@ -14,13 +14,20 @@ class InjectedFault(ValueError):
 
 
 class FaultyStore:
-    """Delegates to ``store``; the first ``times`` calls of ``method`` raise (None: every
-    call). Counts every call by method name."""
+    """Delegates to ``store``; the first ``times`` calls of ``method`` raise ``fault`` (None:
+    every call). Counts every call by method name."""
 
-    def __init__(self, store: TaskStore, method: str, times: int | None = 1) -> None:
+    def __init__(
+        self,
+        store: TaskStore,
+        method: str,
+        times: int | None = 1,
+        fault: Callable[[str], Exception] = InjectedFault,
+    ) -> None:
         self._store = store
         self._method = method
         self._left = times
+        self._fault = fault
         self.calls: Counter[str] = Counter()
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
@@ -29,7 +36,7 @@ class FaultyStore:
         async def call(*args: Any, **kwargs: Any) -> Any:
             self.calls[name] += 1
             if name == self._method and self._fault_due():
-                raise InjectedFault(f"injected fault in {name}")
+                raise self._fault(f"injected fault in {name}")
             return await real(*args, **kwargs)
 
         return call

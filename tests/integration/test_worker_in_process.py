@@ -7,6 +7,7 @@ progress, logs, retries, timeouts and shutdown; sync types are left to other wor
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 from pathlib import Path
 
@@ -78,3 +79,34 @@ def test_an_in_process_worker_with_no_async_type_refuses_to_start(db: Stores) ->
     options = WorkerOptions(in_process=1, queues=("fast",))  # only test.fast, a sync type
     with pytest.raises(ValueError, match="only async handlers"):
         Worker(db.tasks, REGISTRY, options)
+
+
+async def test_an_in_process_handlers_log_line_is_printed_once_and_stored_once(
+    db: Stores, service: TaskService, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with running_worker(db, in_process=1):
+        task = await service.create(ALICE, "test.async_chatty")
+        assert (await settled(service, task)).status is Status.DONE
+    # The handler's own logger reaches the process's handlers; the worker must not echo the
+    # captured line a second time, as it does for a child's lines.
+    printed = [r for r in caplog.records if "attempt 1 says hello" in r.getMessage()]
+    assert len(printed) == 1, [r.name for r in printed]
+    stored = [line.message for line in await db.tasks.logs(task.id)]
+    assert stored.count("attempt 1 says hello") == 1
+
+
+async def test_an_in_process_worker_warns_while_a_handler_blocks_its_loop(
+    db: Stores,
+    service: TaskService,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("tasktrack.worker.stall.STALL_LIMIT", 0.2)
+    caplog.set_level(logging.WARNING, logger="tasktrack.worker")
+    async with running_worker(db, in_process=1):
+        task = await service.create(ALICE, "test.async_chatty", {"block": 0.8})
+        assert (await settled(service, task)).status is Status.DONE
+    said = [r.getMessage() for r in caplog.records if r.name == "tasktrack.worker"]
+    assert any("event loop has not turned" in m for m in said), said
+    assert any("turns again after" in m for m in said), said

@@ -32,7 +32,7 @@ async def holding(
 ) -> AsyncIterator[tuple[Task, list[Task]]]:
     """A worker holding three followers while its only child runs the blocker (released
     by :func:`unblock`; at the end of the block the worker stops)."""
-    blocker, followers = await _seed(service, tmp_path)
+    blocker, followers = await seed_held(service, tmp_path)
     async with running_worker(db, **{**HOLDING, **options}):
         await eventually(_exists(tmp_path / "started"), bool, what="blocker started")
         try:
@@ -41,7 +41,7 @@ async def holding(
             unblock(tmp_path)
 
 
-async def _seed(service: TaskService, tmp_path: Path) -> tuple[Task, list[Task]]:
+async def seed_held(service: TaskService, tmp_path: Path) -> tuple[Task, list[Task]]:
     """A no-op (so the worker learns runs are short), the blocker, three logged followers."""
     started, release = tmp_path / "started", tmp_path / "release"
     log = str(tmp_path / "runs.log")
@@ -102,7 +102,7 @@ async def test_a_task_cancelled_in_hand_is_cancelled_at_once_and_never_runs(
 async def test_shutdown_gives_tasks_in_hand_back_with_their_attempt_unspent(
     db: Stores, service: TaskService, tmp_path: Path
 ) -> None:
-    _, followers = await _seed(service, tmp_path)
+    _, followers = await seed_held(service, tmp_path)
     async with running_worker(db, **HOLDING, shutdown_timeout=0.2) as worker:
         await eventually(_exists(tmp_path / "started"), bool, what="blocker started")
         worker.stop()  # the blocker is never released: it is killed at the deadline

@@ -18,6 +18,7 @@ import pytest
 from tasktrack.domain.identity import Principal
 from tasktrack.domain.lifecycle import TERMINAL, Status
 from tasktrack.domain.task import Task
+from tasktrack.errors import DatabaseBusy
 from tasktrack.loader import load_registry
 from tasktrack.service.tasks import TaskService
 from tasktrack.storage.base import Stores, TaskStore
@@ -28,6 +29,7 @@ from tasktrack.worker.worker import Worker, WorkerOptions
 from tests.conftest import ORG_A, USER_A
 from tests.helpers import eventually
 from tests.integration.faulty_store import FaultyStore, InjectedFault
+from tests.integration.test_worker_prefetch import HOLDING, seed_held
 
 ALICE = Principal(USER_A, ORG_A)
 REGISTRY = load_registry(["tests.apps.handlers"])
@@ -222,3 +224,18 @@ async def _retries(caplog: pytest.LogCaptureFixture) -> list[str]:
         for r in caplog.records
         if "writing its outcome failed" in (m := r.getMessage()) and "locked" in m
     ]
+
+
+async def test_a_give_back_refused_by_a_busy_database_is_retried_at_shutdown(
+    db: Stores, service: TaskService, tmp_path: Path, worker_logs: pytest.LogCaptureFixture
+) -> None:
+    _, followers = await seed_held(service, tmp_path)
+    faulty = FaultyStore(db.tasks, "release", times=1, fault=DatabaseBusy)
+    async with worker_on(faulty, **HOLDING, shutdown_timeout=0.2) as worker:
+        await eventually(lambda: _exists(tmp_path / "started"), bool, what="blocker started")
+        worker.stop()  # the followers in hand go back; the first give-back meets a busy database
+    for follower in followers:
+        back = await service.get(ALICE, follower.id)
+        # Given back on the retry: queued at once, not `active` until its lease lapses.
+        assert back.status is Status.QUEUED
+    assert any("giving it back failed" in r.getMessage() for r in worker_logs.records)
