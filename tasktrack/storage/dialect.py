@@ -23,6 +23,8 @@ Row = Sequence[Any]
 #: A conditional ``UPDATE tasks ... RETURNING *`` and what it writes beside the rows it moved:
 #: statements reading those rows as ``moved`` (e.g. the ended attempt's record).
 Move = tuple[Statement, tuple[Statement, ...]]
+#: A finish as values: task id, attempt number, now, the result's JSON text (or None).
+Finished = tuple[str, int, float, str | None]
 #: Statements run one after another in one transaction, each sent the rows of the one
 #: before (a conversation: the next statement depends on what the last one read); the
 #: generator's return value is the result.
@@ -78,6 +80,11 @@ class Dialect(Protocol):
         With ``first`` the moves are alternatives, as in :meth:`write_first` (stop at the
         first that moved a row); otherwise all run in one transaction, as in
         :meth:`write_all`."""
+        ...
+
+    async def write_finish(self, moves: Sequence[Move], finished: Finished) -> list[Row]:
+        """A finish (``moves``, as :meth:`write_moves` with ``first``), which the dialect may
+        run as part of one statement with concurrent finishes (``finished``: its values)."""
         ...
 
     async def claim(self, statement: Statement) -> list[Row]:

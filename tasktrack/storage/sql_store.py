@@ -244,7 +244,8 @@ class SqlTaskStore(SqlDedup, SqlSchedules, SqlCounts):
         moves = lsql.finish(task_id, attempt, now)
         if result_json is not None:
             moves = lsql.with_result(moves, result_json, now)
-        return await self._fenced(moves, task_id, attempt)
+        finished = (task_id, attempt, now, result_json)
+        return self._moved(await self.dialect.write_finish(moves, finished), task_id, attempt)
 
     async def fail(
         self,
@@ -270,7 +271,9 @@ class SqlTaskStore(SqlDedup, SqlSchedules, SqlCounts):
         return await self._fenced(lsql.release(task_id, attempt, exact_time(now)), task_id, attempt)
 
     async def _fenced(self, moves: list[Move], task_id: str, attempt: int) -> Task:
-        rows = await self.dialect.write_moves(moves, first=True)
+        return self._moved(await self.dialect.write_moves(moves, first=True), task_id, attempt)
+
+    def _moved(self, rows: list[Row], task_id: str, attempt: int) -> Task:
         if not rows:
             raise _lost(task_id, attempt)
         return self._notify(task_from_row(rows[0]))

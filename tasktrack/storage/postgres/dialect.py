@@ -16,8 +16,9 @@ import psycopg
 
 from tasktrack.domain.task import Task
 from tasktrack.errors import StorageError
-from tasktrack.storage.dialect import Move, Row, Statement, Steps
+from tasktrack.storage.dialect import Finished, Move, Row, Statement, Steps
 from tasktrack.storage.postgres.connection import PostgresDatabase, pg_sql, returns_rows
+from tasktrack.storage.postgres.finish_many import finish_many
 from tasktrack.storage.postgres.group_commit import GroupCommit
 
 #: The advisory lock key that makes pruning one-at-a-time across processes ("tt-prune").
@@ -138,6 +139,13 @@ class PostgresDialect:
         if not first:
             return await self.write_all(statements)
         row = await self.write_first(statements)
+        return [] if row is None else [row]
+
+    async def write_finish(self, moves: Sequence[Move], finished: Finished) -> list[Row]:
+        # Finishes arriving together go as one statement (finish_many.py); alone, or should
+        # the merged one fail, as their own move.
+        (statement,) = [with_moved(move) for move in moves]
+        row = await self._group.first_row(statement, finish_many, finished)
         return [] if row is None else [row]
 
     async def claim(self, statement: Statement) -> list[Row]:

@@ -14,13 +14,19 @@ the commit, so nothing acknowledged is lost.
 Each statement is independent (a fenced UPDATE that matches its row or not). If one fails,
 the transaction is rolled back and every statement of the batch runs again on its own, so one
 bad write fails alone, as it would have without batching.
+
+Writes of one kind that can be *merged* (finishes: :mod:`.finish_many`) go further: those of a
+batch become one statement over arrays, each caller answered with its own row (or None, its
+fence refused). psycopg's work per statement, not the database's, was then the worker's
+largest cost per task.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -33,8 +39,20 @@ log = logging.getLogger("tasktrack.storage")
 #: Most writes one transaction carries.
 MAX_BATCH = 64
 
-_Pending = tuple[Statement, "asyncio.Future[Row | None]"]
 _RunAlone = Callable[[Statement], Awaitable[Row | None]]
+#: Builds one statement from several writes' values; the first value of each is its key,
+#: which the statement returns as the first column of that write's row.
+Merge = Callable[[Sequence[Any]], Statement]
+
+
+@dataclass(slots=True, eq=False)
+class _Write:
+    statement: Statement  # the write on its own (also the fallback of a merged one)
+    merge: Merge | None
+    values: Any  # what ``merge`` takes of this write
+    future: asyncio.Future[Row | None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class GroupCommit:
@@ -45,28 +63,32 @@ class GroupCommit:
         fallback when a batch fails)."""
         self._db = db
         self._run_alone = run_alone
-        self._pending: list[_Pending] = []
+        self._pending: list[_Write] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def first_row(self, statement: Statement) -> Row | None:
-        """Run ``statement`` (with the writes that arrive meanwhile); its first row."""
-        future: asyncio.Future[Row | None] = asyncio.get_running_loop().create_future()
-        self._pending.append((statement, future))
+    async def first_row(
+        self, statement: Statement, merge: Merge | None = None, values: Any = None
+    ) -> Row | None:
+        """Run ``statement`` (with the writes that arrive meanwhile); its first row. With
+        ``merge``, it may run as part of one statement ``merge`` builds from the ``values``
+        of the same kind of writes in the batch."""
+        write = _Write(statement, merge, values)
+        self._pending.append(write)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
-        return await future
+        return await write.future
 
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            live = [(s, f) for s, f in batch if not f.done()]  # a cancelled caller's write: skipped
+            live = [w for w in batch if not w.future.done()]  # a cancelled caller's: skipped
             if not live:
                 continue
             if len(live) == 1:
-                await self._alone(*live[0])
+                await self._alone(live[0])
                 continue
             try:
-                rows = await self._together([s for s, _ in live])
+                rows = await self._together(live)
             except Exception:
                 # One bad statement aborts the transaction: each runs again on its own, so
                 # it alone fails (nothing of the batch was committed). Should the failure
@@ -74,29 +96,64 @@ class GroupCommit:
                 # moment), a fenced move run again matches nothing and its caller hears
                 # "lease lost" for a write that stands: it logs, and the outcome is kept.
                 log.debug("a group commit of %d writes failed; running each alone", len(live))
-                for statement, future in live:
-                    await self._alone(statement, future)
+                for write in live:
+                    await self._alone(write)
                 continue
-            for (_, future), row in zip(live, rows, strict=True):
-                if not future.done():
-                    future.set_result(row)
+            for write, row in zip(live, rows, strict=True):
+                if not write.future.done():
+                    write.future.set_result(row)
 
-    async def _together(self, statements: list[Statement]) -> list[Row | None]:
+    async def _together(self, writes: list[_Write]) -> list[Row | None]:
+        parts = _plan(writes)
         # Pipeline outermost: BEGIN, the statements and COMMIT go in one round trip.
         async with self._db.connection() as con:
             async with con.pipeline(), con.transaction():
-                cursors = [await con.execute(pg_sql(sql), args) for sql, args in statements]
-            return [await _first_of(cursor) for cursor in cursors]
+                cursors = [await con.execute(pg_sql(sql), args) for (sql, args), _, _ in parts]
+            answers: dict[int, Row | None] = {}
+            for cursor, (_, members, merged) in zip(cursors, parts, strict=True):
+                if not merged:
+                    answers[id(members[0])] = await _first_of(cursor)
+                    continue
+                by_key = {row[0]: row for row in await cursor.fetchall()}
+                for write in members:
+                    answers[id(write)] = by_key.get(write.values[0])
+            return [answers[id(write)] for write in writes]
 
-    async def _alone(self, statement: Statement, future: asyncio.Future[Row | None]) -> None:
+    async def _alone(self, write: _Write) -> None:
         try:
-            row = await self._run_alone(statement)
+            row = await self._run_alone(write.statement)
         except Exception as exc:
-            if not future.done():
-                future.set_exception(exc)
+            if not write.future.done():
+                write.future.set_exception(exc)
             return
-        if not future.done():
-            future.set_result(row)
+        if not write.future.done():
+            write.future.set_result(row)
+
+
+def _plan(writes: list[_Write]) -> list[tuple[Statement, list[_Write], bool]]:
+    """The batch's statements in arrival order, each with the writes it answers and whether
+    it is merged: mergeable writes of one kind (distinct keys) as one statement, placed where
+    the first of them arrived; the rest one each (so of two writes with one key, the first
+    still runs first)."""
+    slots: list[list[_Write]] = []
+    groups: dict[Merge, list[_Write]] = {}
+    for write in writes:
+        group = groups.get(write.merge) if write.merge is not None else None
+        if write.merge is not None and group is None:
+            group = groups[write.merge] = []
+            slots.append(group)
+        if group is None or any(w.values[0] == write.values[0] for w in group):
+            slots.append([write])
+        else:
+            group.append(write)
+    parts: list[tuple[Statement, list[_Write], bool]] = []
+    for members in slots:
+        merge = members[0].merge
+        if merge is not None and len(members) > 1:
+            parts.append((merge([w.values for w in members]), members, True))
+        else:
+            parts.append((members[0].statement, members, False))
+    return parts
 
 
 async def _first_of(cursor: psycopg.AsyncCursor[Any]) -> Row | None:

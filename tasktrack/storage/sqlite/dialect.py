@@ -16,7 +16,7 @@ from typing import Any
 
 from tasktrack.domain.task import Task
 from tasktrack.errors import StorageError
-from tasktrack.storage.dialect import Move, Row, Statement, Steps
+from tasktrack.storage.dialect import Finished, Move, Row, Statement, Steps
 from tasktrack.storage.events import LocalEvents
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
 
@@ -88,6 +88,11 @@ class SQLiteDialect:
             return out
 
         return await self.db.write(run)
+
+    async def write_finish(self, moves: Sequence[Move], finished: Finished) -> list[Row]:
+        # The writer thread's group commit already shares one transaction; a statement per
+        # finish costs little in-process.
+        return await self.write_moves(moves, first=True)
 
     async def claim(self, statement: Statement) -> list[Row]:
         sql, args = statement
