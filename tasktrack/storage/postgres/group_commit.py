@@ -105,10 +105,12 @@ class GroupCommit:
 
     async def _together(self, writes: list[_Write]) -> list[Row | None]:
         parts = _plan(writes)
-        # Pipeline outermost: BEGIN, the statements and COMMIT go in one round trip.
         async with self._db.connection() as con:
-            async with con.pipeline(), con.transaction():
-                cursors = [await con.execute(pg_sql(sql), args) for (sql, args), _, _ in parts]
+            if len(parts) == 1:  # one merged statement: atomic alone, in autocommit
+                cursors = [await con.execute(pg_sql(parts[0][0][0]), parts[0][0][1])]
+            else:  # pipeline outermost: BEGIN, the statements and COMMIT in one round trip
+                async with con.pipeline(), con.transaction():
+                    cursors = [await con.execute(pg_sql(s), args) for (s, args), _, _ in parts]
             answers: dict[int, Row | None] = {}
             for cursor, (_, members, merged) in zip(cursors, parts, strict=True):
                 if not merged:
