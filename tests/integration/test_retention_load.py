@@ -32,7 +32,9 @@ import pytest
 from tasktrack.storage.rows import TASK_COLUMNS
 from tests.integration.conftest import Server, StartServer
 
-pytestmark = pytest.mark.timeout(120)
+#: On a quiet 2-core machine the SQLite case takes ~70 s (the bulk inserts most of it) and
+#: the prune ~17 s; beside the rest of the suite both ran 3-4x longer.
+pytestmark = pytest.mark.timeout(300)
 
 ROWS = 100_000
 #: Stated bounds, loose on purpose: this runs beside the rest of the suite on 2 shared cores
@@ -217,7 +219,7 @@ def test_pruning_100k_finished_tasks_stalls_neither_claims_nor_requests(
         inserted = time.monotonic()
         started = time.monotonic()
         assert remaining(server) > ROWS / 4, "pruned too fast to measure anything"
-        wait_until(lambda: remaining(server) == 0, 60, "the pruner to finish")
+        wait_until(lambda: remaining(server) == 0, 180, "the pruner to finish")
         pruning = time.monotonic() - started
         during = (load.requests, load.tasks)
     assert not load.errors, load.errors[:5]
