@@ -32,6 +32,7 @@ from typing import Any
 import psycopg
 
 from tasktrack.storage.dialect import Row, Statement
+from tasktrack.storage.merging import merge_slots
 from tasktrack.storage.postgres.connection import PostgresDatabase, pg_sql, returns_rows
 
 log = logging.getLogger("tasktrack.storage")
@@ -133,23 +134,10 @@ class GroupCommit:
 
 
 def _plan(writes: list[_Write]) -> list[tuple[Statement, list[_Write], bool]]:
-    """The batch's statements in arrival order, each with the writes it answers and whether
-    it is merged: mergeable writes of one kind (distinct keys) as one statement, placed where
-    the first of them arrived; the rest one each (so of two writes with one key, the first
-    still runs first)."""
-    slots: list[list[_Write]] = []
-    groups: dict[Merge, list[_Write]] = {}
-    for write in writes:
-        group = groups.get(write.merge) if write.merge is not None else None
-        if write.merge is not None and group is None:
-            group = groups[write.merge] = []
-            slots.append(group)
-        if group is None or any(w.values[0] == write.values[0] for w in group):
-            slots.append([write])
-        else:
-            group.append(write)
+    """The batch's statements in arrival order (:func:`merge_slots`), each with the writes it
+    answers and whether it is merged."""
     parts: list[tuple[Statement, list[_Write], bool]] = []
-    for members in slots:
+    for members in merge_slots(writes, lambda w: w.merge, lambda w: w.values[0]):
         merge = members[0].merge
         if merge is not None and len(members) > 1:
             parts.append((merge([w.values for w in members]), members, True))

@@ -21,11 +21,13 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tasktrack.errors import DatabaseBusy, StorageError
+from tasktrack.storage.merging import merge_slots
 from tasktrack.storage.migrate import pending
 from tasktrack.storage.sqlite.files import make_private
 
@@ -42,8 +44,22 @@ MAX_GROUP = 256
 #: producer) never waits, nor does a group once an *urgent* write (a worker's claim: its
 #: children may be idle until it commits) is in it.
 GROUP_WINDOW = 0.002
-#: A write, its future, and whether it is urgent.
-_Job = tuple[Callable[[sqlite3.Connection], Any], "Future[Any]", bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Mergeable:
+    """How a write may run as one statement with the others of its kind in a group: ``run``
+    takes their ``values`` and returns each one's result by ``key`` (a missing key: the
+    write's own function would have returned ``[]``). See :mod:`tasktrack.storage.merging`."""
+
+    run: Callable[[sqlite3.Connection, list[Any]], dict[Hashable, Any]]
+    key: Hashable
+    values: Any
+
+
+#: A write, its future, whether it is urgent, and how it may merge with others.
+_Job = tuple[Callable[[sqlite3.Connection], Any], "Future[Any]", bool, Mergeable | None]
+_Outcome = tuple[bool, Any]
 
 
 class SQLiteDatabase:
@@ -136,24 +152,35 @@ class SQLiteDatabase:
             raise StorageError(f"SQLite database {self.path} cannot be read: {exc}") from exc
         return int(row[0] or 0)
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T], urgent: bool = False) -> T:
+    async def write(
+        self,
+        fn: Callable[[sqlite3.Connection], T],
+        urgent: bool = False,
+        merge: Mergeable | None = None,
+    ) -> T:
         """Run ``fn`` atomically on the writer thread; returns once it is committed.
         ``urgent``: someone waits on it (a claim), so its commit does not wait for company
-        (:data:`GROUP_WINDOW`)."""
-        return await asyncio.wrap_future(self._submit(fn, urgent))
+        (:data:`GROUP_WINDOW`). ``merge``: it may run as one statement with the writes of
+        its kind in the same group (``fn`` is then what runs if the merged one fails)."""
+        return await asyncio.wrap_future(self._submit(fn, urgent, merge))
 
     def write_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """The same as :meth:`write`, for callers without an event loop."""
         return self._submit(fn).result()
 
-    def _submit(self, fn: Callable[[sqlite3.Connection], T], urgent: bool = False) -> Future[T]:
+    def _submit(
+        self,
+        fn: Callable[[sqlite3.Connection], T],
+        urgent: bool = False,
+        merge: Mergeable | None = None,
+    ) -> Future[T]:
         if not self._writer_started:
             with self._start_lock:
                 if not self._writer_started:
                     self._writer.start()
                     self._writer_started = True
         future: Future[T] = Future()
-        self._queue.put((fn, future, urgent))
+        self._queue.put((fn, future, urgent, merge))
         return future
 
     def _write_loop(self) -> None:
@@ -187,7 +214,7 @@ class SQLiteDatabase:
                     self._commit_group(group)
                 except BaseException as exc:  # pragma: no cover - a bug; keep serving
                     log.exception("SQLite writer failed")
-                    for _, future, _ in group:
+                    for _, future, _, _ in group:
                         if not future.done():
                             future.set_exception(StorageError(f"SQLite writer failed: {exc}"))
             if stop:
@@ -195,36 +222,29 @@ class SQLiteDatabase:
 
     def _commit_group(self, group: list[_Job]) -> None:
         con = self.connection()
-        outcomes: list[tuple[bool, Any]] = []
+        outcomes: dict[int, _Outcome] = {}
         try:
             con.execute("BEGIN IMMEDIATE")
-            for fn, _, _ in group:
-                con.execute("SAVEPOINT job")
-                try:
-                    outcomes.append((True, fn(con)))
-                    con.execute("RELEASE job")
-                except Exception as exc:
-                    con.execute("ROLLBACK TO job")
-                    con.execute("RELEASE job")
-                    if isinstance(exc, sqlite3.Error):
-                        wrapped = StorageError(f"SQLite write failed: {exc}")
-                        wrapped.__cause__ = exc
-                        exc = wrapped
-                    outcomes.append((False, exc))
+            for slot in merge_slots(group, _kind, _key):
+                if len(slot) > 1:
+                    outcomes.update(_run_merged(con, slot))
+                else:
+                    outcomes[id(slot[0])] = _run_alone(con, slot[0])
             con.execute("COMMIT")
         except BaseException as exc:  # the commit itself failed: nobody's write is durable
             if con.in_transaction:
                 con.execute("ROLLBACK")
             busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
             error = (DatabaseBusy if busy else StorageError)(f"SQLite commit failed: {exc}")
-            for _, future, _ in group:
+            for _, future, _, _ in group:
                 future.set_exception(error)
             return
-        for (_, future, _), (ok, value) in zip(group, outcomes, strict=True):
+        for job in group:
+            ok, value = outcomes[id(job)]
             if ok:
-                future.set_result(value)
+                job[1].set_result(value)
             else:
-                future.set_exception(value)
+                job[1].set_exception(value)
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` on a reader thread (for reads that may take more than microseconds)."""
@@ -270,3 +290,44 @@ def _statements(script: str) -> list[str]:
     if buf.strip():
         out.append(buf.strip())
     return out
+
+
+def _kind(job: _Job) -> Hashable | None:
+    return job[3].run if job[3] is not None else None
+
+
+def _key(job: _Job) -> Hashable:
+    return job[3].key if job[3] is not None else id(job)
+
+
+def _run_alone(con: sqlite3.Connection, job: _Job) -> _Outcome:
+    """One write in its own savepoint, so that its failure undoes only itself."""
+    con.execute("SAVEPOINT job")
+    try:
+        value = job[0](con)
+    except Exception as exc:
+        con.execute("ROLLBACK TO job")
+        con.execute("RELEASE job")
+        if isinstance(exc, sqlite3.Error):
+            wrapped = StorageError(f"SQLite write failed: {exc}")
+            wrapped.__cause__ = exc
+            exc = wrapped
+        return False, exc
+    con.execute("RELEASE job")
+    return True, value
+
+
+def _run_merged(con: sqlite3.Connection, jobs: list[_Job]) -> dict[int, _Outcome]:
+    """Writes of one kind as one statement; should it fail, each runs alone (and fails alone)."""
+    merge = jobs[0][3]
+    assert merge is not None
+    con.execute("SAVEPOINT merged")
+    try:
+        results = merge.run(con, [job[3].values for job in jobs if job[3] is not None])
+    except Exception:
+        con.execute("ROLLBACK TO merged")
+        con.execute("RELEASE merged")
+        log.debug("a merged write of %d failed; running each alone", len(jobs))
+        return {id(job): _run_alone(con, job) for job in jobs}
+    con.execute("RELEASE merged")
+    return {id(job): (True, results.get(job[3].key, [])) for job in jobs if job[3] is not None}

@@ -11,14 +11,15 @@ between processes: changes made through this object wake its own waiters at once
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from tasktrack.domain.task import Task
 from tasktrack.errors import StorageError
 from tasktrack.storage.dialect import Finished, Move, Row, Statement, Steps
 from tasktrack.storage.events import LocalEvents
-from tasktrack.storage.sqlite.connection import SQLiteDatabase
+from tasktrack.storage.sqlite.connection import Mergeable, SQLiteDatabase
+from tasktrack.storage.sqlite.finish_many import finish_many
 
 _IDENTITY_EPOCH: Statement = ("SELECT version FROM identity_changes WHERE id = 1", ())
 
@@ -79,20 +80,13 @@ class SQLiteDialect:
         return await self.db.write(run)
 
     async def write_moves(self, moves: Sequence[Move], first: bool) -> list[Row]:
-        def run(con: sqlite3.Connection) -> list[Row]:
-            out: list[Row] = []
-            for move in moves:
-                out.extend(_move(con, move))
-                if first and out:
-                    break
-            return out
-
-        return await self.db.write(run)
+        return await self.db.write(_moves_job(moves, first))
 
     async def write_finish(self, moves: Sequence[Move], finished: Finished) -> list[Row]:
-        # The writer thread's group commit already shares one transaction; a statement per
-        # finish costs little in-process.
-        return await self.write_moves(moves, first=True)
+        # Finishes in one writer group go as one statement (finish_many.py); alone, or
+        # should the merged one fail, as their own move.
+        merge = Mergeable(finish_many, finished[0], finished)
+        return await self.db.write(_moves_job(moves, first=True), merge=merge)
 
     async def claim(self, statement: Statement) -> list[Row]:
         sql, args = statement
@@ -170,6 +164,20 @@ class SQLiteDialect:
 
 #: Moved rows per follow-up statement (far below SQLite's parameter limit).
 MOVED_SLICE = 500
+
+
+def _moves_job(moves: Sequence[Move], first: bool) -> Callable[[sqlite3.Connection], list[Row]]:
+    """The writer's job running ``moves`` (alternatives if ``first``): their moved rows."""
+
+    def run(con: sqlite3.Connection) -> list[Row]:
+        out: list[Row] = []
+        for move in moves:
+            out.extend(_move(con, move))
+            if first and out:
+                break
+        return out
+
+    return run
 
 
 def _move(con: sqlite3.Connection, move: Move) -> list[Row]:
