@@ -114,6 +114,25 @@ def finish(task_id: str, attempt: int, now: float) -> list[Move]:
     )
 
 
+def finish_from(source: str, id_: str, attempt: str, now: str, changed: str) -> str:
+    """:func:`finish` for every row of ``source`` (a relation of values, one row per attempt,
+    whose columns are named by the other arguments): the UPDATE each database's
+    ``finish_many`` runs. Its record's outcome is :data:`FINISHED`."""
+    moves = targets("finish")
+    if list(moves) != [Status.DONE]:  # the shape below is the move into done only
+        raise RuntimeError(f"finish leads to {list(moves)}; finish_from needs updating")
+    return (
+        f"UPDATE tasks SET status = 'done', last_finished_at = {now}, lease_expires_at = NULL,"
+        f" current_step = total_step, last_changed = {changed}, version = version + 1"
+        f" FROM {source} WHERE tasks.id = {id_} AND tasks.attempts = {attempt}"
+        f" AND tasks.{status_is(moves[Status.DONE])}"
+    )
+
+
+#: The outcome a finish records for the attempt it ends.
+FINISHED = ending("finish", Status.DONE)
+
+
 def fail(
     task_id: str, attempt: int, reason: str, now: float, outcome: Outcome = Outcome.ERROR
 ) -> list[Move]:

@@ -19,35 +19,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tasktrack.domain.lifecycle import Status, targets
-from tasktrack.storage.attempts import ATTEMPT_COLUMNS, ending
+from tasktrack.storage.attempts import ATTEMPT_COLUMNS
 from tasktrack.storage.dialect import Finished, Statement
-from tasktrack.storage.lifecycle_sql import status_is
+from tasktrack.storage.lifecycle_sql import FINISHED, finish_from
 
-
-def _finish_many_sql() -> str:
-    moves = targets("finish")
-    if list(moves) != [Status.DONE]:  # the shape below is the move into done only
-        raise RuntimeError(f"finish leads to {list(moves)}; finish_many needs updating")
-    return (
-        "WITH a AS (SELECT * FROM unnest(?::text[], ?::integer[], ?::float8[], ?::bigint[],"
-        " ?::text[]) AS a(id, attempt, now, changed, result)),"
-        " moved AS (UPDATE tasks SET status = 'done', last_finished_at = a.now,"
-        " lease_expires_at = NULL, current_step = total_step, last_changed = a.changed,"
-        " version = version + 1 FROM a"
-        f" WHERE tasks.id = a.id AND tasks.attempts = a.attempt"
-        f" AND tasks.{status_is(moves[Status.DONE])} RETURNING tasks.*),"
-        f" f0 AS (INSERT INTO task_attempts ({ATTEMPT_COLUMNS})"
-        " SELECT id, attempts, coalesce(worker_id, ''), last_run_at, last_finished_at,"
-        f" '{ending('finish', Status.DONE).value}', '' FROM moved),"
-        " f1 AS (INSERT INTO task_results (task_id, attempt, value, created_at)"
-        " SELECT m.id, m.attempts, a.result, a.now FROM moved m JOIN a ON a.id = m.id"
-        " WHERE a.result IS NOT NULL ON CONFLICT (task_id) DO NOTHING)"
-        " SELECT * FROM moved"
-    )
-
-
-_SQL = _finish_many_sql()
+_SQL = (
+    "WITH a AS (SELECT * FROM unnest(?::text[], ?::integer[], ?::float8[], ?::bigint[],"
+    " ?::text[]) AS a(id, attempt, now, changed, result)),"
+    f" moved AS ({finish_from('a', 'a.id', 'a.attempt', 'a.now', 'a.changed')}"
+    " RETURNING tasks.*),"
+    f" f0 AS (INSERT INTO task_attempts ({ATTEMPT_COLUMNS})"
+    " SELECT id, attempts, coalesce(worker_id, ''), last_run_at, last_finished_at,"
+    f" '{FINISHED.value}', '' FROM moved),"
+    " f1 AS (INSERT INTO task_results (task_id, attempt, value, created_at)"
+    " SELECT m.id, m.attempts, a.result, a.now FROM moved m JOIN a ON a.id = m.id"
+    " WHERE a.result IS NOT NULL ON CONFLICT (task_id) DO NOTHING)"
+    " SELECT * FROM moved"
+)
 
 
 def finish_many(finished: Sequence[Finished]) -> Statement:

@@ -21,30 +21,18 @@ import sqlite3
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-from tasktrack.domain.lifecycle import Status, targets
-from tasktrack.storage.attempts import ATTEMPT_COLUMNS, ending
+from tasktrack.storage.attempts import ATTEMPT_COLUMNS
 from tasktrack.storage.dialect import Finished, Row
-from tasktrack.storage.lifecycle_sql import status_is
+from tasktrack.storage.lifecycle_sql import FINISHED, finish_from
 
-
-def _update_sql() -> str:
-    moves = targets("finish")
-    if list(moves) != [Status.DONE]:  # the shape below is the move into done only
-        raise RuntimeError(f"finish leads to {list(moves)}; finish_many needs updating")
-    return (
-        "UPDATE tasks SET status = 'done', last_finished_at = a.column3,"
-        " lease_expires_at = NULL, current_step = total_step, last_changed = a.column4,"
-        " version = version + 1 FROM (VALUES {values}) AS a"
-        " WHERE tasks.id = a.column1 AND tasks.attempts = a.column2"
-        f" AND tasks.{status_is(moves[Status.DONE])} RETURNING *"
-    )
-
-
-_UPDATE = _update_sql()
+_UPDATE = (
+    finish_from("(VALUES {values}) AS a", "a.column1", "a.column2", "a.column3", "a.column4")
+    + " RETURNING *"
+)
 _RECORD = (
     f"INSERT INTO task_attempts ({ATTEMPT_COLUMNS})"
     " SELECT id, attempts, coalesce(worker_id, ''), last_run_at, last_finished_at,"
-    f" '{ending('finish', Status.DONE).value}', '' FROM tasks WHERE id IN ({{ids}})"
+    f" '{FINISHED.value}', '' FROM tasks WHERE id IN ({{ids}})"
 )
 _RESULT = (
     "INSERT INTO task_results (task_id, attempt, value, created_at)"
