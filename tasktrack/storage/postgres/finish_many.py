@@ -10,9 +10,10 @@ acknowledges its jobs the same way, with arrays.
 
 The statement is :func:`tasktrack.storage.lifecycle_sql.finish` (and ``with_result``) for
 many rows: the same fence (id, attempt number, running status), the same columns set, the
-same attempt record and result row, each task with its own ``now``. It is built from the
-lifecycle table here; ``tests/integration/test_pg_finish_many.py`` checks that it leaves
-every table exactly as the one-row statements do.
+same attempt record and result row, each task with its own ``now``. Its UPDATE is
+:func:`~tasktrack.storage.lifecycle_sql.finish_from` (built from the lifecycle table, shared
+with SQLite's); ``tests/integration/test_finish_many.py`` checks on both databases that it
+leaves every table exactly as the one-row statements do.
 """
 
 from __future__ import annotations
