@@ -36,7 +36,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def stores(url: str, merged: list[int]) -> AsyncIterator[Stores]:
-    opened = await open_stores(url)  # after the spy: the dialect takes finish_many at import
+    opened = await open_stores(url)
     yield opened
     await opened.close()
 
@@ -139,3 +139,26 @@ async def test_a_merged_finish_keeps_each_attempts_fence(
     assert results == {done.id: '"ok"', twice.id: '"first"'}
     # One record per ended attempt: the three finished, the one given back; none refused.
     assert sorted(attempts) == sorted([done.id, cancelling.id, twice.id, given_back.id])
+
+
+async def test_a_merged_finish_that_fails_falls_back_to_one_finish_each(
+    stores: Stores, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tried: list[int] = []
+
+    def broken(*args: Any) -> Any:
+        tried.append(len(args[-1]))
+        if len(args) == 1:  # PostgreSQL builds the statement: one that fails when it runs
+            return "SELECT 1 / 0", ()
+        raise sqlite3.OperationalError("injected")  # SQLite runs it: it fails here
+
+    for module in (pg_dialect, sqlite_dialect):
+        monkeypatch.setattr(module, "finish_many", broken)
+    tasks = await _running(stores, 8)
+    finished = await asyncio.gather(*(stores.tasks.finish(t.id, 1, NOW + 3, '"r"') for t in tasks))
+    assert tried and max(tried) >= 2, "no merge was tried"
+    assert [t.status for t in finished] == [Status.DONE] * 8
+    # Each finish ran once on its own: one record and one result per task, none doubled.
+    attempts = [r["task_id"] for r in _rows(url, "SELECT task_id FROM task_attempts")]
+    results = [r["task_id"] for r in _rows(url, "SELECT task_id FROM task_results")]
+    assert sorted(attempts) == sorted(results) == sorted(t.id for t in tasks)

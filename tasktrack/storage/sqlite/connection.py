@@ -21,7 +21,7 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -49,12 +49,12 @@ GROUP_WINDOW = 0.002
 @dataclass(frozen=True, slots=True)
 class Mergeable:
     """How a write may run as one statement with the others of its kind in a group: ``run``
-    takes their ``values`` and returns each one's result by ``key`` (a missing key: the
-    write's own function would have returned ``[]``). See :mod:`tasktrack.storage.merging`."""
+    takes their ``values`` and returns each one's result by its key, the first of its values
+    (a key missing: the write's own function would have returned ``[]``), as PostgreSQL's
+    group commit does. See :mod:`tasktrack.storage.merging`."""
 
     run: Callable[[sqlite3.Connection, list[Any]], dict[Hashable, Any]]
-    key: Hashable
-    values: Any
+    values: Sequence[Any]
 
 
 #: A write, its future, whether it is urgent, and how it may merge with others.
@@ -297,7 +297,7 @@ def _kind(job: _Job) -> Hashable | None:
 
 
 def _key(job: _Job) -> Hashable:
-    return job[3].key if job[3] is not None else id(job)
+    return job[3].values[0] if job[3] is not None else id(job)
 
 
 def _run_alone(con: sqlite3.Connection, job: _Job) -> _Outcome:
@@ -330,4 +330,4 @@ def _run_merged(con: sqlite3.Connection, jobs: list[_Job]) -> dict[int, _Outcome
         log.debug("a merged write of %d failed; running each alone", len(jobs))
         return {id(job): _run_alone(con, job) for job in jobs}
     con.execute("RELEASE merged")
-    return {id(job): (True, results.get(job[3].key, [])) for job in jobs if job[3] is not None}
+    return {id(job): (True, results.get(_key(job), [])) for job in jobs}

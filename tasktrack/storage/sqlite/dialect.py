@@ -85,7 +85,7 @@ class SQLiteDialect:
     async def write_finish(self, moves: Sequence[Move], finished: Finished) -> list[Row]:
         # Finishes in one writer group go as one statement (finish_many.py); alone, or
         # should the merged one fail, as their own move.
-        merge = Mergeable(finish_many, finished[0], finished)
+        merge = Mergeable(finish_many, finished)
         return await self.db.write(_moves_job(moves, first=True), merge=merge)
 
     async def claim(self, statement: Statement) -> list[Row]:
