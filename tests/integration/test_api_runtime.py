@@ -66,6 +66,21 @@ def create(api: httpx.Client, name: str, data: dict[str, Any]) -> dict[str, Any]
     return body
 
 
+def until_active(api: httpx.Client, task_id: str) -> httpx.Response:
+    """Long-poll until the task is ``active``. Each poll names the state already seen
+    (``If-None-Match``), so it returns at the next change: a bare ``?wait=`` sent after the
+    claim would wait for the change after that, the whole timeout for a sleeping task."""
+    response = api.get(f"/v2.0/tasks/{task_id}")
+    while response.json()["status"] == "queued":
+        seen = response.headers["ETag"]
+        polled = api.get(
+            f"/v2.0/tasks/{task_id}", params={"wait": 30}, headers={"If-None-Match": seen}
+        )
+        assert polled.status_code == 200, "no change within 30 s"
+        response = polled
+    return response
+
+
 def test_demo_sleep_climbs_step_by_step_to_done(api: httpx.Client) -> None:
     task = create(api, "demo.sleep", {"seconds": 1.2, "steps": 4})
     assert (task["status"], task["currentStep"], task["totalStep"]) == ("queued", 0, 4)
@@ -97,8 +112,7 @@ def test_demo_fail_ends_in_error_with_its_message(api: httpx.Client) -> None:
 
 def test_wait_times_out_with_the_current_state(api: httpx.Client) -> None:
     task = create(api, "demo.sleep", {"seconds": 600, "steps": 1})
-    active = api.get(f"/v2.0/tasks/{task['_id']}", params={"wait": 30}).json()
-    assert active["status"] == "active"
+    assert until_active(api, task["_id"]).json()["status"] == "active"
     started = time.monotonic()
     r = api.get(
         f"/v2.0/tasks/{task['_id']}",
@@ -118,7 +132,7 @@ def test_wait_times_out_with_the_current_state(api: httpx.Client) -> None:
 
 def test_etag_and_if_none_match(api: httpx.Client) -> None:
     task = create(api, "demo.sleep", {"seconds": 600, "steps": 1})
-    first = api.get(f"/v2.0/tasks/{task['_id']}", params={"wait": 30})
+    first = until_active(api, task["_id"])
     assert first.json()["status"] == "active"  # now it holds still for ten minutes
     etag = first.headers["ETag"]
     # Another representation of the same state carries the same (weak) ETag.

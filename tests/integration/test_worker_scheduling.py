@@ -94,8 +94,10 @@ async def test_delayed_tasks_start_at_their_time_woken_by_a_timer(
     worker = start_worker("--poll-interval", str(poll))  # type: ignore[operator]
     await ready(worker)
     # On SQLite another process's insert wakes nobody: the worker sees these at its next
-    # poll, then sleeps until each is due; so they fall due after that poll.
-    delays = [poll + 1.0, poll + 1.5, poll + 2.5]
+    # poll, then sleeps until each is due; so they fall due after that poll. On PostgreSQL
+    # the insert's NOTIFY wakes the worker at once, which then sleeps until each is due.
+    after = poll if backend == "sqlite" else 0.0
+    delays = [after + 1.0, after + 1.5, after + 2.5]
     made = [
         await service.create(ALICE, "test.noop", {}, schedule=Schedule(delay_seconds=d))
         for d in delays
