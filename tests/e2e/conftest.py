@@ -120,6 +120,9 @@ def start_dashboard(workdir: Path) -> Dashboard:
         "TASKTRACK_RETENTION_DONE": "0",
         "TASKTRACK_RETENTION_ERROR": "0",
         "TASKTRACK_RETENTION_CANCELLED": "0",
+        # Tests leave long demo tasks running: at the end the server gives them back after
+        # 1 s instead of waiting out the default 30 s (and this fixture's 15 s kill).
+        "TASKTRACK_SHUTDOWN_TIMEOUT": "1",
         "PYTHONUNBUFFERED": "1",
     }
     # The dashboard's own task types (tests/apps/dashboard.py), importable from the repository.
