@@ -36,6 +36,9 @@ from tasktrack.service.identity import IdentityService
 from tasktrack.storage.base import Stores
 from tasktrack.storage.factory import open_stores
 from tests import pg
+from tests.integration.plan_files import plans_backlog, plans_db
+
+__all__ = ["plans_backlog", "plans_db"]  # fixtures shared by the query-plan modules
 
 #: How long a server may take to answer /health after the process starts.
 START_DEADLINE = 30.0

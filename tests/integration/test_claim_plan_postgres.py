@@ -28,7 +28,7 @@ from tests import pg
 from tests.integration.backlog import NOW, ORGS, backlog_rows
 from tests.integration.test_store_contract import LEASE, new_task
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("pg_claim_plans")]  # one backlog
 QUEUED = 3_000
 
 

@@ -16,9 +16,10 @@ import pytest
 from tasktrack.storage import workers_sql
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
 from tasktrack.storage.sqlite.dialect import SQLiteDialect
-from tests.integration.test_query_plans import ORG, db, plan, plan_problems
+from tests.integration.plan_files import GROUP, ORG
+from tests.integration.test_query_plans import plan, plan_problems
 
-__all__ = ["db"]  # the module's fixture, used by name
+pytestmark = pytest.mark.xdist_group(GROUP)
 
 SINCE = 1_700_001_000.0
 #: A range over finished times: per organisation, or per final status (either reads only the
@@ -35,7 +36,7 @@ _WINDOWED = ("tasks_org_finished", "tasks_finished")
     ],
 )
 def test_overview_reads_use_their_indexes(
-    db: sqlite3.Connection, name: str, indexes: tuple[str, ...]
+    plans_db: sqlite3.Connection, name: str, indexes: tuple[str, ...]
 ) -> None:
     dialect = SQLiteDialect(SQLiteDatabase(":memory:"))
     sql, args = {
@@ -43,7 +44,7 @@ def test_overview_reads_use_their_indexes(
         "durations": workers_sql.done_durations(ORG, SINCE),
         "unfinished": workers_sql.UNFINISHED,
     }[name]
-    steps = plan(db, sql, list(args))
+    steps = plan(plans_db, sql, list(args))
     assert not plan_problems(steps, ordered=False), steps
     reads = [step for step in steps if step.split()[:2] in (["SCAN", "tasks"], ["SEARCH", "tasks"])]
     assert reads and all(any(i in step for i in indexes) for step in reads), steps

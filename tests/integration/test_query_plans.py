@@ -1,7 +1,6 @@
 """The list queries use an index for every access to ``tasks`` and never sort in a temp B-tree.
 
-100,000 tasks are written straight into a SQLite file made by the store (so the schema is the
-migrations'), without ``ANALYZE`` (the server never runs it, so this is the planner's view in
+Against the 100,000-task file of :mod:`tests.integration.plan_files` (no ``ANALYZE``, as in
 production). For each filter and each sort key of ``SORTABLE`` in both directions, the page
 query (first page, and after a ``next`` and a ``previous`` cursor) and the count query built by
 :func:`tasktrack.storage.sql.list_sql` are explained, and every plan step is checked; a cursor
@@ -11,7 +10,6 @@ list walks every row before the cursor).
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -31,77 +29,14 @@ from tasktrack.domain.listing import (
     parse_sort,
 )
 from tasktrack.storage import flow_sql, lifecycle_sql
-from tasktrack.storage.factory import open_stores
-from tasktrack.storage.rows import INSERT_TASK, TASK_COLUMNS
 from tasktrack.storage.sql import list_sql
 from tasktrack.storage.sqlite.connection import SQLiteDatabase
 from tasktrack.storage.sqlite.dialect import SQLiteDialect
 from tests.integration import backlog as mixed
+from tests.integration.plan_files import GROUP, ORG, USER
 
-ROWS = 100_000
-ORG = "a" * 24
-OTHER_ORG = "b" * 24
-USER = "c" * 24
-STATUSES = ("queued", "active", "done", "cancelling", "cancelled", "error")
+pytestmark = pytest.mark.xdist_group(GROUP)
 INDEXED = ("USING INDEX", "USING COVERING INDEX", "USING PRIMARY KEY", "USING INTEGER PRIMARY KEY")
-
-
-def _rows() -> Iterator[tuple[Any, ...]]:
-    base = 1_700_000_000
-    for i in range(ROWS):
-        status = STATUSES[i % len(STATUSES)]
-        ran = status != "queued"
-        ended = status in ("done", "cancelled", "error")
-        total = i % 11
-        row = {
-            "id": f"{base + i // 50:08x}{i:016x}",
-            "org_id": OTHER_ORG if i % 10 == 9 else ORG,
-            "project_id": None if i % 4 else f"{i % 3:024x}",
-            "name": f"task.type{i % 50}",
-            "data": f'{{"i": {i}}}',
-            "status": status,
-            "current_step": total if status == "done" else min(i % 5, total),
-            "total_step": total,
-            "fail_reason": "boom" if status == "error" else "",
-            "last_run_at": base + i / 50 + 0.123456 if ran else -1.0,
-            "last_finished_at": base + i / 50 + 7.5 if ended else -1.0,
-            "created_at": base + i // 50,
-            "last_changed": base + i // 50 + i % 7,
-            "created_by": USER,
-            "last_changed_by": USER,
-            "attempts": 1 if ran else 0,
-            "max_attempts": 1,
-            "run_after": float(base + i // 50),
-            "lease_expires_at": base + 3600.0 if status in ("active", "cancelling") else None,
-            "worker_id": "w1" if status in ("active", "cancelling") else None,
-            "version": 1,
-            "rerun_of": None,
-            "priority": 0,
-            "queue": "default",
-            "concurrency_key": f"customer{i % 7}" if i % 3 == 0 else None,
-        }
-        yield tuple(row[column] for column in TASK_COLUMNS)
-
-
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
-    path = tmp_path_factory.mktemp("plans") / "tasks.db"
-
-    async def create_schema() -> None:
-        stores = await open_stores(f"sqlite:///{path}")
-        await stores.close()
-
-    asyncio.run(create_schema())
-    con = sqlite3.connect(path, isolation_level=None)
-    try:
-        con.execute("PRAGMA synchronous = OFF")
-        con.execute("BEGIN")
-        con.executemany(INSERT_TASK, _rows())
-        con.execute("COMMIT")
-        assert con.execute("SELECT count(*) FROM tasks").fetchone()[0] == ROWS
-        yield con
-    finally:
-        con.close()
 
 
 def plan(con: sqlite3.Connection, sql: str, params: list[Any]) -> list[str]:
@@ -196,26 +131,28 @@ SORT_SPECS = [f"{field}:{direction}" for field in SORTABLE for direction in ("as
 @pytest.mark.parametrize("sort", SORT_SPECS)
 @pytest.mark.parametrize("filter_name", list(FILTERS))
 def test_list_queries_use_indexes_and_no_sort(
-    db: sqlite3.Connection, filter_name: str, sort: str
+    plans_db: sqlite3.Connection, filter_name: str, sort: str
 ) -> None:
-    check(db, FILTERS[filter_name], sort)
+    check(plans_db, FILTERS[filter_name], sort)
 
 
 @pytest.mark.parametrize("sort", ["createdAt:desc", "createdAt:asc", "_id:asc"])
-def test_text_filter_queries_use_indexes_and_no_sort(db: sqlite3.Connection, sort: str) -> None:
-    check(db, (), sort, text="Type7")
+def test_text_filter_queries_use_indexes_and_no_sort(
+    plans_db: sqlite3.Connection, sort: str
+) -> None:
+    check(plans_db, (), sort, text="Type7")
 
 
-def test_project_scoped_queries_use_indexes(db: sqlite3.Connection) -> None:
+def test_project_scoped_queries_use_indexes(plans_db: sqlite3.Connection) -> None:
     query = ListQuery(Scope(ORG, "0" * 24), limit=25)
     sql, count_sql, params, count_params = list_sql(query, "?")
-    assert not plan_problems(plan(db, sql, params), ordered=True), plan(db, sql, params)
-    assert not plan_problems(plan(db, count_sql, count_params), ordered=False)
+    assert not plan_problems(plan(plans_db, sql, params), ordered=True), plan(plans_db, sql, params)
+    assert not plan_problems(plan(plans_db, count_sql, count_params), ordered=False)
 
 
-def test_the_checker_catches_a_bad_plan(db: sqlite3.Connection) -> None:
+def test_the_checker_catches_a_bad_plan(plans_db: sqlite3.Connection) -> None:
     """A query with no usable index and an unindexed ORDER BY is reported."""
-    steps = plan(db, "SELECT * FROM tasks WHERE fail_reason = ? ORDER BY data", ["boom"])
+    steps = plan(plans_db, "SELECT * FROM tasks WHERE fail_reason = ? ORDER BY data", ["boom"])
     problems = plan_problems(steps, ordered=True)
     assert any("no index" in p for p in problems), steps
     assert any("temp B-tree" in p for p in problems), steps
@@ -271,13 +208,13 @@ def _flow_statements(
     yield "claim-ids", *flow_sql.claim(dialect, ["0" * 24, "1" * 24], set_)
 
 
-def test_lifecycle_statements_use_indexes(db: sqlite3.Connection) -> None:
+def test_lifecycle_statements_use_indexes(plans_db: sqlite3.Connection) -> None:
     """Claims and the lanes read ``tasks_lane``, the next due time ``tasks_claim``, lease
     expiry ``tasks_lease`` (partial indexes: the statements must name their statuses as the
     indexes do), the rest the primary key."""
     report = []
     for verb, sql, args in _lifecycle_statements():
-        steps = plan(db, sql, list(args))
+        steps = plan(plans_db, sql, list(args))
         problems = plan_problems(steps, ordered=False)
         wanted = {
             "claim": "tasks_lane",
@@ -298,26 +235,6 @@ def test_lifecycle_statements_use_indexes(db: sqlite3.Connection) -> None:
 # -- the claim over 100,000 queued tasks of mixed priority, queue, organisation and due time --
 
 
-@pytest.fixture(scope="module")
-def backlog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
-    path = tmp_path_factory.mktemp("backlog") / "tasks.db"
-
-    async def create_schema() -> None:
-        stores = await open_stores(f"sqlite:///{path}")
-        await stores.close()
-
-    asyncio.run(create_schema())
-    con = sqlite3.connect(path, isolation_level=None)
-    try:
-        con.execute("PRAGMA synchronous = OFF")
-        con.execute("BEGIN")
-        con.executemany(INSERT_TASK, mixed.backlog_rows())
-        con.execute("COMMIT")
-        yield con
-    finally:
-        con.close()
-
-
 @pytest.mark.parametrize(
     "lane",
     [
@@ -328,14 +245,14 @@ def backlog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connec
     ids=["lane in turn", "named lane", "small queue"],
 )
 def test_claims_read_their_lane_in_order_without_a_temp_b_tree(
-    backlog: sqlite3.Connection, lane: Lane
+    plans_backlog: sqlite3.Connection, lane: Lane
 ) -> None:
     dialect = SQLiteDialect(SQLiteDatabase(":memory:"))
     now = mixed.NOW
     conditions = lifecycle_sql.claim_conditions(lane, dialect.in_list("name", ["job"]), now)
     queue = lifecycle_sql.claim_queue(conditions, 5)
     sql, args = dialect.claim_statement(queue, lifecycle_sql.claim_set("w1", 30.0, now))
-    steps = plan(backlog, sql, list(args))
+    steps = plan(plans_backlog, sql, list(args))
     assert not plan_problems(steps, ordered=False), steps
     assert not [s for s in steps if "TEMP B-TREE" in s], steps
     lane_reads = [s for s in steps if s.startswith("SEARCH tasks USING INDEX tasks_lane")]
