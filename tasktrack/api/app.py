@@ -46,6 +46,7 @@ from tasktrack.api.routes.webhooks import webhook_routes
 from tasktrack.api.routes.workers import worker_routes
 from tasktrack.api.routing import allowed_methods, use_relative_slash_redirects
 from tasktrack.api.security import Authenticator
+from tasktrack.api.shutdown import uvicorn_exiting
 from tasktrack.config import Settings
 from tasktrack.metrics import TASKS
 from tasktrack.observability import tracing
@@ -184,6 +185,7 @@ async def _context(
     oauth = await OAuthService.open(stores.identity, token_policy, keys=settings.signing_keys())
     tasks = TaskService(stores.tasks, registry)
     tasks.idempotency_ttl = settings.idempotency_ttl
+    tasks.stopping = uvicorn_exiting
     return ApiContext(
         settings=settings,
         stores=stores,

@@ -50,6 +50,8 @@ class TaskLogs:
         deadline = loop.time() + wait
         page = await self._page(principal, task_id, after, limit)
         while not page.items and not page.finished and (left := deadline - loop.time()) > 0:
+            if self.tasks.stopping():
+                break
             await self.tasks.store.wait_changed([task_id], min(self.poll_interval, left))
             page = await self._page(principal, task_id, after, limit)
         return page

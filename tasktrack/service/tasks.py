@@ -25,6 +25,12 @@ from tasktrack.service.registry import TaskRegistry
 from tasktrack.storage.base import TaskStore
 
 Clock = Callable[[], float]
+
+
+def _never() -> bool:
+    return False
+
+
 #: Most tasks one page of the scheduled view holds.
 MAX_SCHEDULED_PAGE = 100
 #: Longest ``?wait=`` a read may ask for, in seconds.
@@ -58,6 +64,9 @@ class TaskService:
         self.registry = registry
         self.clock = clock
         self.wait_poll_interval = 0.1
+        #: True once the server is shutting down: long polls then answer at their next look
+        #: instead of holding the shutdown up until their ``wait`` runs out. The API sets it.
+        self.stopping: Callable[[], bool] = _never
         #: Seconds an idempotency record answers replays (Settings.idempotency_ttl).
         self.idempotency_ttl = IDEMPOTENCY_TTL
 
@@ -186,7 +195,7 @@ class TaskService:
         # A terminal task never changes again: waiting on it would only burn the timeout.
         while task.version == baseline and task.status not in TERMINAL:
             remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
+            if remaining <= 0 or self.stopping():
                 break
             await self.store.wait_changed([task_id], min(self.wait_poll_interval, remaining))
             task = await self.get(principal, task_id, project_id)

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -46,6 +45,7 @@ from tasktrack.api.changes import SLACK, ChangeFeed, Clock
 from tasktrack.api.context import ApiContext, context_of
 from tasktrack.api.problems import from_exception
 from tasktrack.api.representation import task_fields
+from tasktrack.api.shutdown import uvicorn_exiting
 from tasktrack.domain.identity import Principal
 from tasktrack.errors import InvalidArgument, Unauthenticated
 
@@ -68,19 +68,6 @@ StillValid = Callable[[], Awaitable[bool]]
 
 async def _always_valid() -> bool:
     return True
-
-
-def uvicorn_exiting() -> bool:
-    """True once uvicorn has been asked to exit (SIGTERM/SIGINT).
-
-    uvicorn drains open responses before it runs the lifespan shutdown, so an app cannot learn
-    of the shutdown from its lifespan; uvicorn's signal handler is a bound method of its
-    ``Server``, whose ``should_exit`` flag is the earliest sign. Any other server: False (the
-    stream lifetime bounds the wait instead).
-    """
-    handler = signal.getsignal(signal.SIGTERM)
-    server = getattr(handler, "__self__", None)
-    return getattr(server, "should_exit", False) is True
 
 
 def event_routes(

@@ -21,8 +21,9 @@ from tasktrack.api.changes import MAX_PAGES, PAGE_SIZE, SLACK, ChangeFeed
 from tasktrack.api.context import ApiContext
 from tasktrack.api.ratelimit import FailedAuthLimiter
 from tasktrack.api.routes import events
-from tasktrack.api.routes.events import event_routes, uvicorn_exiting
+from tasktrack.api.routes.events import event_routes
 from tasktrack.api.security import Authenticator
+from tasktrack.api.shutdown import uvicorn_exiting
 from tasktrack.config import Settings
 from tasktrack.demo import registry
 from tasktrack.domain.identity import Principal

@@ -95,3 +95,22 @@ async def test_out_of_range_arguments_are_refused(
     task_id, _ = await running(logs)
     with pytest.raises(InvalidArgument):
         await logs.read(ALICE, task_id, after, limit, wait)
+
+
+async def test_waits_answer_at_their_next_look_once_the_server_is_stopping(
+    logs: TaskLogs,
+) -> None:
+    """A long poll on a log or a task that nothing changes returns, with what is there now,
+    once ``stopping`` says so, instead of holding a shutdown up for its whole wait."""
+    task_id, _ = await running(logs)
+    logs.poll_interval = logs.tasks.wait_poll_interval = 0.05
+    stopping = asyncio.Event()
+    logs.tasks.stopping = stopping.is_set
+    page = asyncio.ensure_future(logs.read(ALICE, task_id, wait=50))
+    task = asyncio.ensure_future(logs.tasks.wait_for_change(ALICE, task_id, None, 50))
+    await asyncio.sleep(0.2)
+    assert not page.done() and not task.done()  # both are waiting
+    stopping.set()
+    async with asyncio.timeout(5):
+        assert (await page).items == []
+        assert (await task).id == task_id
