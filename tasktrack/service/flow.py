@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import limits as ratelimits
-
 from tasktrack.domain.flow import Limits, Rate
 from tasktrack.errors import InvalidArgument
 
@@ -28,6 +26,11 @@ _DATA_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
 def parse_rate(text: str) -> Rate:
     """``"10/minute"``, ``"10 per minute"``, ``"100/2 hours"`` → :class:`Rate` (the grammar
     of the ``limits`` library: second, minute, hour, day, month, year)."""
+    # Imported here: the package costs ~80 ms to import (its storage back-ends) and only task
+    # types with a rate limit need it; every tasktrack process (CLI, server, worker, each
+    # worker child) imports this module.
+    import limits as ratelimits
+
     try:
         item = ratelimits.parse(text)
     except ValueError:

@@ -71,3 +71,11 @@ def test_the_group_lists_and_runs_every_command() -> None:
     for name in COMMANDS:
         assert f"  {name} " in result.output
         assert CliRunner().invoke(cli, [name, "--help"]).exit_code == 0
+
+
+def test_importing_tasktrack_leaves_the_rate_limit_parser_unloaded() -> None:
+    """Every process imports the package, each worker child included; ``limits`` costs
+    ~80 ms to import and only task types with a ``rate_limit`` need it."""
+    assert imported_along("tasktrack", {"limits"}) == []
+    code = "import tasktrack; tasktrack.TaskRegistry().task('t', rate_limit='2/second')"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
