@@ -156,8 +156,13 @@ async def test_four_workers_never_exceed_a_cap_and_keep_other_types_running(
     for customer in ("acme", "globex"):
         spans = [(s, e) for _, key, s, e in ran["keyed"] if key == customer]
         assert len(spans) == 4 and most_at_once(spans) == 1
-    # Plain tasks queued behind the capped backlog did not wait for it.
-    assert max(e for *_, e in ran["plain"]) < max(s for _, _, s, _ in ran["capped"])
+    # Plain tasks queued behind the capped backlog did not wait for it: had they, none would
+    # end before the last capped task started. Most, not all: on a loaded machine (seen: a
+    # third pytest process on 2 cores) the last plain task can end a few ms after it.
+    last_capped = max(s for _, _, s, _ in ran["capped"])
+    plain_ends = [e for *_, e in ran["plain"]]
+    early = [e for e in plain_ends if e < last_capped]
+    assert len(early) >= 0.75 * len(plain_ends), (len(early), len(plain_ends))
 
     starts = sorted(await _claim_times(service, rated))
     assert all(sum(1 for t in starts if first <= t < first + 2.0) <= 4 for first in starts), starts
