@@ -25,8 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 from tasktrack.errors import Unauthenticated
 
 #: Name of the signing key in the store's ``server_secret``.
@@ -95,6 +93,8 @@ class AccessTokens:
             "iat": now,
             "exp": now + self.max_lifetime(),
         }
+        import jwt  # see _decode_with
+
         return jwt.encode(claims, self.keys.current, algorithm="HS256")
 
     def verify(self, token: str, *, allow_expired: bool = False) -> AccessClaims:
@@ -116,6 +116,8 @@ class AccessTokens:
         return max(1, round(self.ttl))
 
     def _decode(self, token: str) -> dict[str, Any]:
+        import jwt  # see _decode_with
+
         for key in self.keys.all():
             try:
                 return _decode_with(token, key)
@@ -133,6 +135,11 @@ def _well_formed(claims: dict[str, Any]) -> bool:
 
 
 def _decode_with(token: str, key: str) -> dict[str, Any]:
+    # PyJWT is imported where tokens are made or read, not with this module: it pulls in
+    # cryptography's x509 (~40-70 ms), and the worker and the CLI import this module (through
+    # Settings) without ever signing or verifying a token.
+    import jwt
+
     claims: dict[str, Any] = jwt.decode(
         token,
         key,

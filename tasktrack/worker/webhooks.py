@@ -21,8 +21,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import httpx
 import orjson
 from standardwebhooks.webhooks import Webhook
 
@@ -33,6 +33,9 @@ from tasktrack.service.webhook_secrets import SecretBox
 from tasktrack.service.webhook_targets import check_target
 from tasktrack.storage.base import Stores
 from tasktrack.storage.webhook_base import WebhookStore
+
+if TYPE_CHECKING:
+    import httpx
 from tasktrack.worker.supervise import Step
 
 log = logging.getLogger("tasktrack.webhooks")
@@ -108,7 +111,7 @@ class Deliverer:
         self.box = box
         self.options = options
         self.clock = clock
-        self._client = httpx.AsyncClient(follow_redirects=False, timeout=options.timeout)
+        self._client: httpx.AsyncClient | None = None  # made at the first delivery
         self._pruned_at = 0.0
         self._inflight: set[asyncio.Task[None]] = set()
 
@@ -123,7 +126,18 @@ class Deliverer:
         await self.settled(self.options.timeout + 1)
         for delivery in self._inflight:
             delivery.cancel()
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+
+    def _http(self) -> httpx.AsyncClient:
+        # Made (and httpx imported) at the first delivery, not when every worker starts: httpx
+        # with its command-line module costs ~50 ms to import and the client an SSL context,
+        # and most installations have no webhook subscription.
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(follow_redirects=False, timeout=self.options.timeout)
+        return self._client
 
     async def step(self) -> None:
         """Start deliveries for the free slots (at most :data:`BATCH` under way, so one slow
@@ -180,10 +194,10 @@ class Deliverer:
             await check_target(sub.url, self.options.allow_private)  # DNS may have changed
             body = body_of(message)
             headers = signed_headers(message.id, self.box.open_secret(sub.secret), body, now)
-            response = await self._client.post(sub.url, content=body, headers=headers)
+            response = await self._http().post(sub.url, content=body, headers=headers)
         except InvalidArgument as exc:
             return 0, f"refused: {exc.message}"
-        except httpx.HTTPError as exc:
+        except _http_error() as exc:
             return 0, f"{type(exc).__name__}: {exc}"[:ERROR_EXCERPT] or type(exc).__name__
         if 200 <= response.status_code < 300:
             return response.status_code, ""
@@ -214,3 +228,11 @@ async def delivery_loops(
         yield [("webhook delivery", deliverer.step)]
     finally:
         await deliverer.close()
+
+
+def _http_error() -> type[Exception]:
+    # Evaluated only when an exception reaches this clause; by then _http() has usually
+    # imported httpx, and if not, importing it here is harmless.
+    import httpx
+
+    return httpx.HTTPError

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 
 import pytest
 
@@ -96,3 +97,28 @@ async def test_the_target_is_checked_again_at_delivery(stores: Stores, hooks: We
     (attempt,) = await hooks.deliveries(made.subscription.id, 10)
     assert (attempt.status_code, attempt.outcome) == (0, "dead")
     assert attempt.error.startswith("refused: url's host '127.0.0.1' resolves to a non-public")
+
+
+async def test_a_target_that_refuses_the_connection_is_an_attempt_with_the_error(
+    stores: Stores, hooks: WebhookStore
+) -> None:
+    """Nothing listens on the port: the attempt is recorded with no status and the HTTP
+    client's error (the deliverer's client is made at its first delivery)."""
+    with socket.socket() as reserved:  # a free port, closed again before the delivery
+        reserved.bind(("127.0.0.1", 0))
+        port = reserved.getsockname()[1]
+    box = await SecretBox.open(stores.identity)
+    service = WebhookService(hooks, box, allow_private=True)
+    made = await service.create(Principal(USER_A, ORG_A), f"http://127.0.0.1:{port}/hook")
+    deliverer = Deliverer(
+        hooks, box, DeliveryOptions(timeout=5, max_attempts=1, allow_private=True)
+    )
+    await stores.tasks.create(new_task())
+    try:
+        await deliverer.step()
+        await deliverer.settled(10)
+    finally:
+        await deliverer.close()
+    (attempt,) = await hooks.deliveries(made.subscription.id, 10)
+    assert (attempt.status_code, attempt.outcome) == (0, "dead")
+    assert attempt.error.startswith("ConnectError"), attempt.error

@@ -79,3 +79,10 @@ def test_importing_tasktrack_leaves_the_rate_limit_parser_unloaded() -> None:
     assert imported_along("tasktrack", {"limits"}) == []
     code = "import tasktrack; tasktrack.TaskRegistry().task('t', rate_limit='2/second')"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_the_worker_command_leaves_token_and_http_libraries_unloaded() -> None:
+    """A worker neither signs tokens nor, until a webhook is due, makes HTTP requests:
+    PyJWT (cryptography's x509) and httpx (with its command-line module) cost ~100 ms of
+    every worker start between them."""
+    assert imported_along("tasktrack.cli.worker", {"jwt", "httpx", "limits"}) == []
