@@ -33,10 +33,10 @@ from tasktrack.service.webhook_secrets import SecretBox
 from tasktrack.service.webhook_targets import check_target
 from tasktrack.storage.base import Stores
 from tasktrack.storage.webhook_base import WebhookStore
+from tasktrack.worker.supervise import Step
 
 if TYPE_CHECKING:
     import httpx
-from tasktrack.worker.supervise import Step
 
 log = logging.getLogger("tasktrack.webhooks")
 
