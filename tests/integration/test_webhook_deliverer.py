@@ -10,6 +10,7 @@ import socket
 import pytest
 
 from tasktrack.domain.identity import Principal
+from tasktrack.domain.webhooks import DeliveryAttempt
 from tasktrack.service.webhook_secrets import SecretBox
 from tasktrack.service.webhooks import WebhookService
 from tasktrack.storage.base import Stores
@@ -80,21 +81,29 @@ async def _now(value: object) -> object:
     return value
 
 
+async def one_attempt(
+    stores: Stores, hooks: WebhookStore, box: SecretBox, subscription_id: str, *, private: bool
+) -> DeliveryAttempt:
+    """Create a task and run one delivery step (one attempt allowed); the attempt made."""
+    options = DeliveryOptions(timeout=5, max_attempts=1, allow_private=private)
+    deliverer = Deliverer(hooks, box, options)
+    await stores.tasks.create(new_task())
+    try:
+        await deliverer.step()
+        await deliverer.settled(10)
+    finally:
+        await deliverer.close()
+    (attempt,) = await hooks.deliveries(subscription_id, 10)
+    return attempt
+
+
 async def test_the_target_is_checked_again_at_delivery(stores: Stores, hooks: WebhookStore) -> None:
     box = await SecretBox.open(stores.identity)
     allowed = WebhookService(hooks, box, allow_private=True)  # e.g. the setting was on then
     with receiver_for() as receiver:
         made = await allowed.create(Principal(USER_A, ORG_A), receiver.url, ["task.created"])
-        strict = DeliveryOptions(timeout=5, max_attempts=1, allow_private=False)
-        deliverer = Deliverer(hooks, box, strict)
-        await stores.tasks.create(new_task())
-        try:
-            await deliverer.step()
-            await deliverer.settled(10)
-        finally:
-            await deliverer.close()
+        attempt = await one_attempt(stores, hooks, box, made.subscription.id, private=False)
         assert receiver.all() == []  # never sent
-    (attempt,) = await hooks.deliveries(made.subscription.id, 10)
     assert (attempt.status_code, attempt.outcome) == (0, "dead")
     assert attempt.error.startswith("refused: url's host '127.0.0.1' resolves to a non-public")
 
@@ -110,15 +119,6 @@ async def test_a_target_that_refuses_the_connection_is_an_attempt_with_the_error
     box = await SecretBox.open(stores.identity)
     service = WebhookService(hooks, box, allow_private=True)
     made = await service.create(Principal(USER_A, ORG_A), f"http://127.0.0.1:{port}/hook")
-    deliverer = Deliverer(
-        hooks, box, DeliveryOptions(timeout=5, max_attempts=1, allow_private=True)
-    )
-    await stores.tasks.create(new_task())
-    try:
-        await deliverer.step()
-        await deliverer.settled(10)
-    finally:
-        await deliverer.close()
-    (attempt,) = await hooks.deliveries(made.subscription.id, 10)
+    attempt = await one_attempt(stores, hooks, box, made.subscription.id, private=True)
     assert (attempt.status_code, attempt.outcome) == (0, "dead")
     assert attempt.error.startswith("ConnectError"), attempt.error
