@@ -190,6 +190,8 @@ class Deliverer:
 
     async def _send(self, sub: Subscription, message: Message, now: float) -> tuple[int, str]:
         """The response's status (0: none) and what went wrong, if anything."""
+        import httpx  # see _http: loaded with the first delivery, a dict lookup after that
+
         try:
             await check_target(sub.url, self.options.allow_private)  # DNS may have changed
             body = body_of(message)
@@ -197,7 +199,7 @@ class Deliverer:
             response = await self._http().post(sub.url, content=body, headers=headers)
         except InvalidArgument as exc:
             return 0, f"refused: {exc.message}"
-        except _http_error() as exc:
+        except httpx.HTTPError as exc:
             return 0, f"{type(exc).__name__}: {exc}"[:ERROR_EXCERPT] or type(exc).__name__
         if 200 <= response.status_code < 300:
             return response.status_code, ""
@@ -228,11 +230,3 @@ async def delivery_loops(
         yield [("webhook delivery", deliverer.step)]
     finally:
         await deliverer.close()
-
-
-def _http_error() -> type[Exception]:
-    # Evaluated only when an exception reaches this clause; by then _http() has usually
-    # imported httpx, and if not, importing it here is harmless.
-    import httpx
-
-    return httpx.HTTPError
