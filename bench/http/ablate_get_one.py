@@ -18,9 +18,9 @@ The simulations, each a sketch of a fix (see bench/README.md):
   prefix-scope     routes/tasks._prefix reads scope["path"] instead of building request.url
   routes-order     the GET-one route first in the route list (now behind /new/v2.0's routes)
   rfc3339-iso      representation.rfc3339 through isoformat instead of strftime
-  no-accesslog-mw  AccessLogMiddleware out of the stack (at log level WARNING it only checks
+  no-edge-mw       EdgeMiddleware out of the stack (request id, limiter, metrics; at log
+                   level WARNING the access log only checks
                    isEnabledFor: this prices the layer itself)
-  no-ratelimit-mw  RateLimitMiddleware out of the stack (prices the layer)
   gc-freeze        gc.freeze() once start-up is done
 """
 
@@ -168,8 +168,7 @@ CHANGES: dict[str, Callable[[Starlette], contextlib.AbstractContextManager[None]
     "prefix-scope": prefix_scope,
     "routes-order": routes_order,
     "rfc3339-iso": rfc3339_iso,
-    "no-accesslog-mw": lambda app: _without_layer(app, "AccessLogMiddleware"),
-    "no-ratelimit-mw": lambda app: _without_layer(app, "RateLimitMiddleware"),
+    "no-edge-mw": lambda app: _without_layer(app, "EdgeMiddleware"),
     "gc-freeze": gc_freeze,
 }
 

@@ -5,7 +5,7 @@
                                 named by ``TASKTRACK_DATABASE_URL``; no extensions (no
                                 in-process worker). ``BENCH_ACCESS_LOG=1`` also turns on the
                                 root logger at INFO the way the ``tasktrack`` CLI does
-                                (``logging.basicConfig``), which enables AccessLogMiddleware.
+                                (``logging.basicConfig``), which turns the access log on.
   bare-starlette-sqlite         bare Starlette, as bench-peers' ``starlette-sqlite``: async
                                 handler, one ``check_same_thread=False`` sqlite3 connection,
                                 primary-key SELECT of the 13 contract columns, row -> dict in

@@ -16,7 +16,7 @@ Variants (``BENCH_VARIANTS``, comma-separated; default all):
   tasktrack-json                tasktrack, ``Accept: application/json``
   tasktrack-hal                 tasktrack, no Accept header (HAL, the contract's default)
   tasktrack-json-accesslog      tasktrack-json with the root logger at INFO, as the
-                                ``tasktrack`` CLI sets it (AccessLogMiddleware active)
+                                ``tasktrack`` CLI sets it (the access log active)
   bare-starlette-sqlite         bare Starlette + sqlite3 + stdlib JSONResponse (bench-peers'
                                 ``starlette-sqlite``): the target's baseline
   bare-starlette-sqlite-orjson  the same with orjson

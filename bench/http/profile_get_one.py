@@ -6,7 +6,7 @@ On one uvloop event loop, with a random seeded id per call:
 1. times each piece of the GET-one path on its own (authentication and its parts, the store
    read and its parts, representation, rendering, negotiation, the Response object);
 2. times whole requests through each ASGI app, called directly with a hand-made scope (no
-   server, no sockets): tasktrack JSON and HAL, tasktrack with AccessLogMiddleware logging at
+   server, no sockets): tasktrack JSON and HAL, tasktrack with its access log at
    INFO into a null stream, and the bare Starlette apps;
 3. with ``--cprofile``, runs tasktrack JSON requests under cProfile and prints the top
    functions.
@@ -280,12 +280,13 @@ async def whole(ids: list[str], key: str, n: int, profile: bool) -> None:
             access.propagate = True
         inner = tasktrack.middleware_stack
         assert inner is not None
-        # ServerError -> AccessLog -> Exception -> Router: skip AccessLog to price it at WARNING.
+        # ServerError -> Edge -> fast path -> ...: skip Edge (request id, limiter, metrics) to
+        # price it with the access log at WARNING.
         access_mw = inner.app  # type: ignore[attr-defined]
         inner.app = access_mw.app  # type: ignore[attr-defined]
         try:
             row(
-                "tasktrack JSON without AccessLogMiddleware in the stack",
+                "tasktrack JSON without EdgeMiddleware in the stack",
                 await async_us(asgi_call(tasktrack, [api_key, accept_json]), ids, n),
             )
         finally:

@@ -25,14 +25,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from tasktrack.api.access_log import AccessLogMiddleware
 from tasktrack.api.context import ApiContext, context_of
+from tasktrack.api.edge import EdgeMiddleware
 from tasktrack.api.fastpath import TaskReadFastPath
 from tasktrack.api.health import health_routes
 from tasktrack.api.openapi import openapi_document
 from tasktrack.api.problems import problem
-from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitMiddleware, RateLimitPolicy
-from tasktrack.api.request_id import RequestIdMiddleware
+from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitPolicy
 from tasktrack.api.routes.attempts import attempt_routes
 from tasktrack.api.routes.auth import auth_routes
 from tasktrack.api.routes.events import event_routes
@@ -93,12 +92,10 @@ def create_app(
         exception_handlers={HTTPException: _http_error},
     )
     use_relative_slash_redirects(app.router)
-    # Innermost first: the fast read sits in front of the router, behind limits and metrics.
+    # Innermost first: the fast read sits in front of the router, behind the edge (request
+    # id, limits, metrics), so every request is counted and limited whoever answers it.
     app.add_middleware(TaskReadFastPath, context=lambda: getattr(app.state, "ctx", None))
-    app.add_middleware(RateLimitMiddleware, limiter=limiter)
-    app.add_middleware(AccessLogMiddleware, access_log=bool(settings.access_log))
-    # The access log line and every problem of the request carry its id.
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(EdgeMiddleware, limiter=limiter, access_log=bool(settings.access_log))
     tracing.configure(bool(settings.otel))
     if settings.otel:  # outermost: the span covers everything the request meets
         app.add_middleware(tracing.TracingMiddleware)

@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tasktrack.api.edge import EdgeMiddleware
 from tasktrack.api.problems import problem
-from tasktrack.api.request_id import RequestIdMiddleware
 from tasktrack.service.health import Probe, Readiness, readiness
 
 #: Probes change from one moment to the next: never serve a cached answer.
@@ -72,4 +72,4 @@ def health_app(probes: Sequence[Probe]) -> Starlette:
         return Response(LIVE_BODY, media_type="application/json")
 
     routes = [Route("/health", old_health, methods=["GET"]), *health_routes(lambda _: probes)]
-    return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])
+    return Starlette(routes=routes, middleware=[Middleware(EdgeMiddleware, metrics=False)])

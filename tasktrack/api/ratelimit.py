@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Scope
 
 from tasktrack.api.problems import from_exception
 from tasktrack.config import Settings
@@ -231,25 +232,15 @@ def _accounts_to_check(scope: Scope) -> list[str] | None:
     return _header_accounts(scope)
 
 
-class RateLimitMiddleware:
-    """Answers 429 to credentialed requests whose address or account is out of budget.
+def refusal(limiter: FailedAuthLimiter, scope: Scope) -> Response | None:
+    """The 429 for a credentialed request whose address or account is out of budget, if any
+    (:class:`~tasktrack.api.edge.EdgeMiddleware` sends it instead of routing the request).
 
     Failures are recorded where authentication fails (the Authenticator and the token
     endpoint), not here, so while nobody is being limited this costs one dict check.
     """
-
-    def __init__(self, app: ASGIApp, limiter: FailedAuthLimiter) -> None:
-        self.app = app
-        self.limiter = limiter
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.limiter.tracking and scope["type"] == "http":
-            accounts = _accounts_to_check(scope)
-            wait = None
-            if accounts is not None:
-                wait = self.limiter.retry_after(client_address(scope), accounts)
-            if wait is not None:
-                response = from_exception(Request(scope), TooManyAttempts(wait))
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    if not limiter.tracking or scope["type"] != "http":
+        return None
+    accounts = _accounts_to_check(scope)
+    wait = None if accounts is None else limiter.retry_after(client_address(scope), accounts)
+    return None if wait is None else from_exception(Request(scope), TooManyAttempts(wait))

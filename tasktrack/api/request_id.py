@@ -4,7 +4,8 @@ The id is, in order of preference: the caller's ``X-Trace-Id`` (what problem+jso
 echoed before), the trace id of a W3C ``traceparent`` header, the caller's ``X-Request-Id``,
 or a new random 128-bit hex id (the shape of a W3C trace id). It is
 
-* bound in :data:`tasktrack.observability.context.request_id` for the request, so every
+* bound in :data:`tasktrack.observability.context.request_id` for the request
+  (by :class:`~tasktrack.api.edge.EdgeMiddleware`), so every
   log line written while serving it (the access log included) carries it as ``request_id``;
 * the ``traceId`` of a problem+json body and its ``X-Trace-Id`` header;
 * sent back on every response as ``X-Request-Id``.
@@ -17,10 +18,6 @@ from __future__ import annotations
 
 import re
 import secrets
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from tasktrack.observability import context
 
 _SANE = re.compile(r"[A-Za-z0-9-]{8,64}\Z")
 #: version-traceid-parentid-flags; an all-zero trace id is invalid (W3C Trace Context).
@@ -51,28 +48,3 @@ def choose(headers: dict[bytes, bytes]) -> str:
         return parent
     given = headers.get(b"x-request-id", b"").decode("latin-1")
     return given if sane(given) else secrets.token_hex(16)
-
-
-class RequestIdMiddleware:
-    """Binds the request id for the request and returns it as ``X-Request-Id``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        rid = choose(dict(scope["headers"]))
-        header = (b"x-request-id", rid.encode())
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), header]
-            await send(message)
-
-        token = context.request_id.set(rid)
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            context.request_id.reset(token)

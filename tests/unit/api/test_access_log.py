@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from tasktrack.api.access_log import AccessLogMiddleware
+from tasktrack.api.edge import EdgeMiddleware
 from tasktrack.metrics import HTTP_REQUESTS
 
 
@@ -21,7 +21,7 @@ async def ok(scope: Scope, receive: Receive, send: Send) -> None:
 async def test_request_lines_only_when_turned_on(
     access_log: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = AccessLogMiddleware(ok, access_log=access_log)
+    app = EdgeMiddleware(ok, access_log=access_log)
     counted = HTTP_REQUESTS.labels("GET", "/health", "204")
     before = counted._value.get()
     transport = httpx.ASGITransport(app=app)

@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tasktrack.api.edge import EdgeMiddleware
 from tasktrack.api.problems import problem
-from tasktrack.api.request_id import RequestIdMiddleware, choose, trace_of
+from tasktrack.api.request_id import choose, trace_of
 from tasktrack.observability.logs import ContextFilter
 
 PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -52,7 +53,7 @@ async def test_the_problem_the_header_and_the_log_line_share_the_id(
         return problem(request, 404, "no such thing")
 
     app = Starlette(routes=[Route("/x", missing)])
-    transport = httpx.ASGITransport(app=RequestIdMiddleware(app))
+    transport = httpx.ASGITransport(app=EdgeMiddleware(app, metrics=False))
     caplog.handler.addFilter(ContextFilter())  # stamps each record as it is logged
     with caplog.at_level(logging.INFO, logger="tests.request_id"):
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -12,8 +12,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from tasktrack.api import ratelimit
+from tasktrack.api.edge import EdgeMiddleware
 from tasktrack.api.problems import from_exception
-from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitMiddleware, RateLimitPolicy
+from tasktrack.api.ratelimit import FailedAuthLimiter, RateLimitPolicy
 from tasktrack.api.security import Authenticator
 from tasktrack.config import Settings
 from tasktrack.errors import Overloaded, TooManyAttempts
@@ -177,7 +178,7 @@ async def test_a_blocked_key_gets_429_even_when_right_but_other_keys_pass(
         return PlainTextResponse("ok")
 
     app = Starlette(routes=[Route("/p", protected), Route("/health", health)])
-    app.add_middleware(RateLimitMiddleware, limiter=lim)
+    app.add_middleware(EdgeMiddleware, limiter=lim)
     transport = httpx.ASGITransport(app=app, client=("10.1.1.1", 1234))
     wrong = good[:28] + ("A" if good[28] != "A" else "B") + good[29:]  # same id, wrong secret
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
