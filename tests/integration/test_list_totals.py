@@ -9,6 +9,7 @@ counters serve is listed and its total compared with the tasks as they are, read
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 
@@ -160,3 +161,23 @@ async def test_a_list_compacts_many_pending_deltas(
     await world.check("a list that compacts")
     assert await stores.tasks.compact_counts() == 0  # nothing was left pending
     await world.check("after compaction")
+
+
+async def test_totals_stay_exact_when_one_statement_moves_many_tasks(stores: Stores) -> None:
+    """A batch claim is one UPDATE of many tasks, and so are finishes committed together
+    (PostgreSQL counts them in one statement-level trigger call, migration 13)."""
+    world = World(stores)
+    for i in range(3):
+        await world.add("alpha", project=PROJECT if i % 2 else None)
+        await world.add("beta")
+        await world.add("alpha", org=ORG_B)
+    # A claim takes one organisation's tasks (fairness between them): two batches.
+    claimed = await stores.tasks.claim("w1", ["alpha", "beta"], 20, LEASE, NOW)
+    claimed += await stores.tasks.claim("w1", ["alpha", "beta"], 20, LEASE, NOW)
+    assert len(claimed) == 9 and len({t.org_id for t in claimed[:6]}) == 1
+    await world.check("a batch claim")
+    ends = [stores.tasks.finish(t.id, t.attempts, NOW + 1) for t in claimed[:6]]
+    await asyncio.gather(*ends)
+    await world.check("finishes committed together")
+    assert await stores.tasks.expire_leases(NOW + 1 + LEASE + 1, "lost")
+    await world.check("a lease sweep of many tasks")

@@ -137,3 +137,26 @@ def _attempt(message: Message, outcome: str, at: float) -> DeliveryAttempt:
         message.subscription_id, message.id, message.event, message.task_id, message.attempt,
         at, code, "", 0.01, outcome,
     )  # fmt: skip
+
+
+async def test_one_statement_moving_many_tasks_writes_each_ones_messages(
+    stores: Stores, hooks: WebhookStore
+) -> None:
+    """A batch claim and finishes committed together move many tasks per statement
+    (PostgreSQL's triggers run once per statement, migration 13): each task still gets one
+    message per matching subscription of its own organisation."""
+    started_and_done = await subscribe(hooks, ("task.started", "task.done"))
+    done_only = await subscribe(hooks, ("task.done",))
+    theirs = await subscribe(hooks, EVENTS, org=ORG_B)
+    mine = [await stores.tasks.create(new_task(name=n)) for n in ("job", "job", "other")]
+    other = await stores.tasks.create(new_task(org=ORG_B))
+    claimed = await stores.tasks.claim("w1", ["job", "other"], 10, LEASE, NOW + 1)
+    claimed += await stores.tasks.claim("w1", ["job", "other"], 10, LEASE, NOW + 1)
+    assert len(claimed) == 4  # two batches: a claim takes one organisation's tasks
+    await asyncio.gather(*(stores.tasks.finish(t.id, t.attempts, NOW + 2) for t in claimed))
+    got = sorted((m.task_id, m.subscription_id, m.event) for m in await drain(hooks))
+    expected = [(other.id, theirs, e) for e in ("task.created", "task.started", "task.done")]
+    for task in mine:
+        expected += [(task.id, started_and_done, "task.started")]
+        expected += [(task.id, started_and_done, "task.done"), (task.id, done_only, "task.done")]
+    assert got == sorted(expected)

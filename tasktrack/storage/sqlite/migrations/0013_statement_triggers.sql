@@ -1,0 +1,5 @@
+-- Version 13 changes PostgreSQL only: its tasks triggers became statement-level triggers
+-- over transition tables. SQLite has no statement-level triggers (and its per-row triggers
+-- run in-process, without PostgreSQL's per-call PL/pgSQL and executor set-up), so its
+-- triggers stay as versions 4, 10 and 12 made them. The number is taken so that both
+-- backends keep the same versions.
