@@ -52,6 +52,12 @@ CREATE FUNCTION tasktrack_tasks_updated() RETURNS trigger AS $$
 DECLARE
     now_s double precision := extract(epoch FROM clock_timestamp());
 BEGIN
+    -- Progress reports and lease renewals move no task: one look, and nothing more to do.
+    IF NOT EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o USING (id)
+                   WHERE (o.status, o.org_id, o.project_id, o.name)
+                         IS DISTINCT FROM (n.status, n.org_id, n.project_id, n.name)) THEN
+        RETURN NULL;
+    END IF;
     -- A task (re)queued wakes idle workers; a cancel request wakes the one running it.
     IF EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o USING (id)
                WHERE n.status = 'queued' AND o.status <> 'queued') THEN
