@@ -162,3 +162,25 @@ async def test_the_dialects_claims_are_urgent_writes(
     _prime_concurrent(db, [], first=200)
     async with asyncio.timeout(10):
         assert await dialect.claim_steps(steps()) == [(8,)]
+
+
+async def test_a_large_failing_write_rolls_back_whole_with_its_journal_in_memory(
+    db: SQLiteDatabase,
+) -> None:
+    """The writer keeps its savepoint and statement journals in memory (``temp_store``; by
+    default SQLite spills them to a temporary file past 64 KiB, which cost every task write
+    an open and ~16 page writes). A write that dirtied megabytes and then fails still rolls
+    back whole, and the write committed beside it stays."""
+    await db.write(lambda con: con.execute("CREATE TABLE big (x INTEGER PRIMARY KEY, b BLOB)"))
+
+    def big_then_fail(con: sqlite3.Connection) -> None:
+        con.executemany("INSERT INTO big VALUES (?, ?)", ((x, b"\x01" * 2000) for x in range(4000)))
+        raise RuntimeError("the handler changed its mind")
+
+    results = await asyncio.gather(
+        db.write(big_then_fail), db.write(_insert(7)), return_exceptions=True
+    )
+    assert isinstance(results[0], RuntimeError) and results[1] == 1
+    assert db.read_inline(lambda con: con.execute("SELECT count(*) FROM big").fetchone()) == (0,)
+    assert db.read_inline(lambda con: con.execute("SELECT x FROM t").fetchall()) == [(7,)]
+    assert db.write_sync(lambda con: con.execute("PRAGMA temp_store").fetchone()) == (2,)

@@ -79,6 +79,7 @@ class SQLiteDatabase:
             target=self._write_loop, name="tasktrack-sqlite-writer", daemon=True
         )
         self._writer_started = False
+        self._journal_in_memory = False  # set on the writer thread's connection
         self._start_lock = threading.Lock()
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="tasktrack-sqlite-reader")
         self._all: list[sqlite3.Connection] = []
@@ -222,6 +223,16 @@ class SQLiteDatabase:
 
     def _commit_group(self, group: list[_Job]) -> None:
         con = self.connection()
+        # Each write runs in a SAVEPOINT, and a statement that fires triggers or checks foreign
+        # keys keeps a statement journal: the page images to roll either back. SQLite holds
+        # that journal in memory only up to 64 KiB and then spills it to a temporary file,
+        # and one task's INSERT dirties ~20 pages (18 indexes): every write paid an open()
+        # and ~16 page writes to a throwaway file, ~110 us of CPU of a ~340 us INSERT
+        # (bench/README.md, "Stop 23"). In memory the journal is bounded by one group's
+        # pages. Readers keep the default: a big sort may still spill to disk.
+        if not self._journal_in_memory:
+            con.execute("PRAGMA temp_store = MEMORY")
+            self._journal_in_memory = True
         outcomes: dict[int, _Outcome] = {}
         try:
             con.execute("BEGIN IMMEDIATE")
