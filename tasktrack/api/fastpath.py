@@ -4,14 +4,14 @@ Why it exists: reading one task is what every polling client does all day, and t
 benchmark (bench/README.md) found Starlette's exception layer, router, ``Request`` and handler
 wrapper costing about as much as the read itself. This layer sits inside the edge middleware
 (:mod:`tasktrack.api.edge`: request id, failed-authentication limit and metrics, so those still
-see every request) and in front of the router. It takes the plain cases: a GET of one well-
-formed task id with exactly one credential, be it an ``X-API-Key`` header, a query string that
-is nothing but ``api_key=<key>``, or an ``Authorization: Bearer`` token, with or without ``If-
-None-Match``. It answers only a success (200, or 304 when ``If-None-Match`` names the current
-version), through the same services and response builders as the routed handler (byte-
-identical; a test compares the two). Everything else goes on to the routed app, which answers
-as it always has: two credentials at once (whatever the rules for that combination are, they
-live in :mod:`tasktrack.api.security`), any other query parameter, and every failure (an
+see every request) and in front of the router. It takes the plain cases: a GET of one
+well-formed task id with exactly one credential, be it an ``X-API-Key`` header, a query string
+that is nothing but ``api_key=<key>``, or an ``Authorization: Bearer`` token, with or without
+``If-None-Match``. It answers only a success (200, or 304 when ``If-None-Match`` names the
+current version), through the same services and response builders as the routed handler
+(byte-identical; a test compares the two). Everything else goes on to the routed app, which
+answers as it always has: two credentials at once (whatever the rules for that combination are,
+they live in :mod:`tasktrack.api.security`), any other query parameter, and every failure (an
 unknown key, a missing task, an unacceptable ``Accept``), so the problem+json bodies, trace ids
 and the failed-authentication limiter stay in one place. A failed fast read is therefore redone
 once by the app; failures are the rare case.
