@@ -30,29 +30,22 @@ import argparse
 import contextlib
 import functools
 import gc
-import hmac
 import os
 import random
 import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import uvloop
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.routing import Route
 
-from tasktrack.api import representation
-from tasktrack.api.routes import tasks as task_routes
-from tasktrack.domain.identity import Principal
-from tasktrack.errors import Unauthenticated
-from tasktrack.service import identity as identity_module
-from tasktrack.service.identity import IdentityService
+from tasktrack.storage import sql_store
+from tasktrack.storage.rows import TABLE_COLUMNS, task_from_row
+from tasktrack.storage.sql_identity import SqlIdentityStore
 
 HERE = Path(__file__).resolve().parent
 STATE = Path(os.environ.get("BENCH_STATE_DIR", "/tmp/tasktrack-bench-get-one"))
@@ -77,61 +70,51 @@ async def measure(call: Call, ids: list[str], n: int, batches: int) -> float:
 
 
 @contextlib.contextmanager
-def auth_cache(app: Starlette) -> Iterator[None]:
-    cache: dict[str, tuple[str, Principal]] = {}
-    original = IdentityService.authenticate_api_key
+def no_epoch_read(app: Starlette) -> Iterator[None]:
+    seen: list[Any] = []
+    original = SqlIdentityStore.identity_epoch
 
-    async def cached(self: IdentityService, presented: str) -> Principal:
-        m = identity_module._KEY.match(presented)
-        hit = cache.get(m.group(1)) if m else None
-        if m is None or hit is None:
-            principal = await original(self, presented)
-            key = await self.store.get_api_key(m.group(1)) if m else None
-            if key is not None:
-                cache[key.id] = (key.secret_hash, principal)
-            return principal
-        if not hmac.compare_digest(hit[0], identity_module._digest(m.group(2))):
-            raise Unauthenticated("invalid API key")
-        return hit[1]
+    async def remembered(self: SqlIdentityStore) -> Any:
+        if not seen:
+            seen.append(await original(self))
+        return seen[0]
 
-    with mock.patch.object(IdentityService, "authenticate_api_key", cached):
+    with mock.patch.object(SqlIdentityStore, "identity_epoch", remembered):
         yield
 
 
-@contextlib.contextmanager
-def prefix_scope(app: Starlette) -> Iterator[None]:
-    def _prefix(request: Request) -> str:
-        return "/new/v2.0" if request.scope["path"].startswith("/new/") else "/v2.0"
-
-    with mock.patch.object(task_routes, "_prefix", _prefix):
-        yield
-
-
-@contextlib.contextmanager
-def routes_order(app: Starlette) -> Iterator[None]:
-    routes = app.router.routes
-    saved = list(routes)
-    hot = next(
-        r
-        for r in routes
-        if isinstance(r, Route) and r.path == "/v2.0/tasks/{task_id}" and "GET" in (r.methods or ())
-    )
-    routes.remove(hot)
-    routes.insert(0, hot)
-    try:
-        yield
-    finally:
-        routes[:] = saved
+#: The columns a reply and its scope check read: the 13 contract fields, org, project, version.
+_NARROW = (
+    "id", "org_id", "project_id", "name", "data", "status", "current_step", "total_step",
+    "fail_reason", "last_run_at", "last_finished_at", "created_at", "last_changed",
+    "created_by", "last_changed_by", "version",
+)  # fmt: skip
 
 
 @contextlib.contextmanager
-def rfc3339_iso(app: Starlette) -> Iterator[None]:
-    def rfc3339(value: datetime | None) -> str | None:
-        if value is None:
-            return None
-        return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+def narrow_read(app: Starlette) -> Iterator[None]:
+    where = sql_store._SELECT_ONE.split(" FROM ", 1)[1]
+    narrow_sql = f"SELECT {', '.join(_NARROW)} FROM {where}"
+    at = {name: i for i, name in enumerate(TABLE_COLUMNS)}
+    template: list[Any] = [None] * len(TABLE_COLUMNS)
+    for name, value in (("attempts", 1), ("max_attempts", 1), ("run_after", 0.0),
+                        ("priority", 0), ("queue", "default")):  # fmt: skip
+        template[at[name]] = value
+    slots = [at[name] for name in _NARROW]
+    original = task_from_row
 
-    with mock.patch.object(representation, "rfc3339", rfc3339):
+    def widened(row: Any) -> Any:
+        if len(row) != len(_NARROW):
+            return original(row)
+        full = list(template)
+        for slot, value in zip(slots, row, strict=True):
+            full[slot] = value
+        return original(full)
+
+    with (
+        mock.patch.object(sql_store, "_SELECT_ONE", narrow_sql),
+        mock.patch.object(sql_store, "task_from_row", widened),
+    ):
         yield
 
 
@@ -164,10 +147,8 @@ def gc_freeze(app: Starlette) -> Iterator[None]:
 
 
 CHANGES: dict[str, Callable[[Starlette], contextlib.AbstractContextManager[None]]] = {
-    "auth-cache": auth_cache,
-    "prefix-scope": prefix_scope,
-    "routes-order": routes_order,
-    "rfc3339-iso": rfc3339_iso,
+    "no-epoch-read": no_epoch_read,
+    "narrow-read": narrow_read,
     "no-edge-mw": lambda app: _without_layer(app, "EdgeMiddleware"),
     "gc-freeze": gc_freeze,
 }
