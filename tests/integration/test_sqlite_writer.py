@@ -81,6 +81,25 @@ async def test_a_lock_held_past_the_busy_timeout_is_a_busy_error_then_writes_res
         db.close()
 
 
+async def test_a_write_waits_for_another_process_s_lock_and_lands_when_it_is_released(
+    db: SQLiteDatabase,
+) -> None:
+    """The writer waits for another connection's write lock itself (short tries, not SQLite's
+    millisecond sleeps) and commits once the lock is free, within ``busy_timeout_ms``."""
+    other = sqlite3.connect(db.path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        other.execute("INSERT INTO t VALUES (1)")
+        pending = asyncio.ensure_future(db.write(_insert(2)))
+        await asyncio.sleep(0.05)  # long enough for the writer to meet the lock
+        assert not pending.done()  # it waits rather than failing or writing past the lock
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(pending, 5) == 1
+        assert [x for (x,) in other.execute("SELECT x FROM t ORDER BY x")] == [1, 2]
+    finally:
+        other.close()
+
+
 async def test_groups_carry_several_writes_under_concurrency(db: SQLiteDatabase) -> None:
     commits: list[int] = []
     original = db._commit_group

@@ -9,7 +9,8 @@ share one fsync instead of paying one each. Reads use a
 connection per thread: a primary-key read is a few microseconds, so ``get`` runs inline on the
 event loop's thread rather than paying a thread hop; longer reads (lists) go to a small pool.
 WAL lets readers run while the writer commits. Other processes (a separate worker) are
-serialised by ``BEGIN IMMEDIATE`` and ``busy_timeout``.
+serialised by ``BEGIN IMMEDIATE``, which the writer retries in short steps for up to
+``busy_timeout`` (:meth:`SQLiteDatabase._begin`).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class SQLiteDatabase:
             target=self._write_loop, name="tasktrack-sqlite-writer", daemon=True
         )
         self._writer_started = False
-        self._journal_in_memory = False  # set on the writer thread's connection
+        self._writer_tuned = False  # the writer thread's connection has its own pragmas
         self._start_lock = threading.Lock()
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="tasktrack-sqlite-reader")
         self._all: list[sqlite3.Connection] = []
@@ -230,12 +231,13 @@ class SQLiteDatabase:
         # and ~16 page writes to a throwaway file, ~110 us of CPU of a ~340 us INSERT
         # (bench/README.md, "Stop 23"). In memory the journal is bounded by one group's
         # pages. Readers keep the default: a big sort may still spill to disk.
-        if not self._journal_in_memory:
+        if not self._writer_tuned:
             con.execute("PRAGMA temp_store = MEMORY")
-            self._journal_in_memory = True
+            con.execute("PRAGMA busy_timeout = 0")  # _begin waits instead (why: there)
+            self._writer_tuned = True
         outcomes: dict[int, _Outcome] = {}
         try:
-            con.execute("BEGIN IMMEDIATE")
+            self._begin(con)
             for slot in merge_slots(group, _kind, _key):
                 if len(slot) > 1:
                     outcomes.update(_run_merged(con, slot))
@@ -256,6 +258,28 @@ class SQLiteDatabase:
                 job[1].set_result(value)
             else:
                 job[1].set_exception(value)
+
+    def _begin(self, con: sqlite3.Connection) -> None:
+        """``BEGIN IMMEDIATE``, waiting up to ``busy_timeout_ms`` for another process's write.
+
+        Why not SQLite's busy timeout: its handler sleeps 1, 2, 5, 10, 15, 20, 25 ... ms
+        between tries, while another tasktrack process (a separate worker, a second API
+        process) holds the write lock for well under a millisecond per commit; a producer and
+        a worker writing at once lost milliseconds per write to those sleeps. Here the tries
+        start 0.1 ms apart and back off to 2 ms. Readers keep SQLite's handler.
+        """
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        delay = 0.0001
+        while True:
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.002)
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` on a reader thread (for reads that may take more than microseconds)."""
