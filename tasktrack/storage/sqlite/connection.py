@@ -275,7 +275,8 @@ class SQLiteDatabase:
                 con.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+                # The primary code: a WAL recovery in progress is SQLITE_BUSY_RECOVERY.
+                busy = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_BUSY
                 if not busy or time.monotonic() >= deadline:
                     raise
             time.sleep(delay)
