@@ -239,7 +239,7 @@ def refusal(limiter: FailedAuthLimiter, scope: Scope) -> Response | None:
     Failures are recorded where authentication fails (the Authenticator and the token
     endpoint), not here, so while nobody is being limited this costs one dict check.
     """
-    if not limiter.tracking or scope["type"] != "http":
+    if not limiter.tracking:
         return None
     accounts = _accounts_to_check(scope)
     wait = None if accounts is None else limiter.retry_after(client_address(scope), accounts)

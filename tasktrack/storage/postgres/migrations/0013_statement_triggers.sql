@@ -66,18 +66,17 @@ BEGIN
     PERFORM pg_notify('tasktrack_changed', n.id)
     FROM new_rows n JOIN old_rows o USING (id)
     WHERE n.status = 'cancelling' AND o.status <> 'cancelling';
+    -- Each moved task is -1 for its old key and +1 for its new one, summed per key.
     INSERT INTO task_count_deltas
-        SELECT org_id, project_id, name, status, sum(d) FROM (
-            SELECT o.org_id, coalesce(o.project_id, '') AS project_id, o.name, o.status, -1 AS d
-            FROM old_rows o JOIN new_rows n USING (id)
-            WHERE (o.status, o.org_id, o.project_id, o.name)
-                  IS DISTINCT FROM (n.status, n.org_id, n.project_id, n.name)
-            UNION ALL
-            SELECT n.org_id, coalesce(n.project_id, ''), n.name, n.status, 1
-            FROM old_rows o JOIN new_rows n USING (id)
-            WHERE (o.status, o.org_id, o.project_id, o.name)
-                  IS DISTINCT FROM (n.status, n.org_id, n.project_id, n.name)
-        ) moved GROUP BY 1, 2, 3, 4 HAVING sum(d) <> 0;
+        SELECT k.org_id, k.project_id, k.name, k.status, sum(k.d)
+        FROM old_rows o JOIN new_rows n USING (id)
+        CROSS JOIN LATERAL (VALUES
+            (o.org_id, coalesce(o.project_id, ''), o.name, o.status, -1),
+            (n.org_id, coalesce(n.project_id, ''), n.name, n.status, 1)
+        ) AS k(org_id, project_id, name, status, d)
+        WHERE (o.status, o.org_id, o.project_id, o.name)
+              IS DISTINCT FROM (n.status, n.org_id, n.project_id, n.name)
+        GROUP BY 1, 2, 3, 4 HAVING sum(k.d) <> 0;
     IF EXISTS (SELECT 1 FROM webhook_subscriptions) THEN
         INSERT INTO webhook_outbox (id, subscription_id, event, task_id, payload, created_at,
                                     next_attempt_at)
