@@ -106,7 +106,7 @@ async def test_groups_carry_several_writes_under_concurrency(db: SQLiteDatabase)
 
     def counting(group):  # type: ignore[no-untyped-def]
         commits.append(len(group))
-        original(group)
+        return original(group)
 
     db._commit_group = counting  # type: ignore[method-assign]
     await db.write(_insert(0))
@@ -122,7 +122,7 @@ def _prime_concurrent(db: SQLiteDatabase, commits: list[int], first: int = 100) 
 
     def counting(group):  # type: ignore[no-untyped-def]
         commits.append(len(group))
-        original(group)
+        return original(group)
 
     db._commit_group = counting  # type: ignore[method-assign]
     held, release = threading.Event(), threading.Event()
@@ -203,3 +203,41 @@ async def test_a_large_failing_write_rolls_back_whole_with_its_journal_in_memory
     assert db.read_inline(lambda con: con.execute("SELECT count(*) FROM big").fetchone()) == (0,)
     assert db.read_inline(lambda con: con.execute("SELECT x FROM t").fetchall()) == [(7,)]
     assert db.write_sync(lambda con: con.execute("PRAGMA temp_store").fetchone()) == (2,)
+
+
+async def test_a_lone_write_that_fails_half_way_leaves_nothing(db: SQLiteDatabase) -> None:
+    """A write alone in its commit runs without a savepoint: its failure must still undo
+    every statement it ran, and the writer must go on."""
+
+    def two_inserts_then_a_duplicate(con: sqlite3.Connection) -> None:
+        con.execute("INSERT INTO t VALUES (1)")
+        con.execute("INSERT INTO t VALUES (2)")
+        con.execute("INSERT INTO t VALUES (1)")
+
+    with pytest.raises(StorageError, match="UNIQUE"):
+        await db.write(two_inserts_then_a_duplicate)
+    assert db.read_inline(lambda con: con.execute("SELECT count(*) FROM t").fetchone()) == (0,)
+    assert await db.write(_insert(3)) == 1
+    assert db.read_inline(lambda con: con.execute("SELECT x FROM t").fetchall()) == [(3,)]
+
+
+def test_a_write_whose_event_loop_is_gone_does_not_stop_the_writer(db: SQLiteDatabase) -> None:
+    """The writer answers an event loop's caller through that loop; a loop closed while its
+    write ran (a CLI command that gave up) must not end the writer thread."""
+    held, release = threading.Event(), threading.Event()
+
+    def blocker(con: sqlite3.Connection) -> int:
+        held.set()
+        release.wait(10)
+        return con.execute("INSERT INTO t VALUES (50)").rowcount
+
+    async def start_then_leave() -> None:
+        task = asyncio.ensure_future(db.write(blocker))
+        await asyncio.get_running_loop().run_in_executor(None, held.wait, 10)
+        task.cancel()
+
+    asyncio.run(start_then_leave())  # returns with the loop closed, the write still running
+    release.set()
+    assert db._submit(_insert(51)).result(10) == 1  # answered: the writer survived
+    rows = db.read_inline(lambda con: con.execute("SELECT x FROM t ORDER BY x").fetchall())
+    assert rows == [(50,), (51,)]  # the abandoned write committed, as a write once begun does
