@@ -68,6 +68,11 @@ class Dialect(Protocol):
         """Run every statement in one transaction; return all the rows they returned."""
         ...
 
+    async def write_grouped(self, statement: Statement) -> None:
+        """Run one statement that is atomic alone and returns no rows; it may share a commit
+        with the writes arriving meanwhile, and returns only once that commit is durable."""
+        ...
+
     async def write_guarded(self, statements: Sequence[Statement]) -> bool:
         """Run the statements in one transaction, stopping (False) if the first changes no
         row; True when all ran."""

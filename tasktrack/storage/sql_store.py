@@ -93,9 +93,12 @@ class SqlTaskStore(SqlDedup, SqlSchedules, SqlCounts):
         self._rotations: dict[str, Rotation] = {}
 
     async def create(self, task: Task, trace: TraceContext | None = None) -> Task:
-        statements = [(self._insert, task_to_row(task)), *self._trace_statements(task, trace)]
+        insert = (self._insert, task_to_row(task))
         try:
-            await self.dialect.write_all(statements)
+            if trace is None:  # one statement: it may share a commit with other creates
+                await self.dialect.write_grouped(insert)
+            else:
+                await self.dialect.write_all([insert, *self._trace_statements(task, trace)])
         except StorageError as exc:
             if self.dialect.is_duplicate(exc):
                 raise Conflict(f"task {task.id} exists") from exc

@@ -10,8 +10,10 @@ import psycopg
 import pytest
 
 from tasktrack.errors import InvalidArgument
+from tasktrack.storage.factory import open_stores
 from tasktrack.storage.postgres.connection import PostgresDatabase
 from tasktrack.storage.postgres.dialect import PostgresDialect
+from tests.integration.test_store_contract import NOW, new_task
 
 pytestmark = pytest.mark.postgres
 
@@ -47,6 +49,22 @@ async def test_a_failing_statement_fails_alone(dialect: PostgresDialect, pg_url:
     assert isinstance(results[10], InvalidArgument)  # the data error, for this write only
     with psycopg.connect(pg_url) as con:
         assert con.execute("SELECT count(*) FROM g").fetchone() == (10,)
+
+
+async def test_concurrent_creates_share_commits(pg_url: str) -> None:
+    """A create is one INSERT that may share a transaction with the creates arriving
+    meanwhile (one commit and WAL flush for the lot)."""
+    stores = await open_stores(pg_url)
+    try:
+        tasks = [new_task(now=NOW + i) for i in range(60)]
+        await asyncio.gather(*(stores.tasks.create(t) for t in tasks))
+        assert [await stores.tasks.get(t.id) for t in tasks] == tasks
+    finally:
+        await stores.close()
+    with psycopg.connect(pg_url) as con:
+        # Rows written by one transaction carry its id (xmin).
+        row = con.execute("SELECT count(DISTINCT xmin::text), count(*) FROM tasks").fetchone()
+    assert row is not None and row[1] == 60 and row[0] < 60
 
 
 def _as_move(x: int | str):  # type: ignore[no-untyped-def]

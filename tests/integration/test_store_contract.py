@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tasktrack.domain.ids import new_id
@@ -69,6 +71,23 @@ async def test_duplicate_id_is_a_conflict(stores: Stores) -> None:
     await stores.tasks.create(task)
     with pytest.raises(Conflict):
         await stores.tasks.create(task)
+
+
+async def test_concurrent_creates_each_land_and_a_duplicate_among_them_fails_alone(
+    stores: Stores,
+) -> None:
+    # Creates may share a commit (SQLite's writer, PostgreSQL's group commit): one that
+    # fails must fail alone, and every other must be stored whole.
+    first = new_task()
+    await stores.tasks.create(first)
+    batch = [new_task(now=NOW + i, data={"i": i}) for i in range(1, 31)]
+    creates = [*batch[:15], first, *batch[15:]]
+    results = await asyncio.gather(
+        *(stores.tasks.create(t) for t in creates), return_exceptions=True
+    )
+    assert isinstance(results[15], Conflict)
+    assert [r for i, r in enumerate(results) if i != 15] == batch
+    assert [await stores.tasks.get(t.id) for t in batch] == batch
 
 
 async def test_claim_takes_oldest_runnable_and_fences_with_attempt(stores: Stores) -> None:

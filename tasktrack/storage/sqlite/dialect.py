@@ -69,6 +69,9 @@ class SQLiteDialect:
 
         return await self.db.write(run)
 
+    async def write_grouped(self, statement: Statement) -> None:
+        await self.write_all([statement])  # the writer thread groups every write already
+
     async def write_guarded(self, statements: Sequence[Statement]) -> bool:
         def run(con: sqlite3.Connection) -> bool:
             if con.execute(*statements[0]).rowcount == 0:
