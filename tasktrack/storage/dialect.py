@@ -68,9 +68,10 @@ class Dialect(Protocol):
         """Run every statement in one transaction; return all the rows they returned."""
         ...
 
-    async def write_grouped(self, statement: Statement) -> None:
-        """Run one statement that is atomic alone and returns no rows; it may share a commit
-        with the writes arriving meanwhile, and returns only once that commit is durable."""
+    async def insert_grouped(self, statement: Statement) -> None:
+        """Run one single-row ``INSERT INTO t (...) VALUES (...)`` whose first value is the
+        row's unique key. It may share a commit, or one multi-row statement, with the
+        inserts arriving meanwhile, and fails alone; it returns once its commit is durable."""
         ...
 
     async def write_guarded(self, statements: Sequence[Statement]) -> bool:

@@ -96,7 +96,7 @@ class SqlTaskStore(SqlDedup, SqlSchedules, SqlCounts):
         insert = (self._insert, task_to_row(task))
         try:
             if trace is None:  # one statement: it may share a commit with other creates
-                await self.dialect.write_grouped(insert)
+                await self.dialect.insert_grouped(insert)
             else:
                 await self.dialect.write_all([insert, *self._trace_statements(task, trace)])
         except StorageError as exc:

@@ -69,7 +69,7 @@ class SQLiteDialect:
 
         return await self.db.write(run)
 
-    async def write_grouped(self, statement: Statement) -> None:
+    async def insert_grouped(self, statement: Statement) -> None:
         await self.write_all([statement])  # the writer thread groups every write already
 
     async def write_guarded(self, statements: Sequence[Statement]) -> bool:
