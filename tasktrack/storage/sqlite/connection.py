@@ -22,15 +22,26 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from tasktrack.errors import DatabaseBusy, StorageError
 from tasktrack.storage.merging import merge_slots
 from tasktrack.storage.migrate import pending
 from tasktrack.storage.sqlite.files import make_private
+from tasktrack.storage.sqlite.jobs import (
+    Job,
+    Mergeable,
+    Outcome,
+    answer,
+    key,
+    kind,
+    run_alone,
+    run_bare,
+    run_merged,
+    wanted,
+)
 
 log = logging.getLogger("tasktrack.storage")
 T = TypeVar("T")
@@ -47,25 +58,6 @@ MAX_GROUP = 256
 GROUP_WINDOW = 0.002
 
 
-@dataclass(frozen=True, slots=True)
-class Mergeable:
-    """How a write may run as one statement with the others of its kind in a group: ``run``
-    takes their ``values`` and returns each one's result by its key, the first of its values
-    (a key missing: the write's own function would have returned ``[]``), as PostgreSQL's
-    group commit does. See :mod:`tasktrack.storage.merging`."""
-
-    run: Callable[[sqlite3.Connection, list[Any]], dict[Hashable, Any]]
-    values: Sequence[Any]
-
-
-#: Where a write's outcome goes: an event loop's future (``write``) or a thread's
-#: (``write_sync``).
-_Reply = asyncio.Future[Any] | Future[Any]
-#: A write, its reply, whether it is urgent, and how it may merge with others.
-_Job = tuple[Callable[[sqlite3.Connection], Any], _Reply, bool, Mergeable | None]
-_Outcome = tuple[bool, Any]
-
-
 class SQLiteDatabase:
     """Owns the file, its connections and its threads."""
 
@@ -78,7 +70,7 @@ class SQLiteDatabase:
         if path != ":memory:":
             make_private(path)
         self._local = threading.local()
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._writer = threading.Thread(
             target=self._write_loop, name="tasktrack-sqlite-writer", daemon=True
         )
@@ -185,7 +177,7 @@ class SQLiteDatabase:
         self._enqueue((fn, future, False, None))
         return future
 
-    def _enqueue(self, job: _Job) -> None:
+    def _enqueue(self, job: Job) -> None:
         if not self._writer_started:
             with self._start_lock:
                 if not self._writer_started:
@@ -219,7 +211,7 @@ class SQLiteDatabase:
             # A write whose caller was cancelled while it waited is skipped. (One cancelled
             # from here on still runs; its caller has stopped listening, as with a commit
             # that lands just after a timeout.)
-            group = [job for job in group if _wanted(job[1])]
+            group = [job for job in group if wanted(job[1])]
             if group:
                 try:
                     outcomes = self._commit_group(group)
@@ -227,11 +219,11 @@ class SQLiteDatabase:
                     log.exception("SQLite writer failed")
                     failed = StorageError(f"SQLite writer failed: {exc}")
                     outcomes = [(False, failed)] * len(group)
-                _answer(group, outcomes)
+                answer(group, outcomes)
             if stop:
                 return
 
-    def _commit_group(self, group: list[_Job]) -> list[_Outcome]:
+    def _commit_group(self, group: list[Job]) -> list[Outcome]:
         """Run and commit ``group``; each job's outcome, in order."""
         con = self.connection()
         # Each write runs in a SAVEPOINT, and a statement that fires triggers or checks foreign
@@ -245,19 +237,19 @@ class SQLiteDatabase:
             con.execute("PRAGMA temp_store = MEMORY")
             con.execute("PRAGMA busy_timeout = 0")  # _begin waits instead (why: there)
             self._writer_tuned = True
-        outcomes: dict[int, _Outcome] = {}
+        outcomes: dict[int, Outcome] = {}
         try:
             self._begin(con)
             if len(group) == 1:
                 # Alone, a write needs no savepoint: its failure rolls the transaction back.
-                outcome = _run_bare(con, group[0])
+                outcome = run_bare(con, group[0])
                 con.execute("COMMIT" if outcome[0] else "ROLLBACK")
                 return [outcome]
-            for slot in merge_slots(group, _kind, _key):
+            for slot in merge_slots(group, kind, key):
                 if len(slot) > 1:
-                    outcomes.update(_run_merged(con, slot))
+                    outcomes.update(run_merged(con, slot))
                 else:
-                    outcomes[id(slot[0])] = _run_alone(con, slot[0])
+                    outcomes[id(slot[0])] = run_alone(con, slot[0])
             con.execute("COMMIT")
         except BaseException as exc:  # the commit itself failed: nobody's write is durable
             if con.in_transaction:
@@ -334,85 +326,3 @@ def _statements(script: str) -> list[str]:
     if buf.strip():
         out.append(buf.strip())
     return out
-
-
-def _kind(job: _Job) -> Hashable | None:
-    return job[3].run if job[3] is not None else None
-
-
-def _key(job: _Job) -> Hashable:
-    return job[3].values[0] if job[3] is not None else id(job)
-
-
-def _wanted(reply: _Reply) -> bool:
-    """Whether a write's caller still waits for it (a ``write_sync`` caller always does)."""
-    if isinstance(reply, Future):
-        return reply.set_running_or_notify_cancel()
-    return not reply.cancelled()
-
-
-def _answer(group: list[_Job], outcomes: list[_Outcome]) -> None:
-    """Hand each caller its outcome: one wake-up per event loop for the whole group."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], _Outcome]]] = {}
-    for job, outcome in zip(group, outcomes, strict=True):
-        reply = job[1]
-        if isinstance(reply, Future):
-            if outcome[0]:
-                reply.set_result(outcome[1])
-            else:
-                reply.set_exception(outcome[1])
-        else:
-            by_loop.setdefault(reply.get_loop(), []).append((reply, outcome))
-    for loop, answers in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_settle, answers)
-        except RuntimeError:  # the loop is closed: nobody is left to hear
-            pass
-
-
-def _settle(answers: list[tuple[asyncio.Future[Any], _Outcome]]) -> None:
-    for future, (ok, value) in answers:
-        if future.done():  # cancelled after the writer took it
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
-
-
-def _run_bare(con: sqlite3.Connection, job: _Job) -> _Outcome:
-    """Run one write; its error, as callers see it, instead of raising."""
-    try:
-        return True, job[0](con)
-    except Exception as exc:
-        if isinstance(exc, sqlite3.Error):
-            wrapped = StorageError(f"SQLite write failed: {exc}")
-            wrapped.__cause__ = exc
-            return False, wrapped
-        return False, exc
-
-
-def _run_alone(con: sqlite3.Connection, job: _Job) -> _Outcome:
-    """One write in its own savepoint, so that its failure undoes only itself."""
-    con.execute("SAVEPOINT job")
-    outcome = _run_bare(con, job)
-    if not outcome[0]:
-        con.execute("ROLLBACK TO job")
-    con.execute("RELEASE job")
-    return outcome
-
-
-def _run_merged(con: sqlite3.Connection, jobs: list[_Job]) -> dict[int, _Outcome]:
-    """Writes of one kind as one statement; should it fail, each runs alone (and fails alone)."""
-    merge = jobs[0][3]
-    assert merge is not None
-    con.execute("SAVEPOINT merged")
-    try:
-        results = merge.run(con, [job[3].values for job in jobs if job[3] is not None])
-    except Exception:
-        con.execute("ROLLBACK TO merged")
-        con.execute("RELEASE merged")
-        log.debug("a merged write of %d failed; running each alone", len(jobs))
-        return {id(job): _run_alone(con, job) for job in jobs}
-    con.execute("RELEASE merged")
-    return {id(job): (True, results.get(_key(job), [])) for job in jobs}

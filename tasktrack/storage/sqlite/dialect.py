@@ -18,8 +18,9 @@ from tasktrack.domain.task import Task
 from tasktrack.errors import StorageError
 from tasktrack.storage.dialect import Finished, Move, Row, Statement, Steps
 from tasktrack.storage.events import LocalEvents
-from tasktrack.storage.sqlite.connection import Mergeable, SQLiteDatabase
+from tasktrack.storage.sqlite.connection import SQLiteDatabase
 from tasktrack.storage.sqlite.finish_many import finish_many
+from tasktrack.storage.sqlite.jobs import Mergeable
 
 _IDENTITY_EPOCH: Statement = ("SELECT version FROM identity_changes WHERE id = 1", ())
 
