@@ -86,7 +86,9 @@ async def async_us(fn: Callable[[str], Awaitable[object]], ids: list[str], n: in
     return statistics.median([await batch(n) for _ in range(BATCHES)]) / n * 1e6
 
 
-def http_scope(task_id: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+def http_scope(
+    task_id: str, headers: list[tuple[bytes, bytes]], query: bytes = b""
+) -> dict[str, Any]:
     path = f"/v2.0/tasks/{task_id}"
     return {
         "type": "http",
@@ -97,7 +99,7 @@ def http_scope(task_id: str, headers: list[tuple[bytes, bytes]]) -> dict[str, An
         "path": path,
         "raw_path": path.encode(),
         "root_path": "",
-        "query_string": b"",
+        "query_string": query,
         "headers": [(b"host", b"127.0.0.1:8712"), *headers],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8712),
@@ -105,7 +107,9 @@ def http_scope(task_id: str, headers: list[tuple[bytes, bytes]]) -> dict[str, An
     }
 
 
-def asgi_call(app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> Callable[[str], Awaitable[None]]:
+def asgi_call(
+    app: ASGIApp, headers: list[tuple[bytes, bytes]], query: bytes = b""
+) -> Callable[[str], Awaitable[None]]:
     async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
@@ -117,7 +121,7 @@ def asgi_call(app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> Callable[[str
             if message["type"] == "http.response.start":
                 status = message["status"]
 
-        await app(http_scope(task_id, headers), receive, send)
+        await app(http_scope(task_id, headers, query), receive, send)
         if status != 200:
             raise SystemExit(f"HTTP {status} for {task_id}")
 
@@ -265,6 +269,8 @@ async def whole(ids: list[str], key: str, n: int, profile: bool) -> None:
         tt_json = await async_us(asgi_call(tasktrack, [api_key, accept_json]), ids, n)
         row("tasktrack, Accept: application/json", tt_json)
         row("tasktrack, no Accept (HAL)", await async_us(asgi_call(tasktrack, [api_key]), ids, n))
+        by_query = asgi_call(tasktrack, [accept_json], b"api_key=" + key.encode())
+        row("tasktrack JSON, ?api_key= instead of the header", await async_us(by_query, ids, n))
         handler = logging.StreamHandler(io.StringIO())
         access.addHandler(handler)
         access.setLevel(logging.INFO)
