@@ -241,3 +241,20 @@ def test_a_write_whose_event_loop_is_gone_does_not_stop_the_writer(db: SQLiteDat
     assert db._submit(_insert(51)).result(10) == 1  # answered: the writer survived
     rows = db.read_inline(lambda con: con.execute("SELECT x FROM t ORDER BY x").fetchall())
     assert rows == [(50,), (51,)]  # the abandoned write committed, as a write once begun does
+
+
+async def test_a_lone_write_whose_error_ended_the_transaction_gets_its_own_error(
+    db: SQLiteDatabase,
+) -> None:
+    """Some errors end the transaction themselves (a trigger's ``RAISE(ROLLBACK)``, a full
+    disk): the caller must hear that error, not a failed rollback, and the writer go on."""
+    await db.write(
+        lambda con: con.execute(
+            "CREATE TRIGGER no_666 BEFORE INSERT ON t WHEN NEW.x = 666 "
+            "BEGIN SELECT RAISE(ROLLBACK, 'no 666 here'); END"
+        )
+    )
+    with pytest.raises(StorageError, match="no 666 here"):
+        await db.write(_insert(666))
+    assert await db.write(_insert(7)) == 1
+    assert db.read_inline(lambda con: con.execute("SELECT x FROM t").fetchall()) == [(7,)]

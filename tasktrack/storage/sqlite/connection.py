@@ -159,7 +159,7 @@ class SQLiteDatabase:
         ``urgent``: someone waits on it (a claim), so its commit does not wait for company
         (:data:`GROUP_WINDOW`). ``merge``: it may run as one statement with the writes of
         its kind in the same group (``fn`` is then what runs if the merged one fails)."""
-        # An asyncio future the writer answers itself (:func:`_answer`), not a
+        # An asyncio future the writer answers itself (:func:`jobs.answer`), not a
         # ``concurrent.futures.Future`` chained to one by ``wrap_future``: that bridge (a
         # condition variable, two callbacks and one loop wake-up per write) was ~8 % of the
         # writer thread's time at thousands of writes a second.
@@ -242,8 +242,12 @@ class SQLiteDatabase:
             self._begin(con)
             if len(group) == 1:
                 # Alone, a write needs no savepoint: its failure rolls the transaction back.
+                # (Some errors end the transaction themselves: then there is none to roll back.)
                 outcome = run_bare(con, group[0])
-                con.execute("COMMIT" if outcome[0] else "ROLLBACK")
+                if outcome[0]:
+                    con.execute("COMMIT")
+                elif con.in_transaction:
+                    con.execute("ROLLBACK")
                 return [outcome]
             for slot in merge_slots(group, kind, key):
                 if len(slot) > 1:
