@@ -20,8 +20,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -66,25 +64,9 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), access_log=False,
 
 
 def serve_bare(workdir: Path, n: int) -> subprocess.Popen[bytes]:
-    log = open(workdir / "bare.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", BARE_APP, str(workdir / f"bare-{n}.db"), str(create.PORT)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        cwd=workdir,
-    )
-    log.close()
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{create.PORT}/health", timeout=2):
-                return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                base.stop(proc)
-                raise SystemExit((workdir / "bare.log").read_text()[-3000:]) from None
-            time.sleep(0.1)
+    db = workdir / f"bare-{n}.db"
+    command = [sys.executable, "-c", BARE_APP, str(db), str(create.PORT)]
+    return create.launch(command, None, workdir / "bare.log")
 
 
 def measure(side: str, n: int, workdir: Path) -> base.Sample:

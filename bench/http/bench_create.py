@@ -92,15 +92,23 @@ def serve(side: str, url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], 
         cwd=workdir,  # not this checkout: "-c" puts the working directory first on sys.path
     )
     key = seeded.stdout.strip().splitlines()[-1]
-    log = open(workdir / "server.log", "ab")
     command = [sys.executable, "-m", "tasktrack", "serve", "--no-worker", "--host", "127.0.0.1"]
+    return launch([*command, "--port", str(PORT)], env, workdir / "server.log"), key
+
+
+def launch(
+    command: list[str], env: dict[str, str] | None, log_path: Path
+) -> subprocess.Popen[bytes]:
+    """Start a server (its own process group, output to ``log_path``) and wait until its
+    ``/health`` answers 200 on :data:`PORT`."""
+    log = open(log_path, "ab")
     proc = subprocess.Popen(
-        [*command, "--port", str(PORT)],
+        command,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        cwd=workdir,
+        cwd=log_path.parent,
     )
     log.close()
     deadline = time.monotonic() + 60
@@ -108,12 +116,12 @@ def serve(side: str, url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], 
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=2) as reply:
                 if reply.status == 200:
-                    return proc, key
+                    return proc
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             base.stop(proc)
-            raise SystemExit((workdir / "server.log").read_text()[-3000:])
+            raise SystemExit(log_path.read_text()[-3000:])
         time.sleep(0.1)
 
 
