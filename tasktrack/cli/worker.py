@@ -117,7 +117,7 @@ def worker(apps: tuple[str, ...], queues: str | None, **flags: Any) -> None:
     if settings.metrics_port:
         prometheus_client.start_http_server(settings.metrics_port, settings.host)
     health = _health_socket(settings)
-    run_async(lambda: _run(settings, registry, options, health))
+    run_async(lambda: _run(settings, registry, options, health), long_running=True)
 
 
 def _health_socket(settings: Settings) -> socket.socket | None:
