@@ -94,7 +94,8 @@ class PostgresDialect:
         self.db = db
         #: Settles and other one-statement fenced moves, committed in groups.
         self._group = GroupCommit(db, self._first_alone)
-        #: The multi-row form of each single-row INSERT seen by :meth:`insert_grouped`.
+        #: The multi-row form of each single-row INSERT seen by :meth:`insert_grouped`: one
+        #: object per statement text, since the group commit merges writes of the same merge.
         self._insert_merges: dict[str, Merge] = {}
 
     def int_floor(self, expression: str) -> str:
