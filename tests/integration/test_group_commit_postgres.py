@@ -67,6 +67,22 @@ async def test_concurrent_creates_share_commits(pg_url: str) -> None:
     assert row is not None and row[1] == 60 and row[0] < 60
 
 
+async def test_concurrent_creates_become_one_statement(pg_url: str) -> None:
+    """Creates arriving together are one multi-row INSERT, not a statement each: the
+    statement-level counter trigger then writes one delta row per organisation, name and
+    status for the whole batch instead of one per create."""
+    stores = await open_stores(pg_url)
+    try:
+        await stores.tasks.create(new_task(now=NOW))  # alone: its own statement
+        await asyncio.gather(*(stores.tasks.create(new_task(now=NOW + i)) for i in range(1, 61)))
+    finally:
+        await stores.close()
+    with psycopg.connect(pg_url) as con:
+        deltas = con.execute("SELECT count(*), sum(d) FROM task_count_deltas").fetchone()
+    assert deltas is not None and deltas[1] == 61  # every create counted once
+    assert deltas[0] <= 10  # 61 single INSERTs would have written 61 rows
+
+
 def _as_move(x: int | str):  # type: ignore[no-untyped-def]
     # write_moves wraps a move as WITH moved AS (<update>) SELECT * FROM moved.
     return (("INSERT INTO g (x) VALUES (?::int) RETURNING x", (x,)), ())

@@ -258,3 +258,28 @@ async def test_a_lone_write_whose_error_ended_the_transaction_gets_its_own_error
         await db.write(_insert(666))
     assert await db.write(_insert(7)) == 1
     assert db.read_inline(lambda con: con.execute("SELECT x FROM t").fetchall()) == [(7,)]
+
+
+async def test_a_write_cancelled_while_it_waits_in_the_queue_is_not_run(
+    db: SQLiteDatabase,
+) -> None:
+    """A caller that gives up before the writer takes its write (a request cut short) leaves
+    nothing behind; the writes around it land."""
+    held, release = threading.Event(), threading.Event()
+
+    def blocker(con: sqlite3.Connection) -> None:
+        held.set()
+        release.wait(10)
+
+    blocked = db._submit(blocker)
+    await asyncio.get_running_loop().run_in_executor(None, held.wait, 10)
+    before, given_up, after = (asyncio.ensure_future(db.write(_insert(x))) for x in (1, 2, 3))
+    await asyncio.sleep(0)  # all three are queued behind the blocker
+    given_up.cancel()
+    release.set()
+    blocked.result(10)
+    assert await before == 1 and await after == 1
+    with pytest.raises(asyncio.CancelledError):
+        await given_up
+    rows = db.read_inline(lambda con: con.execute("SELECT x FROM t ORDER BY x").fetchall())
+    assert rows == [(1,), (3,)]

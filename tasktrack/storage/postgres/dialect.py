@@ -9,6 +9,7 @@ Waiters hear other processes through LISTEN/NOTIFY (a trigger notifies; see the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -42,6 +43,7 @@ async def _first(con: psycopg.AsyncConnection[Any], statement: Statement) -> Row
     return await cursor.fetchone() if returns_rows(cursor) else None
 
 
+@functools.cache  # one object per statement text: the group commit merges writes of one merge
 def insert_many(sql: str) -> Merge:
     """The merge of a single-row ``INSERT INTO t (key, ...) VALUES (...)``: one statement
     inserting every row, returning each row's key (its first column) to answer its caller."""
@@ -94,9 +96,6 @@ class PostgresDialect:
         self.db = db
         #: Settles and other one-statement fenced moves, committed in groups.
         self._group = GroupCommit(db, self._first_alone)
-        #: The multi-row form of each single-row INSERT seen by :meth:`insert_grouped`: one
-        #: object per statement text, since the group commit merges writes of the same merge.
-        self._insert_merges: dict[str, Merge] = {}
 
     def int_floor(self, expression: str) -> str:
         # CAST would round here, not truncate.
@@ -140,11 +139,7 @@ class PostgresDialect:
         # Creates under load: the INSERTs arriving during a flush become one multi-row
         # INSERT, one commit (and WAL flush) for the lot instead of a statement and a commit
         # each (bench/README.md, "Stop 24"); should it fail, each runs alone.
-        sql, args = statement
-        merge = self._insert_merges.get(sql)
-        if merge is None:
-            merge = self._insert_merges[sql] = insert_many(sql)
-        await self._group.first_row(statement, merge, args)
+        await self._group.first_row(statement, insert_many(statement[0]), statement[1])
 
     async def write_guarded(self, statements: Sequence[Statement]) -> bool:
         if len(statements) == 1:

@@ -226,9 +226,9 @@ class SQLiteDatabase:
     def _commit_group(self, group: list[Job]) -> list[Outcome]:
         """Run and commit ``group``; each job's outcome, in order."""
         con = self.connection()
-        # Each write runs in a SAVEPOINT, and a statement that fires triggers or checks foreign
-        # keys keeps a statement journal: the page images to roll either back. SQLite holds
-        # that journal in memory only up to 64 KiB and then spills it to a temporary file,
+        # Writes sharing a group run in SAVEPOINTs, and a statement that fires triggers or
+        # checks foreign keys keeps a statement journal: the page images to roll either back.
+        # SQLite holds that journal in memory only up to 64 KiB, then spills it to a file,
         # and one task's INSERT dirties ~20 pages (18 indexes): every write paid an open()
         # and ~16 page writes to a throwaway file, ~110 us of CPU of a ~340 us INSERT
         # (bench/README.md, "Stop 23"). In memory the journal is bounded by one group's
